@@ -1,0 +1,123 @@
+/**
+ * Library options, compiled once: defaults filled, every field validated with an error that names it,
+ * and a resolved type the internals use without re-checking.
+ */
+import type { Logger } from 'pino';
+import type { TaskTemplate } from '../core/template.js';
+import { TaskerError } from '../errors.js';
+import type { HandlerMap } from '../runtime/handlers.js';
+import type { TaskStore } from '../store/port.js';
+
+export interface TaskerOptions {
+  /**
+   * Where tasks live: `sqlite:<path>`, a path ending in .db / .sqlite, or `:memory:`.
+   * @default 'sqlite:./.tasker/tasker.db'
+   */
+  database?: string;
+  /** A ready store (overrides `database`). */
+  store?: TaskStore;
+  /** Template objects, or a YAML file / folder of YAML files to load. */
+  templates?: TaskTemplate[] | string | Array<TaskTemplate | string>;
+  /** Handler record, or the path of a module exporting one. */
+  handlers?: HandlerMap | string;
+  /** Steps running at once in this process. @default 10 */
+  concurrency?: number;
+  /** Steps of one task running at once in this process. @default concurrency */
+  perTaskConcurrency?: number;
+  /** A worker that stops renewing its lease for this long is presumed dead. @default 30 */
+  leaseSeconds?: number;
+  /** How often an idle worker looks for work created by other processes. @default 1000 */
+  pollIntervalMs?: number;
+  /** SQLite durability: `normal` survives process crashes, `full` also power loss. @default 'normal' */
+  sqliteSynchronous?: 'normal' | 'full';
+  /** How long to wait for another process's SQLite write lock. @default 5000 */
+  sqliteBusyTimeoutMs?: number;
+  /** A pino logger, or false for none. @default a JSON logger on stderr at TASKER_LOG_LEVEL or 'info' */
+  logger?: Logger | false;
+  /** Identifies this process's leases. @default `<host>:<pid>:<random>` */
+  workerId?: string;
+  /** Clock and randomness, for tests. */
+  now?: () => number;
+  random?: () => number;
+}
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+export interface ResolvedOptions {
+  database: DatabaseTarget;
+  concurrency: number;
+  perTaskConcurrency: number;
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  recoveryIntervalMs: number;
+  sqliteSynchronous: 'normal' | 'full';
+  sqliteBusyTimeoutMs: number;
+  now: () => number;
+  random: () => number;
+}
+
+export const DEFAULT_DATABASE = 'sqlite:./.tasker/tasker.db';
+
+export function parseDatabase(value: string, field = 'database'): DatabaseTarget {
+  const v = value.trim();
+  if (v === ':memory:' || v === 'sqlite::memory:') return { kind: 'sqlite', path: ':memory:' };
+  if (v.startsWith('sqlite://')) return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite://'.length), field, value) };
+  if (v.startsWith('sqlite:')) return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite:'.length), field, value) };
+  if (v.startsWith('postgres://') || v.startsWith('postgresql://')) return { kind: 'postgres', url: v };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    throw new TaskerError('CONFIG_INVALID', `${field}: unsupported database URL "${value}"; expected sqlite:<path> or postgres://…`, {
+      field,
+      value,
+    });
+  }
+  return { kind: 'sqlite', path: nonEmpty(v, field, value) };
+}
+
+function nonEmpty(path: string, field: string, value: string): string {
+  if (path.length === 0) {
+    throw new TaskerError('CONFIG_INVALID', `${field}: "${value}" names no file; expected sqlite:<path>`, { field, value });
+  }
+  return path;
+}
+
+function positiveInt(v: unknown, field: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new TaskerError('CONFIG_INVALID', `${field}: expected a positive integer, got ${JSON.stringify(v)}`, { field, value: v });
+  }
+  return v;
+}
+
+function positiveNumber(v: unknown, field: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new TaskerError('CONFIG_INVALID', `${field}: expected a positive number, got ${JSON.stringify(v)}`, { field, value: v });
+  }
+  return v;
+}
+
+export function compileOptions(o: TaskerOptions): ResolvedOptions {
+  const concurrency = positiveInt(o.concurrency, 'concurrency', 10);
+  const leaseMs = Math.round(positiveNumber(o.leaseSeconds, 'leaseSeconds', 30) * 1000);
+  const sync = o.sqliteSynchronous ?? 'normal';
+  if (sync !== 'normal' && sync !== 'full') {
+    throw new TaskerError('CONFIG_INVALID', `sqliteSynchronous: expected "normal" or "full", got ${JSON.stringify(sync)}`, {
+      field: 'sqliteSynchronous',
+    });
+  }
+  return {
+    database: parseDatabase(o.database ?? DEFAULT_DATABASE),
+    concurrency,
+    perTaskConcurrency: positiveInt(o.perTaskConcurrency, 'perTaskConcurrency', concurrency),
+    leaseMs,
+    // Renew three times per lease, so one slow heartbeat never loses a lease.
+    heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
+    pollMs: positiveInt(o.pollIntervalMs, 'pollIntervalMs', 1000),
+    recoveryIntervalMs: Math.max(100, Math.floor(leaseMs / 2)),
+    sqliteSynchronous: sync,
+    sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000),
+    now: o.now ?? Date.now,
+    random: o.random ?? Math.random,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The resolved task-template model: what a YAML file (ours or Tasker's field names) compiles to after
+ * validation. Everything here is plain data so templates can also be built in code.
+ */
+
+export interface BackoffPolicy {
+  /** Delay before the 2nd attempt, in seconds. @default 1 */
+  baseSeconds: number;
+  /** Growth factor per further attempt. @default 2 */
+  multiplier: number;
+  /** Cap on any single delay, in seconds. @default 300 */
+  maxSeconds: number;
+  /** Fraction of random spread, 0..1 (0.1 = ±10 %). @default 0.1 */
+  jitter: number;
+}
+
+export interface RetryPolicy {
+  /** False: the first failure is final. @default true */
+  retryable: boolean;
+  /** Total attempts including the first. @default 3 */
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+}
+
+export interface StepTemplate {
+  name: string;
+  description?: string | undefined;
+  handler: string;
+  dependsOn: string[];
+  retry: RetryPolicy;
+  /** Attempt deadline; undefined means no timeout. */
+  timeoutSeconds?: number | undefined;
+  handlerConfig: Record<string, unknown>;
+}
+
+/** Context fields that carry business meaning (used by analytics and metrics). */
+export interface BusinessFields {
+  valueField?: string | undefined;
+  tierField?: string | undefined;
+  regionField?: string | undefined;
+  customerField?: string | undefined;
+}
+
+export interface TaskTemplate {
+  namespace: string;
+  name: string;
+  version: string;
+  description?: string | undefined;
+  contextSchema?: Record<string, unknown> | undefined;
+  steps: StepTemplate[];
+  business?: BusinessFields | undefined;
+  /** Where the template came from (file path), for messages. */
+  source?: string | undefined;
+}
+
+export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
+  baseSeconds: 1,
+  multiplier: 2,
+  maxSeconds: 300,
+  jitter: 0.1,
+});
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+export function templateKey(t: Pick<TaskTemplate, 'namespace' | 'name' | 'version'>): string {
+  return `${t.namespace}/${t.name}@${t.version}`;
+}

@@ -1,0 +1,44 @@
+// The public surface of tasker-engine. Everything not exported here is internal.
+export { Tasker, createTasker } from './tasker.js';
+export type { CreateTaskInput, CreateTaskResult, TaskDetails } from './tasker.js';
+export type { TaskerOptions } from './config/options.js';
+export {
+  TaskerError,
+  ValidationError,
+  PermanentError,
+  RetryableError,
+  formatIssue,
+  normalizeThrown,
+} from './errors.js';
+export type { TaskerErrorCode, ValidationIssue, NormalizedFailure } from './errors.js';
+export type { TaskTemplate, StepTemplate, RetryPolicy, BackoffPolicy, BusinessFields } from './core/template.js';
+export type { TaskRecord, StepRecord, AttemptRecord, TransitionRecord, TaskSnapshot } from './core/records.js';
+export type { TaskState, StepState } from './core/states.js';
+export { TASK_STATES, STEP_STATES } from './core/states.js';
+export type { TaskDescription, StepDescription, StepDisplayStatus } from './core/task-description.js';
+export { EventBus } from './events/bus.js';
+export type { EventHandler, SubscribeOptions, SubscriberStats } from './events/bus.js';
+export { BaseSubscriber } from './events/subscriber.js';
+export { TASK_EVENTS, STEP_EVENTS } from './events/catalog.js';
+export type {
+  TaskerEvent,
+  EventPayload,
+  TaskEventPayload,
+  StepEventPayload,
+  CustomEventPayload,
+  SystemEventName,
+} from './events/catalog.js';
+export type {
+  StepHandler,
+  StepHandlerFunction,
+  StepHandlerClass,
+  StepHandlerInstance,
+  StepHandlerContext,
+  HandlerMap,
+  StepView,
+} from './runtime/handlers.js';
+export { loadHandlersModule } from './runtime/handlers.js';
+export { loadTemplatesFrom, loadTemplateSource } from './templates/load.js';
+export { TemplateRegistry } from './templates/registry.js';
+export type { TaskStore, TaskFilter, TaskPage } from './store/port.js';
+export { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -1,0 +1,33 @@
+/** Identifiers: time-ordered task ids (UUIDv7, so B-tree inserts append), worker ids, correlation ids. */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+export function uuidv7(now: number = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function newWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Tasker's format: `tsk_<base36 epoch ms>_<6 alphanumerics>`. */
+export function newCorrelationId(now: number = Date.now()): string {
+  const r = randomBytes(6);
+  let suffix = '';
+  for (const byte of r) suffix += ALNUM[byte % ALNUM.length];
+  return `tsk_${now.toString(36)}_${suffix}`;
+}
+
+export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+export const CORRELATION_ID_MAX = 100;
+
+export function isValidCorrelationId(v: string): boolean {
+  return v.length <= CORRELATION_ID_MAX && CORRELATION_ID_PATTERN.test(v);
+}

@@ -1,0 +1,267 @@
+/**
+ * The worker loop. One tick = one store transaction (`cycle`) that commits every attempt outcome gathered
+ * since the previous tick, recovers expired leases when due, and claims as many ready steps as there is
+ * free capacity. Only after the commit are outcomes acknowledged, events published and the newly claimed
+ * steps started. Ticks never overlap; while one runs, finished attempts queue up for the next (that is the
+ * group commit). Idle, the loop wakes for the earliest scheduled retry, a local notify(), or the poll.
+ */
+import type { Logger } from 'pino';
+import type { StepOutcome } from '../core/outcomes.js';
+import { isReservedEventName, type CustomEventPayload } from '../events/catalog.js';
+import type { EventBus } from '../events/bus.js';
+import { TaskerError } from '../errors.js';
+import type { ClaimedStep, CycleResult, TaskStore } from '../store/port.js';
+import { execute, type Execution } from './executor.js';
+import type { HandlerRegistry } from './handlers.js';
+
+export interface WorkerOptions {
+  workerId: string;
+  /** Steps running at once in this process. */
+  concurrency: number;
+  /** Steps of one task running at once in this process. */
+  perTaskConcurrency: number | undefined;
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  recoveryIntervalMs: number;
+  now: () => number;
+}
+
+export class Worker {
+  private readonly running = new Map<number, Execution>();
+  private readonly inFlightByTask = new Map<string, number>();
+  private outcomes: StepOutcome[] = [];
+  private scheduled = false;
+  private ticking = false;
+  private wantClaim = true;
+  private stopping = false;
+  private started = false;
+  private nextRecoveryAt = 0;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private idleWaiters: Array<() => void> = [];
+  /** Counters for the live summary and later for metrics. */
+  readonly stats = { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly handlers: HandlerRegistry,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  get id(): string {
+    return this.opts.workerId;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    this.pollTimer = setInterval(() => this.notify(), this.opts.pollMs);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    this.logger.debug({ worker_id: this.id, concurrency: this.opts.concurrency }, 'worker started');
+    this.notify();
+  }
+
+  /** Something may be ready (a task was created, a poll interval passed). */
+  notify(): void {
+    this.wantClaim = true;
+    this.schedule();
+  }
+
+  /**
+   * Stop claiming, let running attempts finish (up to `timeoutMs`, then abort them: their steps are
+   * recovered from the lease later), commit their outcomes, and stop the timers.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (!this.started) return;
+    this.stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    while ((this.running.size > 0 || this.outcomes.length > 0 || this.ticking) && Date.now() < deadline) {
+      this.schedule();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const ex of this.running.values()) ex.controller.abort(new Error('worker stopping'));
+    clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.wakeTimer);
+    this.started = false;
+  }
+
+  /** Abort a running attempt of this worker (task cancelled). */
+  abortStep(stepId: number, reason: string): void {
+    this.running.get(stepId)?.controller.abort(new Error(reason));
+  }
+
+  /** Resolves when nothing is running or queued (tests, graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0 && this.outcomes.length === 0 && !this.ticking) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.ticking || !this.started) return;
+    this.scheduled = true;
+    setImmediate(() => void this.tick());
+  }
+
+  private async tick(): Promise<void> {
+    this.scheduled = false;
+    this.ticking = true;
+    const now = this.opts.now();
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    const capacity = this.stopping ? 0 : this.opts.concurrency - this.running.size;
+    const claim = this.wantClaim && capacity > 0;
+    const recover = !this.stopping && now >= this.nextRecoveryAt;
+    if (outcomes.length === 0 && !claim && !recover) {
+      this.ticking = false;
+      this.checkIdle();
+      return;
+    }
+    this.wantClaim = false;
+    let result: CycleResult;
+    try {
+      result = await this.store.cycle({
+        workerId: this.id,
+        now,
+        outcomes,
+        claim: claim
+          ? {
+              limit: capacity,
+              leaseMs: this.opts.leaseMs,
+              perTaskLimit: this.opts.perTaskConcurrency,
+              inFlightByTask: this.inFlightByTask,
+            }
+          : null,
+        recoverExpiredLeases: recover,
+      });
+    } catch (err) {
+      this.onStoreError(err, outcomes);
+      return;
+    }
+    this.failures = 0;
+    this.stats.ticks += 1;
+    if (recover) this.nextRecoveryAt = now + this.opts.recoveryIntervalMs;
+    this.afterCommit(result, claim ? capacity : 0);
+    this.ticking = false;
+    if (this.outcomes.length > 0 || (this.wantClaim && this.running.size < this.opts.concurrency)) this.schedule();
+    else this.checkIdle();
+  }
+
+  private afterCommit(result: CycleResult, asked: number): void {
+    for (const { outcome, result: r } of result.applied) {
+      this.release(outcome.taskId);
+      if (r.applied) this.stats.committed += 1;
+      else {
+        this.stats.stale += 1;
+        this.logger.warn(
+          { task_id: outcome.taskId, step_id: outcome.stepId, attempt: outcome.attempt, reason: r.reason },
+          'discarded the result of a stale attempt',
+        );
+      }
+    }
+    if (result.recovered > 0) {
+      this.stats.recovered += result.recovered;
+      this.logger.warn({ recovered: result.recovered }, 'recovered in-flight attempts of a lost worker (lease expired)');
+      this.wantClaim = true;
+    }
+    this.bus.publish(result.events);
+    for (const c of result.claimed) this.launch(c);
+    this.stats.claimed += result.claimed.length;
+    // Completions may have made dependants ready; a full claim batch may have left more behind.
+    if (result.applied.length > 0 || (asked > 0 && result.claimed.length >= asked)) this.wantClaim = true;
+    this.armWakeTimer(result.nextReadyAt);
+  }
+
+  private launch(claimed: ClaimedStep): void {
+    const ex = execute(claimed, this.handlers.get(claimed.step.handler), this.id, {
+      logger: this.logger,
+      now: this.opts.now,
+      emit: (c, name, payload) => this.emitCustom(c, name, payload),
+    });
+    this.running.set(claimed.step.id, ex);
+    this.inFlightByTask.set(claimed.task.id, (this.inFlightByTask.get(claimed.task.id) ?? 0) + 1);
+    void ex.done.then((outcome) => {
+      this.running.delete(claimed.step.id);
+      this.outcomes.push(outcome);
+      this.schedule();
+    });
+  }
+
+  private release(taskId: string): void {
+    const n = (this.inFlightByTask.get(taskId) ?? 1) - 1;
+    if (n <= 0) this.inFlightByTask.delete(taskId);
+    else this.inFlightByTask.set(taskId, n);
+  }
+
+  private emitCustom(c: ClaimedStep, name: string, payload: unknown): void {
+    if (typeof name !== 'string' || name.length === 0 || isReservedEventName(name)) {
+      throw new TaskerError(
+        'EVENT_NAME_RESERVED',
+        `custom event name "${String(name)}" is reserved for the engine's lifecycle events (task.*, step.*, workflow.*, tasker.*); pick another name`,
+        { event: name },
+      );
+    }
+    const p: CustomEventPayload = {
+      event: name,
+      timestamp: new Date(this.opts.now()).toISOString(),
+      task_id: c.task.id,
+      task_name: c.task.name,
+      namespace_name: c.task.namespace,
+      task_version: c.task.version,
+      correlation_id: c.task.correlationId,
+      step_name: c.step.name,
+      attempt: c.step.attempts,
+      payload,
+    };
+    this.bus.publish([{ name, payload: p }]);
+  }
+
+  private armWakeTimer(nextReadyAt: number | null): void {
+    clearTimeout(this.wakeTimer);
+    if (nextReadyAt === null || this.stopping) return;
+    const delay = Math.max(0, nextReadyAt - this.opts.now());
+    if (delay === 0) return; // already ready: capacity is the limit, completions will wake us
+    if (delay >= this.opts.pollMs) return; // the poll will come first
+    this.wakeTimer = setTimeout(() => this.notify(), delay + 1);
+  }
+
+  private onStoreError(err: unknown, outcomes: StepOutcome[]): void {
+    // Nothing was committed: keep the outcomes for the next try, so no result is lost.
+    this.outcomes = outcomes.concat(this.outcomes);
+    this.wantClaim = true;
+    this.failures += 1;
+    this.stats.storeErrors += 1;
+    const delay = Math.min(5_000, 50 * 2 ** Math.min(this.failures, 7));
+    this.logger.error({ err, retry_in_ms: delay, failures: this.failures }, 'store cycle failed; will retry');
+    this.ticking = false;
+    setTimeout(() => this.schedule(), delay);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.running.size === 0) return;
+    const ids = [...this.running.keys()];
+    try {
+      const lost = await this.store.heartbeat(this.id, ids, this.opts.now() + this.opts.leaseMs);
+      for (const id of lost) this.abortStep(id, 'lease lost (step cancelled or taken over)');
+    } catch (err) {
+      this.logger.error({ err }, 'lease heartbeat failed');
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.running.size > 0 || this.outcomes.length > 0 || this.ticking) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The store port: the only way the engine touches persistence. Deliberately coarse: one `cycle` call is
+ * one transaction that records finished attempts, recovers expired leases and claims ready steps, so an
+ * adapter can group many transitions into one commit. Every state decision is made by the pure
+ * TaskWorkspace; adapters load snapshots, run it, and write what it changed with fenced UPDATEs.
+ */
+import type { StepOutcome } from '../core/outcomes.js';
+import type {
+  AttemptRecord,
+  StepRecord,
+  TaskCreatedDraft,
+  TaskRecord,
+  TaskSnapshot,
+  TransitionRecord,
+} from '../core/records.js';
+import type { TaskState } from '../core/states.js';
+import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
+import type { TaskerEvent } from '../events/catalog.js';
+
+export interface ClaimSpec {
+  limit: number;
+  leaseMs: number;
+  /** At most this many steps of one task in flight on this worker (undefined: no limit). */
+  perTaskLimit?: number | undefined;
+  /** Steps of each task already in flight on this worker. */
+  inFlightByTask?: ReadonlyMap<string, number> | undefined;
+}
+
+export interface CycleInput {
+  workerId: string;
+  now: number;
+  outcomes: StepOutcome[];
+  claim: ClaimSpec | null;
+  recoverExpiredLeases: boolean;
+}
+
+export interface ClaimedStep {
+  task: TaskRecord;
+  step: StepRecord;
+  /** All steps of the task as of the claim (for `sequence.findStepByName`). */
+  steps: StepRecord[];
+}
+
+export interface CycleResult {
+  applied: Array<{ outcome: StepOutcome; result: OutcomeResult }>;
+  claimed: ClaimedStep[];
+  /** In-progress attempts whose lease had expired, now recorded as worker_lost. */
+  recovered: number;
+  /** Events of everything committed, in order. */
+  events: TaskerEvent[];
+  /** Earliest ready_at still in the future, to schedule the next claim. */
+  nextReadyAt: number | null;
+}
+
+export interface TaskFilter {
+  status?: TaskState[] | undefined;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  version?: string | undefined;
+  correlationId?: string | undefined;
+  tag?: string | undefined;
+  createdAfter?: number | undefined;
+  createdBefore?: number | undefined;
+  /** @default 50 */
+  limit?: number | undefined;
+  /** Opaque, from a previous page's `nextCursor`. */
+  cursor?: string | undefined;
+}
+
+export interface TaskPage {
+  tasks: TaskRecord[];
+  nextCursor: string | null;
+}
+
+export interface MigrationStatus {
+  current: number;
+  latest: number;
+  applied: number[];
+}
+
+export interface TaskStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the data lives, for messages (file path or host:port/db). */
+  readonly location: string;
+  migrate(): Promise<MigrationStatus>;
+  close(): Promise<void>;
+  /** Insert a task; with an idempotency key already used, returns the existing task and created=false. */
+  createTask(draft: TaskCreatedDraft): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }>;
+  cycle(input: CycleInput): Promise<CycleResult>;
+  /** Extend the leases this worker holds; returns the step ids it no longer holds (cancelled, taken over). */
+  heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]>;
+  /** Run an operator action on one task in a transaction. */
+  mutateTask(taskId: string, now: number, action: (ws: TaskWorkspace) => void): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
+  getTask(taskId: string): Promise<TaskSnapshot | null>;
+  getAttempts(taskId: string): Promise<AttemptRecord[]>;
+  getTransitions(taskId: string): Promise<TransitionRecord[]>;
+  listTasks(filter: TaskFilter): Promise<TaskPage>;
+}

@@ -1,0 +1,104 @@
+/**
+ * Numbered SQLite migrations. A shipped migration is never edited: add the next number instead.
+ * Times are epoch milliseconds (INTEGER); JSON is TEXT.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE tasks (
+  id              TEXT PRIMARY KEY,
+  namespace       TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  version         TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  context         TEXT NOT NULL,
+  correlation_id  TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  tags            TEXT NOT NULL DEFAULT '[]',
+  business        TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  started_at      INTEGER,
+  finished_at     INTEGER
+);
+CREATE INDEX tasks_created ON tasks (created_at DESC, id DESC);
+CREATE INDEX tasks_status_created ON tasks (status, created_at DESC);
+CREATE INDEX tasks_template_created ON tasks (namespace, name, created_at DESC);
+CREATE INDEX tasks_correlation ON tasks (correlation_id);
+
+CREATE TABLE task_tags (
+  task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  tag     TEXT NOT NULL,
+  PRIMARY KEY (tag, task_id)
+) WITHOUT ROWID;
+
+CREATE TABLE steps (
+  id               INTEGER PRIMARY KEY,
+  task_id          TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  name             TEXT NOT NULL,
+  position         INTEGER NOT NULL,
+  handler          TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  depends_on       TEXT NOT NULL,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  attempt_limit    INTEGER NOT NULL,
+  retry            TEXT NOT NULL,
+  timeout_ms       INTEGER,
+  handler_config   TEXT NOT NULL,
+  ready_at         INTEGER,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  started_at       INTEGER,
+  finished_at      INTEGER,
+  results          TEXT,
+  error_message    TEXT,
+  error_type       TEXT,
+  UNIQUE (task_id, name)
+);
+-- The claim query: ready steps in ready order. Partial, so it only holds claimable rows.
+CREATE INDEX steps_ready ON steps (ready_at) WHERE ready_at IS NOT NULL;
+-- Lease recovery: in-flight attempts by lease expiry.
+CREATE INDEX steps_lease ON steps (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+
+CREATE TABLE step_attempts (
+  step_id       INTEGER NOT NULL REFERENCES steps (id) ON DELETE CASCADE,
+  attempt       INTEGER NOT NULL,
+  task_id       TEXT NOT NULL,
+  step_name     TEXT NOT NULL,
+  started_at    INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  duration_ms   INTEGER NOT NULL,
+  outcome       TEXT NOT NULL,
+  error_message TEXT,
+  error_type    TEXT,
+  worker_id     TEXT,
+  PRIMARY KEY (step_id, attempt)
+);
+CREATE INDEX step_attempts_task ON step_attempts (task_id);
+
+CREATE TABLE transitions (
+  id         INTEGER PRIMARY KEY,
+  task_id    TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  step_name  TEXT,
+  from_state TEXT,
+  to_state   TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  attempt    INTEGER,
+  reason     TEXT,
+  error_type TEXT
+);
+CREATE INDEX transitions_task ON transitions (task_id, id);
+`,
+  },
+];
+
+export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -1,0 +1,153 @@
+/** Row <-> record mapping for the SQLite adapter (snake_case columns, JSON in TEXT). */
+import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '../../core/records.js';
+import type { StepState, TaskState } from '../../core/states.js';
+import type { RetryPolicy } from '../../core/template.js';
+
+export interface TaskRow {
+  id: string;
+  namespace: string;
+  name: string;
+  version: string;
+  status: string;
+  context: string;
+  correlation_id: string;
+  idempotency_key: string | null;
+  tags: string;
+  business: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface StepRow {
+  id: number;
+  task_id: string;
+  name: string;
+  position: number;
+  handler: string;
+  status: string;
+  depends_on: string;
+  attempts: number;
+  attempt_limit: number;
+  retry: string;
+  timeout_ms: number | null;
+  handler_config: string;
+  ready_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  results: string | null;
+  error_message: string | null;
+  error_type: string | null;
+}
+
+export interface AttemptRow {
+  step_id: number;
+  attempt: number;
+  task_id: string;
+  step_name: string;
+  started_at: number;
+  finished_at: number;
+  duration_ms: number;
+  outcome: string;
+  error_message: string | null;
+  error_type: string | null;
+  worker_id: string | null;
+}
+
+export interface TransitionRow {
+  id: number;
+  task_id: string;
+  step_name: string | null;
+  from_state: string | null;
+  to_state: string;
+  at: number;
+  attempt: number | null;
+  reason: string | null;
+  error_type: string | null;
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  return JSON.parse(text) as T;
+}
+
+export function taskFromRow(r: TaskRow): TaskRecord {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    name: r.name,
+    version: r.version,
+    status: r.status as TaskState,
+    context: parseJson<Record<string, unknown>>(r.context, {}),
+    correlationId: r.correlation_id,
+    idempotencyKey: r.idempotency_key,
+    tags: parseJson<string[]>(r.tags, []),
+    business: parseJson(r.business, null),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+export function stepFromRow(r: StepRow): StepRecord {
+  return {
+    id: r.id,
+    taskId: r.task_id,
+    name: r.name,
+    position: r.position,
+    handler: r.handler,
+    status: r.status as StepState,
+    dependsOn: parseJson<string[]>(r.depends_on, []),
+    attempts: r.attempts,
+    attemptLimit: r.attempt_limit,
+    retry: parseJson<RetryPolicy>(r.retry, { retryable: true, maxAttempts: 3, backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 } }),
+    timeoutMs: r.timeout_ms,
+    handlerConfig: parseJson<Record<string, unknown>>(r.handler_config, {}),
+    readyAt: r.ready_at,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    results: parseJson<unknown>(r.results, null),
+    errorMessage: r.error_message,
+    errorType: r.error_type,
+  };
+}
+
+export function attemptFromRow(r: AttemptRow): AttemptRecord {
+  return {
+    taskId: r.task_id,
+    stepId: r.step_id,
+    stepName: r.step_name,
+    attempt: r.attempt,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: r.duration_ms,
+    outcome: r.outcome as AttemptRecord['outcome'],
+    errorMessage: r.error_message,
+    errorType: r.error_type,
+    workerId: r.worker_id,
+  };
+}
+
+export function transitionFromRow(r: TransitionRow): TransitionRecord {
+  return {
+    taskId: r.task_id,
+    stepName: r.step_name,
+    fromState: r.from_state,
+    toState: r.to_state,
+    at: r.at,
+    attempt: r.attempt,
+    reason: r.reason,
+    errorType: r.error_type,
+  };
+}
+
+/** Results are stored as JSON; `undefined` (a handler that returns nothing) is stored as null. */
+export function resultsJson(v: unknown): string | null {
+  return v === undefined ? null : JSON.stringify(v);
+}

@@ -1,0 +1,450 @@
+/**
+ * The embedded store: SQLite through better-sqlite3, WAL mode. better-sqlite3 is synchronous, so one
+ * `cycle` is one IMMEDIATE transaction run start to finish without yielding: group commit falls out of
+ * the runtime calling it once per tick with every outcome gathered since the last tick.
+ */
+import Database from 'better-sqlite3';
+import { buildTaskCreatedEvent } from '../../core/new-task.js';
+import type { StepOutcome } from '../../core/outcomes.js';
+import type { AttemptRecord, TaskCreatedDraft, TaskRecord, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import { TaskWorkspace } from '../../core/task-workspace.js';
+import { TaskerError } from '../../errors.js';
+import type { TaskerEvent } from '../../events/catalog.js';
+import type {
+  ClaimedStep,
+  CycleInput,
+  CycleResult,
+  MigrationStatus,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+} from '../port.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS } from './migrations.js';
+import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
+import {
+  attemptFromRow,
+  resultsJson,
+  stepFromRow,
+  taskFromRow,
+  transitionFromRow,
+  type AttemptRow,
+  type StepRow,
+  type TaskRow,
+  type TransitionRow,
+} from './rows.js';
+
+type Stmt = Database.Statement;
+
+/** Recovery looks at this many expired leases per cycle, so one cycle stays short after a mass crash. */
+const RECOVERY_BATCH = 100;
+
+export class SqliteStore implements TaskStore {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly s: Record<
+    | 'selectTask'
+    | 'selectTaskByKey'
+    | 'selectSteps'
+    | 'insertTask'
+    | 'insertTag'
+    | 'insertStep'
+    | 'updateTask'
+    | 'updateStep'
+    | 'insertTransition'
+    | 'insertAttempt'
+    | 'selectReady'
+    | 'selectExpired'
+    | 'selectNextReady'
+    | 'heartbeat'
+    | 'selectAttempts'
+    | 'selectTransitions',
+    Stmt
+  >;
+  private readonly random: () => number;
+  private readonly cycleTx: Database.Transaction<(input: CycleInput) => CycleResult>;
+
+  private constructor(db: Database.Database, location: string, random: () => number) {
+    this.db = db;
+    this.location = location;
+    this.random = random;
+    this.s = {
+      selectTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
+      selectTaskByKey: db.prepare('SELECT * FROM tasks WHERE idempotency_key = ?'),
+      selectSteps: db.prepare('SELECT * FROM steps WHERE task_id = ? ORDER BY position'),
+      insertTask: db.prepare(
+        `INSERT INTO tasks (id, namespace, name, version, status, context, correlation_id, idempotency_key, tags,
+           business, created_at, updated_at, started_at, finished_at)
+         VALUES (@id, @namespace, @name, @version, @status, @context, @correlation_id, @idempotency_key, @tags,
+           @business, @created_at, @updated_at, @started_at, @finished_at)`,
+      ),
+      insertTag: db.prepare('INSERT OR IGNORE INTO task_tags (task_id, tag) VALUES (?, ?)'),
+      insertStep: db.prepare(
+        `INSERT INTO steps (task_id, name, position, handler, status, depends_on, attempts, attempt_limit, retry,
+           timeout_ms, handler_config, ready_at, lease_owner, lease_expires_at, started_at, finished_at, results,
+           error_message, error_type)
+         VALUES (@task_id, @name, @position, @handler, @status, @depends_on, @attempts, @attempt_limit, @retry,
+           @timeout_ms, @handler_config, @ready_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+      ),
+      updateTask: db.prepare(
+        `UPDATE tasks SET status = ?, updated_at = ?, started_at = ?, finished_at = ? WHERE id = ? AND status = ?`,
+      ),
+      updateStep: db.prepare(
+        `UPDATE steps SET status = ?, attempts = ?, attempt_limit = ?, ready_at = ?, lease_owner = ?,
+           lease_expires_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?, error_type = ?
+         WHERE id = ? AND status = ? AND attempts = ?`,
+      ),
+      insertTransition: db.prepare(
+        `INSERT INTO transitions (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertAttempt: db.prepare(
+        `INSERT INTO step_attempts (step_id, attempt, task_id, step_name, started_at, finished_at, duration_ms,
+           outcome, error_message, error_type, worker_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      selectReady: db.prepare(
+        'SELECT id, task_id FROM steps WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at, id LIMIT ?',
+      ),
+      selectExpired: db.prepare(
+        `SELECT id, task_id FROM steps WHERE lease_expires_at IS NOT NULL AND lease_expires_at < ?
+         ORDER BY lease_expires_at LIMIT ?`,
+      ),
+      selectNextReady: db.prepare('SELECT MIN(ready_at) AS at FROM steps WHERE ready_at IS NOT NULL'),
+      heartbeat: db.prepare(
+        `UPDATE steps SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'in_progress'`,
+      ),
+      selectAttempts: db.prepare('SELECT * FROM step_attempts WHERE task_id = ? ORDER BY started_at, step_id, attempt'),
+      selectTransitions: db.prepare('SELECT * FROM transitions WHERE task_id = ? ORDER BY id'),
+    };
+    this.cycleTx = db.transaction((input: CycleInput) => this.runCycle(input));
+  }
+
+  /** Open (creating the file and its folder if needed) and bring the schema up to date. */
+  static open(options: SqliteOptions & { random?: () => number }): SqliteStore {
+    const db = openSqlite(options);
+    try {
+      migrateSqlite(db, options.path);
+      return new SqliteStore(db, options.path, options.random ?? Math.random);
+    } catch (err) {
+      db.close();
+      throw mapSqliteError(err, options.path);
+    }
+  }
+
+  migrate(): Promise<MigrationStatus> {
+    return this.guard(() => migrateSqlite(this.db, this.location));
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  createTask(draft: TaskCreatedDraft): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }> {
+    return this.guard(() =>
+      this.db
+        .transaction(() => {
+          const key = draft.task.idempotencyKey;
+          if (key !== null) {
+            const existing = this.s.selectTaskByKey.get(key) as TaskRow | undefined;
+            if (existing) return { task: taskFromRow(existing), created: false, events: [] };
+          }
+          const t = draft.task;
+          this.s.insertTask.run({
+            id: t.id,
+            namespace: t.namespace,
+            name: t.name,
+            version: t.version,
+            status: t.status,
+            context: JSON.stringify(t.context),
+            correlation_id: t.correlationId,
+            idempotency_key: t.idempotencyKey,
+            tags: JSON.stringify(t.tags),
+            business: t.business ? JSON.stringify(t.business) : null,
+            created_at: t.createdAt,
+            updated_at: t.updatedAt,
+            started_at: t.startedAt,
+            finished_at: t.finishedAt,
+          });
+          for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
+          for (const st of draft.steps) {
+            this.s.insertStep.run({
+              task_id: st.taskId,
+              name: st.name,
+              position: st.position,
+              handler: st.handler,
+              status: st.status,
+              depends_on: JSON.stringify(st.dependsOn),
+              attempts: st.attempts,
+              attempt_limit: st.attemptLimit,
+              retry: JSON.stringify(st.retry),
+              timeout_ms: st.timeoutMs,
+              handler_config: JSON.stringify(st.handlerConfig),
+              ready_at: st.readyAt,
+            });
+          }
+          this.writeTransitions([draft.transition]);
+          return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
+        })
+        .immediate(),
+    );
+  }
+
+  cycle(input: CycleInput): Promise<CycleResult> {
+    return this.guard(() => this.cycleTx.immediate(input));
+  }
+
+  private runCycle(input: CycleInput): CycleResult {
+    const spaces = new Map<string, TaskWorkspace | null>();
+    const load = (taskId: string): TaskWorkspace | null => {
+      let ws = spaces.get(taskId);
+      if (ws === undefined) {
+        const snap = this.loadSnapshot(taskId);
+        ws = snap ? new TaskWorkspace(snap, this.random) : null;
+        spaces.set(taskId, ws);
+      }
+      return ws;
+    };
+
+    const applied = input.outcomes.map((outcome: StepOutcome) => {
+      const ws = load(outcome.taskId);
+      const result = ws ? ws.applyOutcome(outcome) : { applied: false as const, reason: 'task not found' };
+      return { outcome, result };
+    });
+
+    let recovered = 0;
+    if (input.recoverExpiredLeases) {
+      const expired = this.s.selectExpired.all(input.now, RECOVERY_BATCH) as Array<{ id: number; task_id: string }>;
+      for (const row of expired) {
+        const ws = load(row.task_id);
+        const step = ws?.stepById(row.id);
+        if (!ws || !step || step.status !== 'in_progress' || step.leaseOwner === null) continue;
+        const r = ws.applyOutcome({
+          kind: 'failure',
+          taskId: row.task_id,
+          stepId: row.id,
+          attempt: step.attempts,
+          workerId: step.leaseOwner,
+          startedAt: step.startedAt ?? input.now,
+          finishedAt: input.now,
+          failure: {
+            message: `worker ${step.leaseOwner} stopped renewing its lease (expired ${new Date(step.leaseExpiresAt ?? input.now).toISOString()}); attempt presumed lost`,
+            errorType: 'worker_lost',
+            retryable: true,
+          },
+        });
+        if (r.applied) recovered += 1;
+      }
+    }
+
+    const claimed: ClaimedStep[] = [];
+    if (input.claim && input.claim.limit > 0) {
+      const spec = input.claim;
+      const perTask = new Map(spec.inFlightByTask ?? []);
+      // Over-fetch so a per-task limit does not starve the batch.
+      const fetch = spec.perTaskLimit === undefined ? spec.limit : spec.limit * 2 + 16;
+      const rows = this.s.selectReady.all(input.now, fetch) as Array<{ id: number; task_id: string }>;
+      for (const row of rows) {
+        if (claimed.length >= spec.limit) break;
+        const n = perTask.get(row.task_id) ?? 0;
+        if (spec.perTaskLimit !== undefined && n >= spec.perTaskLimit) continue;
+        const ws = load(row.task_id);
+        if (!ws || !ws.claim(row.id, input.workerId, input.now + spec.leaseMs, input.now)) continue;
+        perTask.set(row.task_id, n + 1);
+        const step = ws.stepById(row.id);
+        if (step) claimed.push({ task: ws.task, step, steps: ws.steps });
+      }
+    }
+
+    const events: TaskerEvent[] = [];
+    for (const ws of spaces.values()) {
+      if (ws) this.writeChanges(ws, events);
+    }
+    const next = this.s.selectNextReady.get() as { at: number | null } | undefined;
+    return { applied, claimed, recovered, events, nextReadyAt: next?.at ?? null };
+  }
+
+  heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]> {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const lost: number[] = [];
+        for (const id of stepIds) {
+          if (this.s.heartbeat.run(leaseExpiresAt, id, workerId).changes === 0) lost.push(id);
+        }
+        return lost;
+      })(),
+    );
+  }
+
+  mutateTask(
+    taskId: string,
+    now: number,
+    action: (ws: TaskWorkspace) => void,
+  ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
+    void now;
+    return this.guard(() =>
+      this.db
+        .transaction(() => {
+          const snap = this.loadSnapshot(taskId);
+          if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+          const ws = new TaskWorkspace(snap, this.random);
+          action(ws);
+          const events: TaskerEvent[] = [];
+          this.writeChanges(ws, events);
+          return { snapshot: { task: ws.task, steps: ws.steps }, events };
+        })
+        .immediate(),
+    );
+  }
+
+  getTask(taskId: string): Promise<TaskSnapshot | null> {
+    return this.guard(() => this.loadSnapshot(taskId));
+  }
+
+  getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    return this.guard(() => (this.s.selectAttempts.all(taskId) as AttemptRow[]).map(attemptFromRow));
+  }
+
+  getTransitions(taskId: string): Promise<TransitionRecord[]> {
+    return this.guard(() => (this.s.selectTransitions.all(taskId) as TransitionRow[]).map(transitionFromRow));
+  }
+
+  listTasks(filter: TaskFilter): Promise<TaskPage> {
+    return this.guard(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.status && filter.status.length > 0) {
+        where.push(`t.status IN (${filter.status.map(() => '?').join(', ')})`);
+        args.push(...filter.status);
+      }
+      const eq: Array<[string, string | undefined]> = [
+        ['t.namespace', filter.namespace],
+        ['t.name', filter.name],
+        ['t.version', filter.version],
+        ['t.correlation_id', filter.correlationId],
+      ];
+      for (const [col, v] of eq) {
+        if (v !== undefined) {
+          where.push(`${col} = ?`);
+          args.push(v);
+        }
+      }
+      if (filter.tag !== undefined) {
+        where.push('t.id IN (SELECT task_id FROM task_tags WHERE tag = ?)');
+        args.push(filter.tag);
+      }
+      if (filter.createdAfter !== undefined) {
+        where.push('t.created_at >= ?');
+        args.push(filter.createdAfter);
+      }
+      if (filter.createdBefore !== undefined) {
+        where.push('t.created_at < ?');
+        args.push(filter.createdBefore);
+      }
+      if (filter.cursor !== undefined) {
+        const c = decodeCursor(filter.cursor);
+        where.push('(t.created_at < ? OR (t.created_at = ? AND t.id < ?))');
+        args.push(c.createdAt, c.createdAt, c.id);
+      }
+      const limit = filter.limit ?? 50;
+      const sql = `SELECT t.* FROM tasks t ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY t.created_at DESC, t.id DESC LIMIT ?`;
+      const rows = this.db.prepare(sql).all(...args, limit + 1) as TaskRow[];
+      const tasks = rows.slice(0, limit).map(taskFromRow);
+      const last = tasks[tasks.length - 1];
+      return { tasks, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+    });
+  }
+
+  private loadSnapshot(taskId: string): TaskSnapshot | null {
+    const row = this.s.selectTask.get(taskId) as TaskRow | undefined;
+    if (!row) return null;
+    return { task: taskFromRow(row), steps: (this.s.selectSteps.all(taskId) as StepRow[]).map(stepFromRow) };
+  }
+
+  private writeChanges(ws: TaskWorkspace, events: TaskerEvent[]): void {
+    const c = ws.changes();
+    if (c.task) {
+      const t = c.task.record;
+      const r = this.s.updateTask.run(t.status, t.updatedAt, t.startedAt, t.finishedAt, t.id, c.task.expectStatus);
+      if (r.changes !== 1) throw new Error(`internal: task ${t.id} changed underneath (expected ${c.task.expectStatus})`);
+    }
+    for (const w of c.steps) {
+      const s = w.record;
+      const r = this.s.updateStep.run(
+        s.status,
+        s.attempts,
+        s.attemptLimit,
+        s.readyAt,
+        s.leaseOwner,
+        s.leaseExpiresAt,
+        s.startedAt,
+        s.finishedAt,
+        resultsJson(s.results),
+        s.errorMessage,
+        s.errorType,
+        s.id,
+        w.expectStatus,
+        w.expectAttempts,
+      );
+      if (r.changes !== 1) throw new Error(`internal: step ${s.id} changed underneath (expected ${w.expectStatus})`);
+    }
+    this.writeTransitions(c.transitions);
+    for (const a of c.attempts) {
+      this.s.insertAttempt.run(
+        a.stepId,
+        a.attempt,
+        a.taskId,
+        a.stepName,
+        a.startedAt,
+        a.finishedAt,
+        a.durationMs,
+        a.outcome,
+        a.errorMessage,
+        a.errorType,
+        a.workerId,
+      );
+    }
+    for (const e of c.events) events.push(e);
+  }
+
+  private writeTransitions(list: TransitionRecord[]): void {
+    for (const t of list) {
+      this.s.insertTransition.run(t.taskId, t.stepName, t.fromState, t.toState, t.at, t.attempt, t.reason, t.errorType);
+    }
+  }
+
+  /** Run synchronously, turning driver errors into coded TaskerErrors and the result into a promise. */
+  private guard<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof TaskerError ? err : mapSqliteError(err, this.location));
+    }
+  }
+}
+
+function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  if (current > LATEST_SQLITE_VERSION) {
+    throw new TaskerError(
+      'SCHEMA_VERSION_MISMATCH',
+      `SQLite database ${path} is at schema version ${current}, newer than this tasker-engine knows (${LATEST_SQLITE_VERSION}); upgrade tasker-engine`,
+      { path, current, latest: LATEST_SQLITE_VERSION },
+    );
+  }
+  const applied: number[] = [];
+  for (const m of SQLITE_MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    }).immediate();
+    applied.push(m.version);
+  }
+  return { current: Math.max(current, ...applied), latest: LATEST_SQLITE_VERSION, applied };
+}

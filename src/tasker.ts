@@ -1,0 +1,295 @@
+/**
+ * The composition root and public library API. It wires store, templates, handlers, event bus and worker
+ * by constructor injection; nothing below it constructs its own collaborators. The CLI (and later the
+ * HTTP API) are thin clients of this class.
+ */
+import pino, { type Logger } from 'pino';
+import { buildNewTask } from './core/new-task.js';
+import type { AttemptRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './core/records.js';
+import { TERMINAL_TASK_STATES } from './core/states.js';
+import { describeTask, type TaskDescription } from './core/task-description.js';
+import type { TaskTemplate } from './core/template.js';
+import type { TaskWorkspace } from './core/task-workspace.js';
+import { compileOptions, type ResolvedOptions, type TaskerOptions } from './config/options.js';
+import { TaskerError, ValidationError, formatIssue } from './errors.js';
+import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
+import type { TaskerEvent } from './events/catalog.js';
+import type { BaseSubscriber } from './events/subscriber.js';
+import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/handlers.js';
+import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
+import { Worker } from './runtime/worker.js';
+import type { TaskFilter, TaskPage, TaskStore } from './store/port.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { ContextValidator } from './templates/context-validator.js';
+import { loadTemplatesFrom } from './templates/load.js';
+import { TemplateRegistry } from './templates/registry.js';
+
+export interface CreateTaskInput {
+  namespace: string;
+  name: string;
+  /** Exact version; the latest registered version when omitted. */
+  version?: string | undefined;
+  context?: Record<string, unknown> | undefined;
+  correlationId?: string | undefined;
+  /** Creating twice with the same key returns the first task. */
+  idempotencyKey?: string | undefined;
+  tags?: string[] | undefined;
+}
+
+export interface CreateTaskResult {
+  task: TaskRecord;
+  /** False when an idempotency key matched an existing task. */
+  created: boolean;
+}
+
+export interface TaskDetails extends TaskDescription {
+  attempts: AttemptRecord[];
+}
+
+export class Tasker {
+  readonly templates: TemplateRegistry;
+  readonly handlers: HandlerRegistry;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  private readonly contexts = new ContextValidator();
+  private worker: Worker | undefined;
+  private closed = false;
+
+  constructor(
+    readonly store: TaskStore,
+    templates: TemplateRegistry,
+    handlers: HandlerRegistry,
+    logger: Logger,
+    private readonly opts: ResolvedOptions,
+    private readonly workerId: string,
+  ) {
+    this.templates = templates;
+    this.handlers = handlers;
+    this.logger = logger;
+    this.events = new EventBus(({ subscriber, event, error, kind }) =>
+      this.logger.error({ subscriber, event, err: error, kind }, `event subscriber ${kind === 'dropped' ? 'fell behind' : 'threw'}`),
+    );
+  }
+
+  /** Create a task from a registered template. Validates the context and that every handler exists first. */
+  async createTask(input: CreateTaskInput): Promise<CreateTaskResult> {
+    this.assertOpen();
+    const template = this.templates.get(input.namespace, input.name, input.version);
+    const context = input.context ?? {};
+    if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+      throw new TaskerError('INVALID_ARGUMENT', `context: expected a JSON object, got ${Array.isArray(context) ? 'an array' : typeof context}`, {
+        field: 'context',
+      });
+    }
+    this.contexts.validate(template, context);
+    if (this.handlers.size > 0) this.assertHandlers(template);
+    const now = this.opts.now();
+    let correlationId = input.correlationId;
+    if (correlationId !== undefined && !isValidCorrelationId(correlationId)) {
+      const replacement = newCorrelationId(now);
+      this.logger.warn(
+        { given: correlationId.slice(0, 120), correlation_id: replacement },
+        'invalid correlation id replaced (expected [A-Za-z0-9][A-Za-z0-9_-]*, at most 100 characters)',
+      );
+      correlationId = replacement;
+    }
+    const draft = buildNewTask(template, {
+      id: uuidv7(now),
+      context,
+      correlationId: correlationId ?? newCorrelationId(now),
+      idempotencyKey: input.idempotencyKey ?? null,
+      tags: input.tags ?? [],
+      now,
+    });
+    const { task, created, events } = await this.store.createTask(draft);
+    this.events.publish(events);
+    if (created) this.worker?.notify();
+    return { task, created };
+  }
+
+  async getTask(taskId: string): Promise<TaskDetails> {
+    const snap = await this.store.getTask(taskId);
+    if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+    const attempts = await this.store.getAttempts(taskId);
+    return { ...describeTask(snap, attempts), attempts };
+  }
+
+  listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
+    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000)) {
+      throw new TaskerError('INVALID_ARGUMENT', `limit: expected an integer from 1 to 1000, got ${filter.limit}`, { field: 'limit' });
+    }
+    return this.store.listTasks(filter);
+  }
+
+  getTransitions(taskId: string): Promise<TransitionRecord[]> {
+    return this.store.getTransitions(taskId);
+  }
+
+  cancelTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => {
+      const running = ws.steps.filter((s) => s.status === 'in_progress').map((s) => s.id);
+      ws.cancel(this.opts.now(), reason);
+      queueMicrotask(() => running.forEach((id) => this.worker?.abortStep(id, 'task cancelled')));
+    });
+  }
+
+  retryTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => ws.retry(this.opts.now(), reason));
+  }
+
+  resolveStep(taskId: string, stepName: string, results: unknown = null): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => ws.resolveStep(stepName, results, this.opts.now()));
+  }
+
+  resolveTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => ws.resolveTask(this.opts.now(), reason));
+  }
+
+  /** Resolves with the task once it is terminal (complete, error, cancelled, resolved_manually). */
+  async waitForTask(taskId: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<TaskRecord> {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const pollMs = options.pollMs ?? 200;
+    const isDone = (t: TaskRecord) => TERMINAL_TASK_STATES.has(t.status) || t.status === 'error';
+    for (;;) {
+      const snap = await this.store.getTask(taskId);
+      if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+      if (isDone(snap.task)) return snap.task;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TaskerError('INVALID_ARGUMENT', `task ${taskId} still ${snap.task.status} after ${options.timeoutMs ?? 60_000} ms`, {
+          taskId,
+          status: snap.task.status,
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(pollMs, left));
+        const off = this.events.subscribe(['task.completed', 'task.failed', 'task.cancelled', 'task.resolved_manually'], (e) => {
+          if (e.payload.task_id === taskId) done();
+        });
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
+  }
+
+  subscribe(patterns: string | string[], handler: EventHandler, options?: SubscribeOptions): () => void {
+    return this.events.subscribe(patterns, handler, options);
+  }
+
+  /** Attach a BaseSubscriber (Tasker-style: declares its events, implements handle… methods). */
+  addSubscriber(subscriber: BaseSubscriber): () => void {
+    return this.events.subscribe([...subscriber.subscribesTo], (e: TaskerEvent) => subscriber.dispatch(e), {
+      name: subscriber.constructor.name,
+    });
+  }
+
+  /** Start executing steps in this process. */
+  start(): void {
+    this.assertOpen();
+    if (this.handlers.size === 0) {
+      throw new TaskerError('HANDLER_NOT_FOUND', 'cannot start a worker without handlers; pass handlers (a record or a module path)');
+    }
+    this.worker ??= new Worker(this.store, this.handlers, this.events, this.logger, {
+      workerId: this.workerId,
+      concurrency: this.opts.concurrency,
+      perTaskConcurrency: this.opts.perTaskConcurrency,
+      leaseMs: this.opts.leaseMs,
+      heartbeatMs: this.opts.heartbeatMs,
+      pollMs: this.opts.pollMs,
+      recoveryIntervalMs: this.opts.recoveryIntervalMs,
+      now: this.opts.now,
+    });
+    this.worker.start();
+  }
+
+  /** Stop claiming; let running attempts finish and commit (up to timeoutMs). */
+  async stop(timeoutMs?: number): Promise<void> {
+    await this.worker?.stop(timeoutMs);
+  }
+
+  /** Counters of the running worker (ticks, claimed, committed, stale, recovered, storeErrors). */
+  workerStats(): Worker['stats'] | undefined {
+    return this.worker?.stats;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.worker?.whenIdle() ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.stop();
+    await this.events.drain();
+    this.closed = true;
+    await this.store.close();
+  }
+
+  private async mutate(taskId: string, action: (ws: TaskWorkspace) => void): Promise<TaskSnapshot> {
+    this.assertOpen();
+    const { snapshot, events } = await this.store.mutateTask(taskId, this.opts.now(), action);
+    this.events.publish(events);
+    this.worker?.notify();
+    return snapshot;
+  }
+
+  private assertHandlers(template: TaskTemplate): void {
+    const missing = template.steps.filter((s) => !this.handlers.has(s.handler));
+    if (missing.length === 0) return;
+    throw new ValidationError(
+      'HANDLER_NOT_FOUND',
+      `cannot create ${template.namespace}/${template.name}@${template.version}: no handler registered for`,
+      missing.map((s) => ({ path: `steps.${s.name}.handler`, message: `unknown handler "${s.handler}"`, file: template.source })),
+      { template: `${template.namespace}/${template.name}@${template.version}` },
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TaskerError('ENGINE_STOPPED', 'this Tasker has been closed');
+  }
+}
+
+/** Open the store, load templates and handlers, and return a ready (not yet started) Tasker. */
+export async function createTasker(options: TaskerOptions = {}): Promise<Tasker> {
+  const opts = compileOptions(options);
+  const logger =
+    options.logger === false
+      ? pino({ level: 'silent' })
+      : (options.logger ?? pino({ level: process.env.TASKER_LOG_LEVEL ?? 'info' }, pino.destination(2)));
+
+  const registry = new TemplateRegistry();
+  const sources = options.templates === undefined ? [] : Array.isArray(options.templates) ? options.templates : [options.templates];
+  const handlerMap: HandlerMap = typeof options.handlers === 'string' ? await loadHandlersModule(options.handlers) : (options.handlers ?? {});
+  const handlers = new HandlerRegistry(handlerMap);
+  for (const src of sources) {
+    if (typeof src === 'string') {
+      const { templates, issues } = await loadTemplatesFrom(src, handlers.size > 0 ? { handlerNames: handlers.names() } : {});
+      if (issues.length > 0) {
+        throw new ValidationError('TEMPLATE_INVALID', `invalid task templates in ${src}:`, issues, { source: src });
+      }
+      for (const t of templates) registry.register(t);
+    } else {
+      registry.register(src);
+    }
+  }
+
+  let store = options.store;
+  if (!store) {
+    if (opts.database.kind === 'postgres') {
+      throw new TaskerError('CONFIG_INVALID', 'database: the PostgreSQL store is not available in this version; use sqlite:<path>', {
+        field: 'database',
+      });
+    }
+    store = SqliteStore.open({
+      path: opts.database.path,
+      synchronous: opts.sqliteSynchronous,
+      busyTimeoutMs: opts.sqliteBusyTimeoutMs,
+      random: opts.random,
+    });
+  }
+  return new Tasker(store, registry, handlers, logger, opts, options.workerId ?? newWorkerId());
+}
+
+export { formatIssue };
