@@ -81,22 +81,31 @@ export function formatPath(segs: Segs): string {
   return segs.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }
 
+/**
+ * Edit distance counting an adjacent transposition as one edit (optimal string alignment), since swapped
+ * letters (`retyr`, `nmae`) are the most common typo in hand-written keys.
+ */
 export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
+    const row = d[i] as number[];
     for (let j = 1; j <= b.length; j++) {
+      const up = d[i - 1] as number[];
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+      let best = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (d[i - 2]?.[j - 2] as number) + 1);
+      }
+      row[j] = best;
     }
-    prev = row;
   }
-  return prev[b.length] ?? 0;
+  return d[a.length]?.[b.length] ?? 0;
 }
 
 /** Closest candidate (case-insensitive), or undefined when nothing is close enough to be a likely typo. */
 export function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = word.length <= 3 ? 1 : word.length <= 12 ? 2 : 3;
+  const limit = word.length <= 4 ? 1 : word.length <= 12 ? 2 : 3;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -142,7 +151,7 @@ const str: Check<string> = {
 };
 const text: Check<string> = { expected: 'a string', accept: (v) => (typeof v === 'string' ? v : undefined) };
 const ident: Check<string> = {
-  expected: 'a name of letters, digits, `_`, `.` or `-` that does not start with a digit, `.` or `-`',
+  expected: 'a name of letters, digits, `_`, `.`, `-` starting with a letter or `_`',
   accept: (v) => (typeof v === 'string' && NAME_RE.test(v) ? v : undefined),
 };
 const bool: Check<boolean> = {
@@ -313,8 +322,9 @@ function readDeps(c: Issues, s: Rec, segs: Segs): Found<string>[] {
   const names = (key: string): Found<string>[] => {
     const l = read(c, s, segs, key, { ...list, expected: 'a list of step names' });
     return (l?.value ?? []).flatMap((d, j) => {
-      if (typeof d === 'string' && d !== '') return [{ segs: [...l!.segs, j], value: d }];
-      c.add([...(l?.segs ?? []), j], `expected a step name, got ${describe(d)}`);
+      const segs = [...(l?.segs ?? []), j];
+      if (typeof d === 'string' && d !== '') return [{ segs, value: d }];
+      c.add(segs, `expected a step name, got ${describe(d)}`);
       return [];
     });
   };
@@ -421,14 +431,15 @@ function checkGraph(c: Issues, parsed: ParsedStep[]): void {
 function checkContextSchema(c: Issues, schema: Found<Rec>): void {
   // Formats are not validated (no ajv-formats), so Tasker schemas using `format: email` still compile;
   // strict mode stays on so a typo like `propertys` is caught rather than silently accepting anything.
-  const ajv = new Ajv({ allErrors: true, validateFormats: false, logger: false });
+  const ajv = new Ajv({ allErrors: true, verbose: true, validateFormats: false, logger: false });
   try {
     if (!(ajv.validateSchema(schema.value) as boolean)) {
       for (const e of firstErrorPerPath(ajv.errors ?? [])) {
         const at = pointerSegments(schema.value, e.instancePath);
         const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
         const more = allowed ? ` (${allowed.map(String).join(', ')})` : '';
-        c.add([...schema.segs, ...at], `invalid JSON Schema: ${e.message ?? 'invalid'}${more}`);
+        const got = `, got ${describe(e.data)}`;
+        c.add([...schema.segs, ...at], `invalid JSON Schema: ${e.message ?? 'invalid'}${more}${got}`);
       }
       return;
     }

@@ -136,7 +136,13 @@ function parseSource(
     if (options.handlerNames) issues.push(...handlerIssues(template, raw, options.handlerNames).map(located));
   }
   if (nonEmpty === 0)
-    issues.push({ path: '', message: 'no template found (the file is empty)', file, line: 1, column: 1 });
+    issues.push({
+      path: '',
+      message: 'no template found: the file is empty or only has comments',
+      file,
+      line: 1,
+      column: 1,
+    });
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return { entries, issues };
 }

@@ -1,0 +1,397 @@
+/**
+ * Engine scenarios: task shapes (single, chain, fanout), the throughput runner (create all tasks, then
+ * start the worker and time until every task completed) and the latency runner (a few tasks in flight).
+ * Each run uses a fresh SQLite file in a temp dir and is meant to run in its own process (see main.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { createTasker, type StepHandlerContext, type StepTemplate, type Tasker, type TaskTemplate } from '../src/index.js';
+import { RssSampler, kernelMaxRssMiB, percentile, sortedCopy } from './stats.js';
+
+export type ShapeName = 'single' | 'chain' | 'fanout';
+export type Sync = 'normal' | 'full';
+
+export interface Shape {
+  name: ShapeName;
+  template: TaskTemplate;
+  /** Step names in template order. */
+  names: string[];
+  /** Step name → index into `names`. */
+  index: Map<string, number>;
+  /** Dependencies of each step, as indexes. */
+  deps: number[][];
+}
+
+const NAMESPACE = 'bench';
+const HANDLER = 'work';
+
+function stepTemplate(name: string, dependsOn: string[]): StepTemplate {
+  return {
+    name,
+    handler: HANDLER,
+    dependsOn,
+    retry: { retryable: true, maxAttempts: 3, backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 } },
+    handlerConfig: {},
+  };
+}
+
+function shape(name: ShapeName, steps: StepTemplate[]): Shape {
+  const names = steps.map((s) => s.name);
+  const index = new Map(names.map((n, i) => [n, i]));
+  return {
+    name,
+    template: { namespace: NAMESPACE, name, version: '1.0.0', steps },
+    names,
+    index,
+    deps: steps.map((s) => s.dependsOn.map((d) => index.get(d) ?? -1)),
+  };
+}
+
+function buildShapes(): Record<ShapeName, Shape> {
+  const chain = Array.from({ length: 10 }, (_, i) => stepTemplate(`s${i + 1}`, i === 0 ? [] : [`s${i}`]));
+  const branches = Array.from({ length: 20 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
+  const fanout = [
+    stepTemplate('root', []),
+    ...branches.map((b) => stepTemplate(b, ['root'])),
+    stepTemplate('join', branches),
+  ];
+  return {
+    single: shape('single', [stepTemplate('only', [])]),
+    chain: shape('chain', chain),
+    fanout: shape('fanout', fanout),
+  };
+}
+
+export const SHAPES: Record<ShapeName, Shape> = buildShapes();
+
+/**
+ * Records `performance.now()` when each handler starts and when it returns, per task and step, and derives
+ * dispatch latency: for every step with dependencies, its start minus the latest finish of its dependencies.
+ */
+class StepClock {
+  /** Per task: [start0, end0, start1, end1, …]. */
+  private readonly byTask = new Map<string, Float64Array>();
+
+  constructor(private readonly shape: Shape) {}
+
+  readonly handler = (ctx: StepHandlerContext): { ok: true } => {
+    const start = performance.now();
+    let rec = this.byTask.get(ctx.task.id);
+    if (rec === undefined) {
+      rec = new Float64Array(this.shape.names.length * 2).fill(Number.NaN);
+      this.byTask.set(ctx.task.id, rec);
+    }
+    const i = this.shape.index.get(ctx.step.name) ?? 0;
+    rec[2 * i] = start;
+    rec[2 * i + 1] = performance.now();
+    return { ok: true };
+  };
+
+  /** Dispatch latencies in ms, ascending; NaN entries (a step that never ran) are skipped. */
+  dispatchLatencies(): Float64Array {
+    const out: number[] = [];
+    for (const rec of this.byTask.values()) {
+      this.shape.deps.forEach((deps, i) => {
+        if (deps.length === 0) return;
+        let ready = -Infinity;
+        for (const d of deps) ready = Math.max(ready, rec[2 * d + 1] ?? Number.NaN);
+        const lat = (rec[2 * i] ?? Number.NaN) - ready;
+        if (Number.isFinite(lat)) out.push(lat);
+      });
+    }
+    return sortedCopy(out);
+  }
+
+  /** When the first step (index 0) of a task started. */
+  firstStart(taskId: string): number | undefined {
+    return this.byTask.get(taskId)?.[0];
+  }
+}
+
+export interface WorkerCounters {
+  ticks: number;
+  claimed: number;
+  committed: number;
+  stale: number;
+  recovered: number;
+  storeErrors: number;
+}
+
+export interface EngineJob {
+  kind: 'engine';
+  scenario: ShapeName;
+  tasks: number;
+  concurrency: number;
+  sync: Sync;
+  /** Fail the run when no task completes for this long. */
+  stallMs: number;
+}
+
+export interface LatencyJob {
+  kind: 'latency';
+  tasks: number;
+  inFlight: number;
+  concurrency: number;
+  sync: Sync;
+  stallMs: number;
+}
+
+export interface EngineResult {
+  kind: 'engine' | 'latency';
+  scenario: string;
+  tasks: number;
+  steps: number;
+  concurrency: number;
+  /** Throughput scenarios only: seconds to create every task (engine stopped). */
+  createSeconds: number | null;
+  createTasksPerSec: number | null;
+  runSeconds: number;
+  stepsPerSec: number;
+  tasksPerSec: number;
+  /** Dependency finished → dependant started, ms. Null when the shape has no dependants. */
+  dispatchP50Ms: number | null;
+  dispatchP99Ms: number | null;
+  dispatchMaxMs: number | null;
+  dispatchSamples: number;
+  /** Latency scenario only: createTask() called → first step's handler started, ms. */
+  createToStartP50Ms: number | null;
+  createToStartP99Ms: number | null;
+  /** Latency scenario only: createTask() called → task.completed delivered to a subscriber, ms. */
+  endToEndP50Ms: number | null;
+  endToEndP99Ms: number | null;
+  peakRssMiB: number;
+  kernelMaxRssMiB: number;
+  worker: WorkerCounters;
+}
+
+function tempDb(): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tasker-bench-'));
+  return { dir, path: join(dir, 'bench.db') };
+}
+
+function counters(tasker: Tasker): WorkerCounters {
+  const s = tasker.workerStats();
+  return s
+    ? { ...s }
+    : { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
+}
+
+/** What the database says, for a stall report. */
+function diagnose(dbPath: string, tasker: Tasker): string {
+  let rows = '';
+  try {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const q = (sql: string) =>
+        (db.prepare(sql).all() as Array<{ status: string; n: number }>).map((r) => `${r.status}=${r.n}`).join(' ');
+      rows = `tasks: ${q('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status')}; steps: ${q(
+        'SELECT status, COUNT(*) AS n FROM steps GROUP BY status',
+      )}; ready steps: ${(db.prepare('SELECT COUNT(*) AS n FROM steps WHERE ready_at IS NOT NULL').get() as { n: number }).n}`;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    rows = `(could not read the database: ${String(err)})`;
+  }
+  return `${rows}; worker ${JSON.stringify(counters(tasker))}`;
+}
+
+/**
+ * Resolves once `expected` task.completed events arrived. Rejects on task.failed / task.cancelled, or when
+ * no task completed for `stallMs` (with a description of the database and worker state).
+ */
+function completions(
+  tasker: Tasker,
+  expected: number,
+  dbPath: string,
+  stallMs: number,
+  onCompleted?: (taskId: string, at: number) => void,
+): { done: Promise<number>; count: () => number } {
+  let count = 0;
+  const done = new Promise<number>((resolve, reject) => {
+    let last = count;
+    let lastAt = performance.now();
+    const offs: Array<() => void> = [];
+    const finish = (err?: Error) => {
+      clearInterval(watchdog);
+      offs.forEach((off) => off());
+      if (err) reject(err);
+      else resolve(performance.now());
+    };
+    const watchdog = setInterval(() => {
+      const now = performance.now();
+      if (count !== last) {
+        last = count;
+        lastAt = now;
+      } else if (now - lastAt > stallMs) {
+        finish(
+          new Error(
+            `stalled: ${count}/${expected} tasks completed, none in the last ${Math.round(stallMs / 1000)} s; ${diagnose(dbPath, tasker)}`,
+          ),
+        );
+      }
+    }, 250);
+    offs.push(
+      tasker.subscribe('task.completed', (e) => {
+        count += 1;
+        onCompleted?.(e.payload.task_id, performance.now());
+        if (count === expected) finish();
+      }),
+      tasker.subscribe(['task.failed', 'task.cancelled'], (e) => {
+        finish(new Error(`task ${e.payload.task_id} ended as ${e.name}: ${JSON.stringify(e.payload)}`));
+      }),
+    );
+  });
+  return { done, count: () => count };
+}
+
+export async function runEngine(job: EngineJob): Promise<EngineResult> {
+  const sh = SHAPES[job.scenario];
+  const { dir, path } = tempDb();
+  const rss = new RssSampler().start();
+  const clock = sh.names.length > 1 ? new StepClock(sh) : null;
+  const tasker = await createTasker({
+    database: `sqlite:${path}`,
+    templates: [sh.template],
+    handlers: { [HANDLER]: clock ? clock.handler : () => ({ ok: true }) },
+    concurrency: job.concurrency,
+    logger: false,
+    sqliteSynchronous: job.sync,
+  });
+  try {
+    const c0 = performance.now();
+    for (let i = 0; i < job.tasks; i++) {
+      await tasker.createTask({ namespace: NAMESPACE, name: sh.name, context: { n: i } });
+    }
+    const createMs = performance.now() - c0;
+
+    const { done } = completions(tasker, job.tasks, path, job.stallMs);
+    const r0 = performance.now();
+    tasker.start();
+    const r1 = await done;
+    const runMs = r1 - r0;
+    const worker = counters(tasker);
+    await tasker.close();
+    const peak = rss.stop();
+
+    const lat = clock?.dispatchLatencies() ?? new Float64Array(0);
+    const steps = job.tasks * sh.names.length;
+    return {
+      kind: 'engine',
+      scenario: job.scenario,
+      tasks: job.tasks,
+      steps,
+      concurrency: job.concurrency,
+      createSeconds: createMs / 1000,
+      createTasksPerSec: job.tasks / (createMs / 1000),
+      runSeconds: runMs / 1000,
+      stepsPerSec: steps / (runMs / 1000),
+      tasksPerSec: job.tasks / (runMs / 1000),
+      dispatchP50Ms: lat.length ? percentile(lat, 50) : null,
+      dispatchP99Ms: lat.length ? percentile(lat, 99) : null,
+      dispatchMaxMs: lat.length ? (lat[lat.length - 1] ?? null) : null,
+      dispatchSamples: lat.length,
+      createToStartP50Ms: null,
+      createToStartP99Ms: null,
+      endToEndP50Ms: null,
+      endToEndP99Ms: null,
+      peakRssMiB: peak,
+      kernelMaxRssMiB: kernelMaxRssMiB(),
+      worker,
+    };
+  } finally {
+    rss.stop();
+    await tasker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The 10-step chain with at most `inFlight` tasks alive: the engine is started first, `inFlight` tasks are
+ * created, and each task.completed creates the next. Shows dispatch latency when the engine is not saturated.
+ */
+export async function runLatency(job: LatencyJob): Promise<EngineResult> {
+  const sh = SHAPES.chain;
+  const { dir, path } = tempDb();
+  const rss = new RssSampler().start();
+  const clock = new StepClock(sh);
+  const tasker = await createTasker({
+    database: `sqlite:${path}`,
+    templates: [sh.template],
+    handlers: { [HANDLER]: clock.handler },
+    concurrency: job.concurrency,
+    logger: false,
+    sqliteSynchronous: job.sync,
+  });
+  try {
+    const createdAt = new Map<string, number>();
+    const completedAt = new Map<string, number>();
+    let created = 0;
+    let createError: unknown;
+    const createOne = () => {
+      if (created >= job.tasks) return;
+      created += 1;
+      const t = performance.now();
+      tasker.createTask({ namespace: NAMESPACE, name: sh.name, context: { n: created } }).then(
+        (r) => createdAt.set(r.task.id, t),
+        (err: unknown) => (createError ??= err),
+      );
+    };
+    const { done } = completions(tasker, job.tasks, path, job.stallMs, (id, at) => {
+      completedAt.set(id, at);
+      createOne();
+    });
+    tasker.start();
+    const r0 = performance.now();
+    for (let i = 0; i < job.inFlight; i++) createOne();
+    const r1 = await done;
+    if (createError !== undefined) throw createError;
+    const runMs = r1 - r0;
+    const worker = counters(tasker);
+    await tasker.close();
+    const peak = rss.stop();
+
+    const toStart: number[] = [];
+    const e2e: number[] = [];
+    for (const [id, t] of createdAt) {
+      const s = clock.firstStart(id);
+      if (s !== undefined && Number.isFinite(s)) toStart.push(s - t);
+      const c = completedAt.get(id);
+      if (c !== undefined) e2e.push(c - t);
+    }
+    const lat = clock.dispatchLatencies();
+    const ts = sortedCopy(toStart);
+    const ee = sortedCopy(e2e);
+    const steps = job.tasks * sh.names.length;
+    return {
+      kind: 'latency',
+      scenario: 'latency',
+      tasks: job.tasks,
+      steps,
+      concurrency: job.concurrency,
+      createSeconds: null,
+      createTasksPerSec: null,
+      runSeconds: runMs / 1000,
+      stepsPerSec: steps / (runMs / 1000),
+      tasksPerSec: job.tasks / (runMs / 1000),
+      dispatchP50Ms: percentile(lat, 50),
+      dispatchP99Ms: percentile(lat, 99),
+      dispatchMaxMs: lat[lat.length - 1] ?? null,
+      dispatchSamples: lat.length,
+      createToStartP50Ms: percentile(ts, 50),
+      createToStartP99Ms: percentile(ts, 99),
+      endToEndP50Ms: percentile(ee, 50),
+      endToEndP99Ms: percentile(ee, 99),
+      peakRssMiB: peak,
+      kernelMaxRssMiB: kernelMaxRssMiB(),
+      worker,
+    };
+  } finally {
+    rss.stop();
+    await tasker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

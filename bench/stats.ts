@@ -1,0 +1,59 @@
+/** Small numeric helpers for the benchmark: percentiles, run summaries, a peak-RSS sampler. */
+
+/** Nearest-rank percentile of an ascending array (p in 0..100). NaN for an empty array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  const i = Math.min(sorted.length - 1, Math.max(0, rank - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+export function sortedCopy(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+/** Median (mean of the middle two for an even count), min and max of per-run figures. */
+export function summarize(values: number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  const mid = Math.floor(n / 2);
+  const median = n === 0 ? Number.NaN : n % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+  return { median, min: s[0] ?? Number.NaN, max: s[n - 1] ?? Number.NaN, runs: values };
+}
+
+const MiB = 1024 * 1024;
+
+/** Samples process RSS every `everyMs` (default 50 ms) and keeps the maximum. */
+export class RssSampler {
+  private peak = process.memoryUsage.rss();
+  private timer: NodeJS.Timeout | undefined;
+
+  start(everyMs = 50): this {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    return this;
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+
+  /** Stop sampling; the peak in MiB. */
+  stop(): number {
+    this.sample();
+    clearInterval(this.timer);
+    return this.peak / MiB;
+  }
+}
+
+/** Peak RSS of the whole process as the kernel saw it (getrusage maxrss), in MiB. */
+export function kernelMaxRssMiB(): number {
+  return (process.resourceUsage().maxRSS * 1024) / MiB;
+}

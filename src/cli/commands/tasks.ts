@@ -1,0 +1,102 @@
+/** Read and operate on existing tasks: tasks, show, retry, cancel, resolve. */
+import type { Command } from 'commander';
+import { isTaskState, TASK_STATES, type TaskState } from '../../core/states.js';
+import { TaskerError } from '../../errors.js';
+import { taskDetailJson, taskJson } from '../../present/json.js';
+import { openTasker, parseJsonFlag, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import { taskRows, taskTree } from '../format.js';
+import type { Tasker } from '../../tasker.js';
+
+type Flags = CommonFlags & { json?: boolean };
+
+async function withTasker<T>(io: CliIo, flags: CommonFlags, fn: (t: Tasker) => Promise<T>): Promise<T> {
+  const tasker = await openTasker(io, settingsFrom(io, flags));
+  try {
+    return await fn(tasker);
+  } finally {
+    await tasker.close();
+  }
+}
+
+function statuses(values: string[] | undefined): TaskState[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  const list = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const s of list) {
+    if (!isTaskState(s)) {
+      throw new TaskerError('INVALID_ARGUMENT', `--status: unknown status "${s}"; expected one of ${TASK_STATES.join(', ')}`, {
+        flag: '--status',
+      });
+    }
+  }
+  return list as TaskState[];
+}
+
+async function showTask(io: CliIo, tasker: Tasker, id: string, json: boolean | undefined): Promise<void> {
+  const d = await tasker.getTask(id);
+  if (json) io.out(JSON.stringify(taskDetailJson(d, d.attempts, await tasker.getTransitions(id)), null, 2));
+  else io.out(taskTree(d));
+}
+
+export function registerTaskCommands(program: Command, io: CliIo, common: (c: Command) => Command): void {
+  common(program.command('tasks').description('list tasks, newest first'))
+    .option('--status <status...>', `filter by status (${TASK_STATES.join('|')}); repeatable or comma-separated`)
+    .option('--namespace <ns>', 'filter by namespace')
+    .option('--name <name>', 'filter by template name')
+    .option('--version <version>', 'filter by template version')
+    .option('--correlation-id <id>', 'filter by correlation id')
+    .option('--tag <tag>', 'filter by tag')
+    .option('--limit <n>', 'page size (1–1000)', '50')
+    .option('--cursor <cursor>', 'next page, from a previous --json next_cursor')
+    .action(async (o: Flags & Record<string, string | string[] | undefined>) => {
+      const limit = Number(o.limit);
+      await withTasker(io, o, async (t) => {
+        const page = await t.listTasks({
+          status: statuses(o.status as string[] | undefined),
+          namespace: o.namespace as string | undefined,
+          name: o.name as string | undefined,
+          version: o.version as string | undefined,
+          correlationId: o.correlationId as string | undefined,
+          tag: o.tag as string | undefined,
+          limit,
+          cursor: o.cursor as string | undefined,
+        });
+        if (o.json) io.out(JSON.stringify({ tasks: page.tasks.map(taskJson), next_cursor: page.nextCursor }, null, 2));
+        else {
+          io.out(page.tasks.length ? taskRows(page.tasks) : 'no tasks match');
+          if (page.nextCursor) io.out(`more: --cursor ${page.nextCursor}`);
+        }
+      });
+    });
+
+  common(program.command('show <task-id>').description('show a task: steps in DAG order, attempts, errors, what blocks it')).action(
+    async (id: string, o: Flags) => withTasker(io, o, (t) => showTask(io, t, id, o.json)),
+  );
+
+  common(program.command('retry <task-id>').description('retry a failed task: failed steps get a fresh attempt budget')).action(
+    async (id: string, o: Flags) =>
+      withTasker(io, o, async (t) => {
+        const s = await t.retryTask(id);
+        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `task ${id} is ${s.task.status}; a worker will pick it up`);
+      }),
+  );
+
+  common(program.command('cancel <task-id>').description('cancel a task and every unfinished step'))
+    .option('--reason <text>', 'recorded in the audit trail')
+    .action(async (id: string, o: Flags & { reason?: string }) =>
+      withTasker(io, o, async (t) => {
+        const s = await t.cancelTask(id, o.reason ?? null);
+        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `task ${id} is ${s.task.status}`);
+      }),
+    );
+
+  common(program.command('resolve <task-id> <step>').description('resolve a step by hand so its dependants run'))
+    .option('--results <json>', 'the step results to record', 'null')
+    .action(async (id: string, step: string, o: Flags & { results: string }) =>
+      withTasker(io, o, async (t) => {
+        const s = await t.resolveStep(id, step, parseJsonFlag('--results', o.results));
+        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `step ${step} resolved; task ${id} is ${s.task.status}`);
+      }),
+    );
+}
+
+export { showTask };

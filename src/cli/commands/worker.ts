@@ -1,0 +1,21 @@
+/** `tasker worker`: run steps until SIGINT/SIGTERM, then finish what is running and exit. */
+import type { Command } from 'commander';
+import { openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+
+export function registerWorker(program: Command, io: CliIo, common: (c: Command) => Command): void {
+  common(program.command('worker').description('execute steps of tasks in the database until stopped'))
+    .option('--concurrency <n>', 'steps running at once', (v) => Number(v))
+    .action(async (o: CommonFlags & { concurrency?: number }) => {
+      const settings = settingsFrom(io, o, o.concurrency !== undefined ? { concurrency: o.concurrency } : {});
+      const tasker = await openTasker(io, settings, { templates: true, handlers: true, defaultLogLevel: 'info' });
+      tasker.start();
+      tasker.logger.info({ database: tasker.store.location, handlers: [...tasker.handlers.names()] }, 'worker running; Ctrl-C to stop');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      tasker.logger.info('stopping: finishing running steps');
+      await tasker.close();
+    });
+}
