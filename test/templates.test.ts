@@ -505,7 +505,15 @@ describe('schema/task-template.schema.json', () => {
     const schema = JSON.parse(
       await readFile(path.join(ROOT, 'schema/task-template.schema.json'), 'utf8'),
     ) as Record<string, unknown>;
-    return { schema, validate: new Ajv({ allErrors: true, strictSchema: true, strictTypes: true, strictTuples: true }).compile(schema) };
+    return {
+      schema,
+      validate: new Ajv({
+        allErrors: true,
+        strictSchema: true,
+        strictTypes: true,
+        strictTuples: true,
+      }).compile(schema),
+    };
   }
   async function docs(file: string): Promise<unknown[]> {
     return parseAllDocuments(await readFile(file, 'utf8'), { merge: true }).map((d) => d.toJS() as unknown);

@@ -20,6 +20,7 @@ export interface Settings {
   pollIntervalMs?: number | undefined;
   logLevel?: string | undefined;
   sqliteSynchronous?: 'normal' | 'full' | undefined;
+  sqliteBusyTimeoutMs?: number | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
 }
@@ -34,6 +35,7 @@ const FILE_KEYS: Record<string, keyof Settings> = {
   poll_interval_ms: 'pollIntervalMs',
   log_level: 'logLevel',
   sqlite_synchronous: 'sqliteSynchronous',
+  sqlite_busy_timeout_ms: 'sqliteBusyTimeoutMs',
 };
 
 const ENV_KEYS: Array<[string, keyof Settings]> = [
@@ -47,9 +49,16 @@ const ENV_KEYS: Array<[string, keyof Settings]> = [
   ['TASKER_POLL_INTERVAL_MS', 'pollIntervalMs'],
   ['TASKER_LOG_LEVEL', 'logLevel'],
   ['TASKER_SQLITE_SYNCHRONOUS', 'sqliteSynchronous'],
+  ['TASKER_SQLITE_BUSY_TIMEOUT_MS', 'sqliteBusyTimeoutMs'],
 ];
 
-const NUMERIC: ReadonlySet<keyof Settings> = new Set(['concurrency', 'perTaskConcurrency', 'leaseSeconds', 'pollIntervalMs']);
+const NUMERIC: ReadonlySet<keyof Settings> = new Set([
+  'concurrency',
+  'perTaskConcurrency',
+  'leaseSeconds',
+  'pollIntervalMs',
+  'sqliteBusyTimeoutMs',
+]);
 const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
 
 function coerce(key: keyof Settings, value: unknown, source: string): unknown {
@@ -158,5 +167,6 @@ export function settingsToOptions(s: Settings): TaskerOptions {
   if (s.leaseSeconds !== undefined) o.leaseSeconds = s.leaseSeconds;
   if (s.pollIntervalMs !== undefined) o.pollIntervalMs = s.pollIntervalMs;
   if (s.sqliteSynchronous !== undefined) o.sqliteSynchronous = s.sqliteSynchronous;
+  if (s.sqliteBusyTimeoutMs !== undefined) o.sqliteBusyTimeoutMs = s.sqliteBusyTimeoutMs;
   return o;
 }

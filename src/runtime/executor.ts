@@ -78,8 +78,9 @@ async function runAttempt(
             errorType: ENGINE_ERROR_TYPES.timeout,
             retryable: true,
           };
-          controller.abort(Object.assign(new Error(failure.message), { name: 'TimeoutError' }));
+          // Settle as a timeout before aborting: abort listeners run synchronously and must not win the race.
           res({ kind: 'fail', failure });
+          controller.abort(Object.assign(new Error(failure.message), { name: 'TimeoutError' }));
         }, ms);
       }),
     );

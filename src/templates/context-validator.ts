@@ -3,12 +3,16 @@
  * Compiled validators are cached per template object.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { TaskTemplate } from '../core/template.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { templateKey } from '../core/template.js';
 
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
 export class ContextValidator {
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly ajv = addFormats(new Ajv({ allErrors: true, strict: false, logger: false }));
   private readonly cache = new WeakMap<TaskTemplate, ValidateFunction>();
 
   validate(template: TaskTemplate, context: unknown): void {

@@ -67,7 +67,10 @@ export async function loadTemplatesFrom(
 }
 
 /** Issues for steps whose handler is not registered; unlocated (file only), for templates built in code. */
-export function checkHandlers(templates: readonly TaskTemplate[], knownHandlerNames: ReadonlySet<string>) {
+export function checkHandlers(
+  templates: readonly TaskTemplate[],
+  knownHandlerNames: ReadonlySet<string>,
+): ValidationIssue[] {
   return templates.flatMap((t) =>
     t.steps.flatMap((s, i): ValidationIssue[] =>
       knownHandlerNames.has(s.handler)
