@@ -6,8 +6,10 @@
  * schedules runs and prints the median (with min and max) of each figure.
  */
 import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -48,7 +50,9 @@ const HELP = `usage: node dist/bench/main.js [options]
   --in-flight N      tasks alive at once in the latency scenario (default ${LATENCY_IN_FLIGHT})
   --sync MODE        sqliteSynchronous: normal (default) or full
   --json             print one JSON document instead of the table
-  --in-process       run everything in this process instead of a child per run (for --cpu-prof)
+  --profile DIR      write CPU profiles of each engine run's create and run phases to DIR
+                     (summarise one with: node dist/bench/cpuprofile-top.js FILE)
+  --in-process       run everything in this process instead of a child per run
   -h, --help         this text
 `;
 
@@ -61,6 +65,7 @@ interface Config {
   sync: Sync;
   json: boolean;
   inProcess: boolean;
+  profileDir: string | undefined;
 }
 
 function fail(message: string): never {
@@ -89,6 +94,7 @@ function parseConfig(argv: string[]): Config {
         sync: { type: 'string' },
         json: { type: 'boolean', default: false },
         'in-process': { type: 'boolean', default: false },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -125,6 +131,7 @@ function parseConfig(argv: string[]): Config {
     sync,
     json: values.json,
     inProcess: values['in-process'],
+    profileDir: values.profile === undefined ? undefined : resolve(values.profile),
   };
 }
 
@@ -415,9 +422,8 @@ function extras(reports: ScenarioReport[]): Extra {
   };
 }
 
-function progress(cfg: Config, line: string): void {
+function progress(line: string): void {
   process.stderr.write(`${line}\n`);
-  void cfg;
 }
 
 function headline(r: JobResult): string {
@@ -436,13 +442,19 @@ async function main(): Promise<void> {
   const m = machine();
   const t0 = Date.now();
   const reports: ScenarioReport[] = [];
+  if (cfg.profileDir !== undefined) mkdirSync(cfg.profileDir, { recursive: true });
   for (const s of cfg.only) {
     const job = jobFor(s, cfg);
     const results: JobResult[] = [];
     for (let i = 0; i < cfg.runs; i++) {
-      const r = cfg.inProcess ? await runJob(job) : await runInChild(job);
+      const runJobSpec: Job =
+        cfg.profileDir !== undefined && job.kind !== 'raw'
+          ? { ...job, profileDir: cfg.profileDir, profilePrefix: `${s}-run${i + 1}` }
+          : job;
+      const r = cfg.inProcess ? await runJob(runJobSpec) : await runInChild(runJobSpec);
       results.push(r);
-      progress(cfg, `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s} run ${i + 1}/${cfg.runs}: ${headline(r)}`);
+      progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s} run ${i + 1}/${cfg.runs}: ${headline(r)}`);
+      if (r.kind !== 'raw') for (const p of r.profiles) progress(`        profile: ${p}`);
     }
     const specs = s === 'raw' ? RAW_FIGURES : ENGINE_FIGURES;
     reports.push({

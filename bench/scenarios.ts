@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { createTasker, type StepHandlerContext, type StepTemplate, type Tasker, type TaskTemplate } from '../src/index.js';
+import { PhaseProfiler } from './profile.js';
 import { RssSampler, kernelMaxRssMiB, percentile, sortedCopy } from './stats.js';
 
 export type ShapeName = 'single' | 'chain' | 'fanout';
@@ -128,6 +129,9 @@ export interface EngineJob {
   sync: Sync;
   /** Fail the run when no task completes for this long. */
   stallMs: number;
+  /** Write CPU profiles of the create and run phases here (`<profilePrefix>-create.cpuprofile`, …). */
+  profileDir?: string | undefined;
+  profilePrefix?: string | undefined;
 }
 
 export interface LatencyJob {
@@ -137,6 +141,8 @@ export interface LatencyJob {
   concurrency: number;
   sync: Sync;
   stallMs: number;
+  profileDir?: string | undefined;
+  profilePrefix?: string | undefined;
 }
 
 export interface EngineResult {
@@ -165,6 +171,8 @@ export interface EngineResult {
   peakRssMiB: number;
   kernelMaxRssMiB: number;
   worker: WorkerCounters;
+  /** CPU profiles written (with --profile). */
+  profiles: string[];
 }
 
 function tempDb(): { dir: string; path: string } {
@@ -261,18 +269,26 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     logger: false,
     sqliteSynchronous: job.sync,
   });
+  const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? job.scenario);
+  const profiles: string[] = [];
   try {
+    await profiler.start();
     const c0 = performance.now();
     for (let i = 0; i < job.tasks; i++) {
       await tasker.createTask({ namespace: NAMESPACE, name: sh.name, context: { n: i } });
     }
     const createMs = performance.now() - c0;
+    const createProfile = await profiler.stop('create');
+    if (createProfile !== undefined) profiles.push(createProfile);
 
     const { done } = completions(tasker, job.tasks, path, job.stallMs);
+    await profiler.start();
     const r0 = performance.now();
     tasker.start();
     const r1 = await done;
     const runMs = r1 - r0;
+    const runProfile = await profiler.stop('run');
+    if (runProfile !== undefined) profiles.push(runProfile);
     const worker = counters(tasker);
     await tasker.close();
     const peak = rss.stop();
@@ -301,6 +317,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
       peakRssMiB: peak,
       kernelMaxRssMiB: kernelMaxRssMiB(),
       worker,
+      profiles,
     };
   } finally {
     rss.stop();
@@ -344,10 +361,13 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
       completedAt.set(id, at);
       createOne();
     });
+    const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? 'latency');
+    await profiler.start();
     tasker.start();
     const r0 = performance.now();
     for (let i = 0; i < job.inFlight; i++) createOne();
     const r1 = await done;
+    const profile = await profiler.stop('run');
     if (createError !== undefined) throw createError;
     const runMs = r1 - r0;
     const worker = counters(tasker);
@@ -388,6 +408,7 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
       peakRssMiB: peak,
       kernelMaxRssMiB: kernelMaxRssMiB(),
       worker,
+      profiles: profile === undefined ? [] : [profile],
     };
   } finally {
     rss.stop();

@@ -2,10 +2,30 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
+let lastMs = -1;
+let seq = 0;
+
+/**
+ * UUIDv7 with a 12-bit counter in rand_a (RFC 9562, method 1), so ids made by one process are strictly
+ * increasing even within one millisecond: "newest first" by (created_at, id) is then exact.
+ */
 export function uuidv7(now: number = Date.now()): string {
+  let ms = now;
+  if (ms <= lastMs) {
+    seq += 1;
+    ms = lastMs;
+    if (seq > 0xfff) {
+      ms = lastMs + 1;
+      seq = 0;
+    }
+  } else {
+    seq = randomBytes(1)[0] ?? 0; // random start, leaving room to count up
+  }
+  lastMs = ms;
   const b = randomBytes(16);
-  b.writeUIntBE(now, 0, 6);
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | ((seq >> 8) & 0x0f);
+  b[7] = seq & 0xff;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
