@@ -32,8 +32,20 @@ type ScenarioName = ShapeName | 'latency' | 'raw';
 const SCENARIOS: readonly ScenarioName[] = ['single', 'chain', 'fanout', 'latency', 'raw'];
 const ALIASES: Record<string, ScenarioName> = { a: 'single', b: 'chain', c: 'fanout', d: 'latency' };
 /** Sizes at the default --tasks 20000. */
-const BASE_SIZES: Record<ScenarioName, number> = { single: 20_000, chain: 2_000, fanout: 1_000, latency: 200, raw: 20_000 };
-const STEPS_PER_TASK: Record<ScenarioName, number> = { single: 1, chain: 10, fanout: 22, latency: 10, raw: 1 };
+const BASE_SIZES: Record<ScenarioName, number> = {
+  single: 20_000,
+  chain: 2_000,
+  fanout: 1_000,
+  latency: 200,
+  raw: 20_000,
+};
+const STEPS_PER_TASK: Record<ScenarioName, number> = {
+  single: 1,
+  chain: 10,
+  fanout: 22,
+  latency: 10,
+  raw: 1,
+};
 const LATENCY_IN_FLIGHT = 2;
 const RAW_BATCH = 100;
 const STALL_MS = 30_000;
@@ -144,9 +156,23 @@ function jobFor(s: ScenarioName, cfg: Config): Job {
   const n = sizeOf(s, cfg);
   if (s === 'raw') return { kind: 'raw', steps: n, batch: RAW_BATCH, sync: cfg.sync };
   if (s === 'latency') {
-    return { kind: 'latency', tasks: n, inFlight: cfg.inFlight, concurrency: cfg.concurrency, sync: cfg.sync, stallMs: STALL_MS };
+    return {
+      kind: 'latency',
+      tasks: n,
+      inFlight: cfg.inFlight,
+      concurrency: cfg.concurrency,
+      sync: cfg.sync,
+      stallMs: STALL_MS,
+    };
   }
-  return { kind: 'engine', scenario: s, tasks: n, concurrency: cfg.concurrency, sync: cfg.sync, stallMs: STALL_MS };
+  return {
+    kind: 'engine',
+    scenario: s,
+    tasks: n,
+    concurrency: cfg.concurrency,
+    sync: cfg.sync,
+    stallMs: STALL_MS,
+  };
 }
 
 async function runJob(job: Job): Promise<JobResult> {
@@ -194,7 +220,11 @@ function runInChild(job: Job): Promise<JobResult> {
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      reject(new Error(`child exited (code ${code ?? '-'}, signal ${signal ?? '-'}) without a result: ${JSON.stringify(job)}`));
+      reject(
+        new Error(
+          `child exited (code ${code ?? '-'}, signal ${signal ?? '-'}) without a result: ${JSON.stringify(job)}`,
+        ),
+      );
     });
   });
 }
@@ -267,7 +297,9 @@ function summarizeRuns(results: JobResult[], specs: FigureSpec[]): Record<string
   const figs = results.map(figuresOf);
   const out: Record<string, Summary | null> = {};
   for (const { key } of specs) {
-    const vals = figs.map((f) => f[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const vals = figs
+      .map((f) => f[key])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     out[key] = vals.length === 0 ? null : summarize(vals);
   }
   return out;
@@ -305,7 +337,8 @@ function warningsOf(results: JobResult[]): string[] {
   for (const r of results) {
     if (r.kind === 'raw') continue;
     const { stale, recovered, storeErrors } = r.worker;
-    if (stale + recovered + storeErrors > 0) w.push(`worker counters: stale ${stale}, recovered ${recovered}, storeErrors ${storeErrors}`);
+    if (stale + recovered + storeErrors > 0)
+      w.push(`worker counters: stale ${stale}, recovered ${recovered}, storeErrors ${storeErrors}`);
   }
   return w;
 }
@@ -333,7 +366,8 @@ function machine() {
 }
 
 function num(v: number, unit: string): string {
-  if (unit === 'ms') return v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+  if (unit === 'ms')
+    return v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
   if (unit === '') return v.toFixed(1);
   if (unit === 'MiB') return v.toFixed(0);
   return Math.round(v).toLocaleString('en-US');
@@ -345,7 +379,12 @@ const NA_REASON: Record<string, string> = {
   'single:dispatchMaxMs': 'n/a',
 };
 
-function printTable(m: ReturnType<typeof machine>, cfg: Config, reports: ScenarioReport[], extra: Extra): void {
+function printTable(
+  m: ReturnType<typeof machine>,
+  cfg: Config,
+  reports: ScenarioReport[],
+  extra: Extra,
+): void {
   const out: string[] = [];
   out.push('tasker-engine benchmark');
   out.push(`machine   ${m.cpu}, ${m.cores} cores, ${m.totalMemoryGiB} GiB RAM, ${m.platform}`);
@@ -378,7 +417,9 @@ function printTable(m: ReturnType<typeof machine>, cfg: Config, reports: Scenari
   if (extra.ratioRun !== null) {
     out.push(
       `engine / raw (single, claim + complete phase): ${(extra.ratioRun * 100).toFixed(1)} % of the writes-only ceiling` +
-        (extra.ratioRunReads === null ? '' : `, ${(extra.ratioRunReads * 100).toFixed(1)} % of writes + reads`),
+        (extra.ratioRunReads === null
+          ? ''
+          : `, ${(extra.ratioRunReads * 100).toFixed(1)} % of writes + reads`),
     );
   }
   if (extra.ratioEndToEnd !== null) {
@@ -396,7 +437,8 @@ interface Extra {
 }
 
 function extras(reports: ScenarioReport[]): Extra {
-  const get = (s: ScenarioName, key: string) => reports.find((r) => r.name === s)?.figures[key]?.median ?? null;
+  const get = (s: ScenarioName, key: string) =>
+    reports.find((r) => r.name === s)?.figures[key]?.median ?? null;
   const single = get('single', 'stepsPerSec');
   const singleE2E = get('single', 'endToEndStepsPerSec');
   const rawExec = get('raw', 'execStepsPerSec');
@@ -430,8 +472,12 @@ function headline(r: JobResult): string {
   if (r.kind === 'raw') {
     return `writes ${num(r.writes.execStepsPerSec, 'steps/s')} steps/s, +reads ${num(r.withReads.execStepsPerSec, 'steps/s')} steps/s`;
   }
-  const lat = r.dispatchP50Ms === null ? '' : `, dispatch p50 ${num(r.dispatchP50Ms, 'ms')} ms p99 ${num(r.dispatchP99Ms ?? NaN, 'ms')} ms`;
-  const create = r.createTasksPerSec === null ? '' : `create ${num(r.createTasksPerSec, 'tasks/s')} tasks/s, `;
+  const lat =
+    r.dispatchP50Ms === null
+      ? ''
+      : `, dispatch p50 ${num(r.dispatchP50Ms, 'ms')} ms p99 ${num(r.dispatchP99Ms ?? NaN, 'ms')} ms`;
+  const create =
+    r.createTasksPerSec === null ? '' : `create ${num(r.createTasksPerSec, 'tasks/s')} tasks/s, `;
   return `${create}run ${num(r.stepsPerSec, 'steps/s')} steps/s in ${r.runSeconds.toFixed(2)} s${lat}, peak RSS ${num(r.peakRssMiB, 'MiB')} MiB`;
 }
 
@@ -453,7 +499,9 @@ async function main(): Promise<void> {
           : job;
       const r = cfg.inProcess ? await runJob(runJobSpec) : await runInChild(runJobSpec);
       results.push(r);
-      progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s} run ${i + 1}/${cfg.runs}: ${headline(r)}`);
+      progress(
+        `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s} run ${i + 1}/${cfg.runs}: ${headline(r)}`,
+      );
       if (r.kind !== 'raw') for (const p of r.profiles) progress(`        profile: ${p}`);
     }
     const specs = s === 'raw' ? RAW_FIGURES : ENGINE_FIGURES;
@@ -473,9 +521,22 @@ async function main(): Promise<void> {
       machine: m,
       config: { ...cfg, sizes: Object.fromEntries(cfg.only.map((s) => [s, sizeOf(s, cfg)])) },
       scenarios: Object.fromEntries(
-        reports.map((r) => [r.name, { description: r.description, job: r.job, figures: r.figures, warnings: r.warnings, runs: r.results }]),
+        reports.map((r) => [
+          r.name,
+          {
+            description: r.description,
+            job: r.job,
+            figures: r.figures,
+            warnings: r.warnings,
+            runs: r.results,
+          },
+        ]),
       ),
-      ratios: { engineOverRawRun: extra.ratioRun, engineOverRawRunWithReads: extra.ratioRunReads, engineOverRawEndToEnd: extra.ratioEndToEnd },
+      ratios: {
+        engineOverRawRun: extra.ratioRun,
+        engineOverRawRunWithReads: extra.ratioRunReads,
+        engineOverRawEndToEnd: extra.ratioEndToEnd,
+      },
       goals: extra.goals,
       wallSeconds,
     };

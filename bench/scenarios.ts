@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { createTasker, type StepHandlerContext, type StepTemplate, type Tasker, type TaskTemplate } from '../src/index.js';
+import {
+  createTasker,
+  type StepHandlerContext,
+  type StepTemplate,
+  type Tasker,
+  type TaskTemplate,
+} from '../src/index.js';
 import { PhaseProfiler } from './profile.js';
 import { RssSampler, kernelMaxRssMiB, percentile, sortedCopy } from './stats.js';
 
@@ -34,7 +40,11 @@ function stepTemplate(name: string, dependsOn: string[]): StepTemplate {
     name,
     handler: HANDLER,
     dependsOn,
-    retry: { retryable: true, maxAttempts: 3, backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 } },
+    retry: {
+      retryable: true,
+      maxAttempts: 3,
+      backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 },
+    },
     handlerConfig: {},
   };
 }
@@ -182,9 +192,7 @@ function tempDb(): { dir: string; path: string } {
 
 function counters(tasker: Tasker): WorkerCounters {
   const s = tasker.workerStats();
-  return s
-    ? { ...s }
-    : { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
+  return s ? { ...s } : { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
 }
 
 /** What the database says, for a stall report. */
@@ -194,7 +202,9 @@ function diagnose(dbPath: string, tasker: Tasker): string {
     const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     try {
       const q = (sql: string) =>
-        (db.prepare(sql).all() as Array<{ status: string; n: number }>).map((r) => `${r.status}=${r.n}`).join(' ');
+        (db.prepare(sql).all() as Array<{ status: string; n: number }>)
+          .map((r) => `${r.status}=${r.n}`)
+          .join(' ');
       rows = `tasks: ${q('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status')}; steps: ${q(
         'SELECT status, COUNT(*) AS n FROM steps GROUP BY status',
       )}; ready steps: ${(db.prepare('SELECT COUNT(*) AS n FROM steps WHERE ready_at IS NOT NULL').get() as { n: number }).n}`;

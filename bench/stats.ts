@@ -24,7 +24,8 @@ export function summarize(values: number[]): Summary {
   const s = [...values].sort((a, b) => a - b);
   const n = s.length;
   const mid = Math.floor(n / 2);
-  const median = n === 0 ? Number.NaN : n % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+  const median =
+    n === 0 ? Number.NaN : n % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
   return { median, min: s[0] ?? Number.NaN, max: s[n - 1] ?? Number.NaN, runs: values };
 }
 

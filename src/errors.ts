@@ -25,7 +25,12 @@ export class TaskerError extends Error {
   readonly code: TaskerErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: TaskerErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
+  constructor(
+    code: TaskerErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'TaskerError';
     this.code = code;
@@ -45,7 +50,12 @@ export interface ValidationIssue {
 export class ValidationError extends TaskerError {
   readonly issues: readonly ValidationIssue[];
 
-  constructor(code: TaskerErrorCode, summary: string, issues: ValidationIssue[], details: Record<string, unknown> = {}) {
+  constructor(
+    code: TaskerErrorCode,
+    summary: string,
+    issues: ValidationIssue[],
+    details: Record<string, unknown> = {},
+  ) {
     super(code, `${summary}\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`, details);
     this.name = 'ValidationError';
     this.issues = issues;
@@ -92,7 +102,8 @@ export interface NormalizedFailure {
 export function normalizeThrown(thrown: unknown): NormalizedFailure {
   if (thrown instanceof Error) {
     const t = thrown as Error & { retryable?: unknown; retryAfterSeconds?: unknown };
-    const retryAfter = typeof t.retryAfterSeconds === 'number' && t.retryAfterSeconds >= 0 ? t.retryAfterSeconds : undefined;
+    const retryAfter =
+      typeof t.retryAfterSeconds === 'number' && t.retryAfterSeconds >= 0 ? t.retryAfterSeconds : undefined;
     return {
       message: t.message || t.name,
       errorType: t.name || t.constructor.name || 'Error',

@@ -11,8 +11,20 @@ export {
   normalizeThrown,
 } from './errors.js';
 export type { TaskerErrorCode, ValidationIssue, NormalizedFailure } from './errors.js';
-export type { TaskTemplate, StepTemplate, RetryPolicy, BackoffPolicy, BusinessFields } from './core/template.js';
-export type { TaskRecord, StepRecord, AttemptRecord, TransitionRecord, TaskSnapshot } from './core/records.js';
+export type {
+  TaskTemplate,
+  StepTemplate,
+  RetryPolicy,
+  BackoffPolicy,
+  BusinessFields,
+} from './core/template.js';
+export type {
+  TaskRecord,
+  StepRecord,
+  AttemptRecord,
+  TransitionRecord,
+  TaskSnapshot,
+} from './core/records.js';
 export type { TaskState, StepState } from './core/states.js';
 export { TASK_STATES, STEP_STATES } from './core/states.js';
 export type { TaskDescription, StepDescription, StepDisplayStatus } from './core/task-description.js';

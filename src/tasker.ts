@@ -67,7 +67,10 @@ export class Tasker {
     this.handlers = handlers;
     this.logger = logger;
     this.events = new EventBus(({ subscriber, event, error, kind }) =>
-      this.logger.error({ subscriber, event, err: error, kind }, `event subscriber ${kind === 'dropped' ? 'fell behind' : 'threw'}`),
+      this.logger.error(
+        { subscriber, event, err: error, kind },
+        `event subscriber ${kind === 'dropped' ? 'fell behind' : 'threw'}`,
+      ),
     );
   }
 
@@ -77,9 +80,13 @@ export class Tasker {
     const template = this.templates.get(input.namespace, input.name, input.version);
     const context = input.context ?? {};
     if (typeof context !== 'object' || context === null || Array.isArray(context)) {
-      throw new TaskerError('INVALID_ARGUMENT', `context: expected a JSON object, got ${Array.isArray(context) ? 'an array' : typeof context}`, {
-        field: 'context',
-      });
+      throw new TaskerError(
+        'INVALID_ARGUMENT',
+        `context: expected a JSON object, got ${Array.isArray(context) ? 'an array' : typeof context}`,
+        {
+          field: 'context',
+        },
+      );
     }
     this.contexts.validate(template, context);
     if (this.handlers.size > 0) this.assertHandlers(template);
@@ -115,8 +122,15 @@ export class Tasker {
   }
 
   listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
-    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000)) {
-      throw new TaskerError('INVALID_ARGUMENT', `limit: expected an integer from 1 to 1000, got ${filter.limit}`, { field: 'limit' });
+    if (
+      filter.limit !== undefined &&
+      (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000)
+    ) {
+      throw new TaskerError(
+        'INVALID_ARGUMENT',
+        `limit: expected an integer from 1 to 1000, got ${filter.limit}`,
+        { field: 'limit' },
+      );
     }
     return this.store.listTasks(filter);
   }
@@ -146,7 +160,10 @@ export class Tasker {
   }
 
   /** Resolves with the task once it is terminal (complete, error, cancelled, resolved_manually). */
-  async waitForTask(taskId: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<TaskRecord> {
+  async waitForTask(
+    taskId: string,
+    options: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<TaskRecord> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     const pollMs = options.pollMs ?? 200;
     const isDone = (t: TaskRecord) => TERMINAL_TASK_STATES.has(t.status) || t.status === 'error';
@@ -156,16 +173,23 @@ export class Tasker {
       if (isDone(snap.task)) return snap.task;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new TaskerError('INVALID_ARGUMENT', `task ${taskId} still ${snap.task.status} after ${options.timeoutMs ?? 60_000} ms`, {
-          taskId,
-          status: snap.task.status,
-        });
+        throw new TaskerError(
+          'INVALID_ARGUMENT',
+          `task ${taskId} still ${snap.task.status} after ${options.timeoutMs ?? 60_000} ms`,
+          {
+            taskId,
+            status: snap.task.status,
+          },
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(pollMs, left));
-        const off = this.events.subscribe(['task.completed', 'task.failed', 'task.cancelled', 'task.resolved_manually'], (e) => {
-          if (e.payload.task_id === taskId) done();
-        });
+        const off = this.events.subscribe(
+          ['task.completed', 'task.failed', 'task.cancelled', 'task.resolved_manually'],
+          (e) => {
+            if (e.payload.task_id === taskId) done();
+          },
+        );
         function done() {
           clearTimeout(timer);
           off();
@@ -190,7 +214,10 @@ export class Tasker {
   start(): void {
     this.assertOpen();
     if (this.handlers.size === 0) {
-      throw new TaskerError('HANDLER_NOT_FOUND', 'cannot start a worker without handlers; pass handlers (a record or a module path)');
+      throw new TaskerError(
+        'HANDLER_NOT_FOUND',
+        'cannot start a worker without handlers; pass handlers (a record or a module path)',
+      );
     }
     this.worker ??= new Worker(this.store, this.handlers, this.events, this.logger, {
       workerId: this.workerId,
@@ -241,7 +268,11 @@ export class Tasker {
     throw new ValidationError(
       'HANDLER_NOT_FOUND',
       `cannot create ${template.namespace}/${template.name}@${template.version}: no handler registered for`,
-      missing.map((s) => ({ path: `steps.${s.name}.handler`, message: `unknown handler "${s.handler}"`, file: template.source })),
+      missing.map((s) => ({
+        path: `steps.${s.name}.handler`,
+        message: `unknown handler "${s.handler}"`,
+        file: template.source,
+      })),
       { template: `${template.namespace}/${template.name}@${template.version}` },
     );
   }
@@ -260,14 +291,27 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
       : (options.logger ?? pino({ level: process.env.TASKER_LOG_LEVEL ?? 'info' }, pino.destination(2)));
 
   const registry = new TemplateRegistry();
-  const sources = options.templates === undefined ? [] : Array.isArray(options.templates) ? options.templates : [options.templates];
-  const handlerMap: HandlerMap = typeof options.handlers === 'string' ? await loadHandlersModule(options.handlers) : (options.handlers ?? {});
+  const sources =
+    options.templates === undefined
+      ? []
+      : Array.isArray(options.templates)
+        ? options.templates
+        : [options.templates];
+  const handlerMap: HandlerMap =
+    typeof options.handlers === 'string'
+      ? await loadHandlersModule(options.handlers)
+      : (options.handlers ?? {});
   const handlers = new HandlerRegistry(handlerMap);
   for (const src of sources) {
     if (typeof src === 'string') {
-      const { templates, issues } = await loadTemplatesFrom(src, handlers.size > 0 ? { handlerNames: handlers.names() } : {});
+      const { templates, issues } = await loadTemplatesFrom(
+        src,
+        handlers.size > 0 ? { handlerNames: handlers.names() } : {},
+      );
       if (issues.length > 0) {
-        throw new ValidationError('TEMPLATE_INVALID', `invalid task templates in ${src}:`, issues, { source: src });
+        throw new ValidationError('TEMPLATE_INVALID', `invalid task templates in ${src}:`, issues, {
+          source: src,
+        });
       }
       for (const t of templates) registry.register(t);
     } else {
@@ -278,9 +322,13 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
   let store = options.store;
   if (!store) {
     if (opts.database.kind === 'postgres') {
-      throw new TaskerError('CONFIG_INVALID', 'database: the PostgreSQL store is not available in this version; use sqlite:<path>', {
-        field: 'database',
-      });
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        'database: the PostgreSQL store is not available in this version; use sqlite:<path>',
+        {
+          field: 'database',
+        },
+      );
     }
     store = SqliteStore.open({
       path: opts.database.path,

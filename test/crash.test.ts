@@ -13,11 +13,18 @@ import { sleep, tempDir } from './support/harness.js';
 const WORKER = join(import.meta.dirname, 'fixtures', 'crash-worker.mjs');
 
 function lines(file: string): string[][] {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' ')) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+    : [];
 }
 
 function run(db: string, log: string, create: number) {
-  const child = spawn(process.execPath, [WORKER, db, log, String(create)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [WORKER, db, log, String(create)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited };
 }
@@ -40,8 +47,12 @@ describe('crash recovery', () => {
     const firstPid = String(first.child.pid);
 
     const before = new Database(db, { readonly: true });
-    const inFlight = before.prepare("SELECT COUNT(*) AS n FROM steps WHERE status = 'in_progress'").get() as { n: number };
-    const completedBefore = before.prepare("SELECT task_id, name FROM steps WHERE status = 'complete'").all() as Array<{
+    const inFlight = before.prepare("SELECT COUNT(*) AS n FROM steps WHERE status = 'in_progress'").get() as {
+      n: number;
+    };
+    const completedBefore = before
+      .prepare("SELECT task_id, name FROM steps WHERE status = 'complete'")
+      .all() as Array<{
       task_id: string;
       name: string;
     }>;
@@ -60,11 +71,15 @@ describe('crash recovery', () => {
     expect(statuses).toEqual([{ status: 'complete', n: TASKS }]);
     // No step has two successful attempts.
     const doubled = after
-      .prepare("SELECT step_id, COUNT(*) AS n FROM step_attempts WHERE outcome = 'complete' GROUP BY step_id HAVING n > 1")
+      .prepare(
+        "SELECT step_id, COUNT(*) AS n FROM step_attempts WHERE outcome = 'complete' GROUP BY step_id HAVING n > 1",
+      )
       .all();
     expect(doubled).toEqual([]);
     const lost = after
-      .prepare("SELECT step_name, attempt, outcome, worker_id FROM step_attempts WHERE error_type = 'worker_lost'")
+      .prepare(
+        "SELECT step_name, attempt, outcome, worker_id FROM step_attempts WHERE error_type = 'worker_lost'",
+      )
       .all() as Array<{ step_name: string; attempt: number; outcome: string; worker_id: string }>;
     expect(lost.length).toBe(inFlight.n);
     expect(lost.every((l) => l.step_name === 'b' && l.attempt === 1 && l.outcome === 'retry')).toBe(true);

@@ -1,6 +1,11 @@
 /** Lifecycle events: one per transition, full payloads, custom events, subscriber isolation. */
 import { describe, expect, it } from 'vitest';
-import { BaseSubscriber, type StepEventPayload, type TaskEventPayload, type TaskerEvent } from '../src/index.js';
+import {
+  BaseSubscriber,
+  type StepEventPayload,
+  type TaskEventPayload,
+  type TaskerEvent,
+} from '../src/index.js';
 import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
 
 const checkout = `
@@ -18,26 +23,30 @@ steps:
 function expectedEvent(stepName: string | null, from: string | null, to: string): string | null {
   if (stepName === null) {
     return (
-      {
-        pending: from === null ? 'task.created' : 'task.retry_requested',
-        in_progress: 'task.started',
-        complete: 'task.completed',
-        error: 'task.failed',
-        cancelled: 'task.cancelled',
-        resolved_manually: 'task.resolved_manually',
-      } as Record<string, string>
-    )[to] ?? null;
+      (
+        {
+          pending: from === null ? 'task.created' : 'task.retry_requested',
+          in_progress: 'task.started',
+          complete: 'task.completed',
+          error: 'task.failed',
+          cancelled: 'task.cancelled',
+          resolved_manually: 'task.resolved_manually',
+        } as Record<string, string>
+      )[to] ?? null
+    );
   }
   return (
-    {
-      in_progress: 'step.started',
-      complete: 'step.completed',
-      waiting_for_retry: 'step.retry_scheduled',
-      error: 'step.failed',
-      cancelled: 'step.cancelled',
-      resolved_manually: 'step.resolved_manually',
-    } as Record<string, string>
-  )[to] ?? null;
+    (
+      {
+        in_progress: 'step.started',
+        complete: 'step.completed',
+        waiting_for_retry: 'step.retry_scheduled',
+        error: 'step.failed',
+        cancelled: 'step.cancelled',
+        resolved_manually: 'step.resolved_manually',
+      } as Record<string, string>
+    )[to] ?? null
+  );
 }
 
 describe('events', () => {
@@ -51,7 +60,11 @@ describe('events', () => {
     });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { task } = await tasker.createTask({ namespace: 'shop', name: 'order', context: { order_value: 10 * i } });
+      const { task } = await tasker.createTask({
+        namespace: 'shop',
+        name: 'order',
+        context: { order_value: 10 * i },
+      });
       ids.push(task.id);
     }
     for (const id of ids) await tasker.waitForTask(id, { timeoutMs: 5000 });
@@ -59,14 +72,18 @@ describe('events', () => {
 
     for (const id of ids) {
       const transitions = await tasker.getTransitions(id);
-      const expected = transitions.map((t) => `${expectedEvent(t.stepName, t.fromState, t.toState)}:${t.stepName ?? ''}`).sort();
+      const expected = transitions
+        .map((t) => `${expectedEvent(t.stepName, t.fromState, t.toState)}:${t.stepName ?? ''}`)
+        .sort();
       const got = events
         .filter((e) => e.payload.task_id === id)
         .map((e) => `${e.name}:${(e.payload as Partial<StepEventPayload>).step_name ?? ''}`)
         .sort();
       expect(got).toEqual(expected);
     }
-    const completed = events.filter((e) => e.name === 'task.completed') as Array<TaskerEvent<TaskEventPayload>>;
+    const completed = events.filter((e) => e.name === 'task.completed') as Array<
+      TaskerEvent<TaskEventPayload>
+    >;
     expect(completed).toHaveLength(5);
     const p = completed[0]?.payload;
     expect(p).toMatchObject({
@@ -84,9 +101,17 @@ describe('events', () => {
     expect(new Date(p?.timestamp ?? '').getTime()).toBeGreaterThan(0);
 
     const retry = events.find((e) => e.name === 'step.retry_scheduled')?.payload as StepEventPayload;
-    expect(retry).toMatchObject({ step_name: 'pay', attempt: 1, max_attempts: 3, error_message: 'gateway 503', error_type: 'Error' });
+    expect(retry).toMatchObject({
+      step_name: 'pay',
+      attempt: 1,
+      max_attempts: 3,
+      error_message: 'gateway 503',
+      error_type: 'Error',
+    });
     expect(Date.parse(retry.next_attempt_at ?? '')).toBeGreaterThan(0);
-    const done = events.find((e) => e.name === 'step.completed' && (e.payload as StepEventPayload).step_name === 'pay');
+    const done = events.find(
+      (e) => e.name === 'step.completed' && (e.payload as StepEventPayload).step_name === 'pay',
+    );
     expect((done?.payload as StepEventPayload).execution_duration_seconds).toBeGreaterThanOrEqual(0);
   });
 
@@ -114,7 +139,12 @@ steps:
     await tasker.waitForTask(task.id, { timeoutMs: 5000 });
     await tasker.events.drain();
     const custom = events.find((e) => e.name === 'checkout.fraud_check_passed');
-    expect(custom?.payload).toMatchObject({ task_id: task.id, step_name: 'only', attempt: 1, payload: { score: 0.02 } });
+    expect(custom?.payload).toMatchObject({
+      task_id: task.id,
+      step_name: 'only',
+      attempt: 1,
+      payload: { score: 0.02 },
+    });
     expect(collision).toMatchObject({ code: 'EVENT_NAME_RESERVED' });
     expect(events.filter((e) => e.name === 'task.completed')).toHaveLength(1);
   });
@@ -129,9 +159,13 @@ steps:
   - { name: b, handler: ok, depends_on: [a] }
 `;
     const { tasker } = await startEngine(yaml, { ok: () => 'ok' });
-    tasker.subscribe('step.*', () => {
-      throw new Error('subscriber bug');
-    }, { name: 'thrower' });
+    tasker.subscribe(
+      'step.*',
+      () => {
+        throw new Error('subscriber bug');
+      },
+      { name: 'thrower' },
+    );
     tasker.subscribe('*', () => sleep(3000), { name: 'sleeper' });
     tasker.subscribe('task.*', () => Promise.reject(new Error('async bug')), { name: 'rejecter' });
     const t0 = Date.now();

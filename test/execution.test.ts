@@ -15,7 +15,10 @@ steps:
 `;
 
 function fanout(n: number): string {
-  const mids = Array.from({ length: n }, (_, i) => `  - { name: m${i}, handler: rec, depends_on: [start] }`).join('\n');
+  const mids = Array.from(
+    { length: n },
+    (_, i) => `  - { name: m${i}, handler: rec, depends_on: [start] }`,
+  ).join('\n');
   return `
 namespace: t
 name: fanout
@@ -32,11 +35,20 @@ function recorder() {
   return {
     log,
     handlers: {
-      rec: async ({ step, sequence }: { step: { name: string }; sequence: { steps: readonly { name: string; status: string }[] } }) => {
+      rec: async ({
+        step,
+        sequence,
+      }: {
+        step: { name: string };
+        sequence: { steps: readonly { name: string; status: string }[] };
+      }) => {
         log.push({ step: step.name, phase: 'start', at: performance.now() });
         await sleep(5);
         log.push({ step: step.name, phase: 'end', at: performance.now() });
-        return { step: step.name, saw: sequence.steps.filter((s) => s.status === 'complete').map((s) => s.name) };
+        return {
+          step: step.name,
+          saw: sequence.steps.filter((s) => s.status === 'complete').map((s) => s.name),
+        };
       },
     },
   };
@@ -53,7 +65,9 @@ describe('DAG execution', () => {
     expect((await tasker.waitForTask(task.id, { timeoutMs: 5000 })).status).toBe('complete');
     expect(at(r.log, 'b', 'start')).toBeGreaterThanOrEqual(at(r.log, 'a', 'end'));
     expect(at(r.log, 'c', 'start')).toBeGreaterThanOrEqual(at(r.log, 'a', 'end'));
-    expect(at(r.log, 'd', 'start')).toBeGreaterThanOrEqual(Math.max(at(r.log, 'b', 'end'), at(r.log, 'c', 'end')));
+    expect(at(r.log, 'd', 'start')).toBeGreaterThanOrEqual(
+      Math.max(at(r.log, 'b', 'end'), at(r.log, 'c', 'end')),
+    );
     const d = await tasker.getTask(task.id);
     expect(d.steps.map((s) => s.name)).toEqual(['a', 'b', 'c', 'd']);
     const dResults = d.steps.find((s) => s.name === 'd')?.results as { saw: string[] };
@@ -104,14 +118,18 @@ steps:
   it('respects the per-task concurrency limit', async () => {
     let running = 0;
     let peak = 0;
-    const { tasker } = await startEngine(fanout(8), {
-      rec: async () => {
-        running += 1;
-        peak = Math.max(peak, running);
-        await sleep(20);
-        running -= 1;
+    const { tasker } = await startEngine(
+      fanout(8),
+      {
+        rec: async () => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await sleep(20);
+          running -= 1;
+        },
       },
-    }, { concurrency: 16, perTaskConcurrency: 3 });
+      { concurrency: 16, perTaskConcurrency: 3 },
+    );
     const { task } = await tasker.createTask({ namespace: 't', name: 'fanout' });
     expect((await tasker.waitForTask(task.id, { timeoutMs: 5000 })).status).toBe('complete');
     expect(peak).toBe(3);
@@ -184,7 +202,11 @@ steps:
     expect(d.steps[0]?.errorType).toBe('PermanentError');
     expect(d.blockedSteps).toEqual(['b', 'c']);
     await tasker.events.drain();
-    expect(events.filter((e) => e.name === 'step.blocked').map((e) => (e.payload as { step_name: string }).step_name)).toEqual(['b', 'c']);
+    expect(
+      events
+        .filter((e) => e.name === 'step.blocked')
+        .map((e) => (e.payload as { step_name: string }).step_name),
+    ).toEqual(['b', 'c']);
     expect(events.some((e) => e.name === 'step.max_retries_reached')).toBe(false);
   });
 
@@ -268,10 +290,14 @@ steps:
 
   it('caps retryAfterSeconds at the policy maximum', async () => {
     const { tasker } = await startEngine(
-      single('greedy', 'retry: { max_attempts: 2, backoff: { base_seconds: 0.01, max_seconds: 0.2, jitter: 0 } }'),
+      single(
+        'greedy',
+        'retry: { max_attempts: 2, backoff: { base_seconds: 0.01, max_seconds: 0.2, jitter: 0 } }',
+      ),
       {
         greedy: ({ step }) => {
-          if (step.attempt === 1) throw new RetryableError('come back tomorrow', { retryAfterSeconds: 86_400 });
+          if (step.attempt === 1)
+            throw new RetryableError('come back tomorrow', { retryAfterSeconds: 86_400 });
           return 'ok';
         },
       },
@@ -325,7 +351,10 @@ steps:
   - { name: only, handler: hang, timeout_seconds: 0.05, retry: { max_attempts: 2, backoff: { base_seconds: 0.01, jitter: 0 } } }
   - { name: after, handler: hang, depends_on: [only] }
 `;
-    const { tasker } = await startEngine(yaml, { hang: ({ signal }) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error('aborted')))) });
+    const { tasker } = await startEngine(yaml, {
+      hang: ({ signal }) =>
+        new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error('aborted')))),
+    });
     const { task } = await tasker.createTask({ namespace: 't', name: 'hang2' });
     expect((await tasker.waitForTask(task.id, { timeoutMs: 4000 })).status).toBe('error');
     const d = await tasker.getTask(task.id);

@@ -140,7 +140,12 @@ describe('creation', () => {
   it('returns the existing task for a repeated idempotency key', async () => {
     const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2, c: () => 3 }, { start: false });
     const first = await tasker.createTask({ namespace: 'ops', name: 'chain', idempotencyKey: 'order-42' });
-    const second = await tasker.createTask({ namespace: 'ops', name: 'chain', idempotencyKey: 'order-42', context: { other: true } });
+    const second = await tasker.createTask({
+      namespace: 'ops',
+      name: 'chain',
+      idempotencyKey: 'order-42',
+      context: { other: true },
+    });
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
     expect(second.task.id).toBe(first.task.id);
@@ -156,14 +161,19 @@ version: ${version}
 steps:
   - { name: only, handler: ${handler} }
 `;
-    const { tasker } = await startEngine([v('1.9.0', 'old'), v('1.10.0', 'new')], { old: () => 'old', new: () => 'new' });
+    const { tasker } = await startEngine([v('1.9.0', 'old'), v('1.10.0', 'new')], {
+      old: () => 'old',
+      new: () => 'new',
+    });
     const latest = await tasker.createTask({ namespace: 'ops', name: 'versioned' });
     const pinned = await tasker.createTask({ namespace: 'ops', name: 'versioned', version: '1.9.0' });
     expect(latest.task.version).toBe('1.10.0');
     expect(pinned.task.version).toBe('1.9.0');
     await tasker.waitForTask(pinned.task.id, { timeoutMs: 5000 });
     expect((await tasker.getTask(pinned.task.id)).steps[0]?.results).toBe('old');
-    await expect(tasker.createTask({ namespace: 'ops', name: 'versioned', version: '3.0.0' })).rejects.toMatchObject({
+    await expect(
+      tasker.createTask({ namespace: 'ops', name: 'versioned', version: '3.0.0' }),
+    ).rejects.toMatchObject({
       code: 'TEMPLATE_NOT_FOUND',
     });
   });
@@ -187,16 +197,37 @@ steps:
     const p3 = await tasker.listTasks({ limit: 2, cursor: p2.nextCursor ?? undefined });
     expect(p3.tasks.map((t) => t.id)).toEqual([ids[0]]);
     expect(p3.nextCursor).toBeNull();
-    expect((await tasker.listTasks({ correlationId: 'journey-1' })).tasks.map((t) => t.id)).toEqual([ids[3], ids[1]]);
+    expect((await tasker.listTasks({ correlationId: 'journey-1' })).tasks.map((t) => t.id)).toEqual([
+      ids[3],
+      ids[1],
+    ]);
     expect((await tasker.listTasks({ tag: 'vip' })).tasks.map((t) => t.id)).toEqual([ids[3]]);
     expect((await tasker.listTasks({ status: ['complete'] })).tasks).toHaveLength(0);
-    expect((await tasker.listTasks({ status: ['pending'], namespace: 'ops', name: 'chain' })).tasks).toHaveLength(5);
+    expect(
+      (await tasker.listTasks({ status: ['pending'], namespace: 'ops', name: 'chain' })).tasks,
+    ).toHaveLength(5);
+  });
+
+  it('rejects creating a task whose handlers are not all registered, creating nothing', async () => {
+    const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2 }, { start: false });
+    const err = await tasker.createTask({ namespace: 'ops', name: 'chain' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'HANDLER_NOT_FOUND' });
+    expect((err as Error).message).toMatch(/steps\.c\.handler: unknown handler "c"/);
+    expect((await tasker.listTasks({})).tasks).toHaveLength(0);
   });
 
   it('replaces an invalid correlation id with a generated one', async () => {
     const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2, c: () => 3 }, { start: false });
-    const good = await tasker.createTask({ namespace: 'ops', name: 'chain', correlationId: 'customer-journey-abc123' });
-    const bad = await tasker.createTask({ namespace: 'ops', name: 'chain', correlationId: 'bad id; drop table' });
+    const good = await tasker.createTask({
+      namespace: 'ops',
+      name: 'chain',
+      correlationId: 'customer-journey-abc123',
+    });
+    const bad = await tasker.createTask({
+      namespace: 'ops',
+      name: 'chain',
+      correlationId: 'bad id; drop table',
+    });
     expect(good.task.correlationId).toBe('customer-journey-abc123');
     expect(bad.task.correlationId).toMatch(/^tsk_[0-9a-z]+_[0-9a-z]{6}$/);
   });

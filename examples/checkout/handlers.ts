@@ -73,8 +73,12 @@ export const handlers: HandlerMap = {
 
   async create_order(ctx) {
     await work(ctx);
-    const payment = ctx.sequence.findStepByName('process_payment')?.results as { payment_id: string } | undefined;
-    return { order_number: `ORD-${String(ctx.task.context.order_id)}`, payment_id: payment?.payment_id ?? null };
+    const payment = ctx.sequence.findStepByName('process_payment')?.results as
+      { payment_id: string } | undefined;
+    return {
+      order_number: `ORD-${String(ctx.task.context.order_id)}`,
+      payment_id: payment?.payment_id ?? null,
+    };
   },
 
   async send_confirmation(ctx) {

@@ -45,7 +45,10 @@ export async function openTasker(
   if (!need.templates) delete options.templates;
   if (!need.handlers) delete options.handlers;
   if (need.handlers && options.handlers === undefined) {
-    throw new TaskerError('HANDLERS_MODULE_INVALID', 'no handlers module given: pass --handlers <module>, TASKER_HANDLERS, or handlers: in tasker.config.yaml');
+    throw new TaskerError(
+      'HANDLERS_MODULE_INVALID',
+      'no handlers module given: pass --handlers <module>, TASKER_HANDLERS, or handlers: in tasker.config.yaml',
+    );
   }
   const logger = pino({ level: settings.logLevel ?? need.defaultLogLevel ?? 'warn' }, pino.destination(2));
   return createTasker({ ...options, logger });

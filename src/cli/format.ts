@@ -77,7 +77,8 @@ export function taskTree(d: TaskDescription): string {
     let note = '';
     if (s.displayStatus === 'blocked') note = `blocked by ${s.blockedBy.join(', ')}`;
     else if (s.errorMessage) note = `${s.errorType ?? 'error'}: ${s.errorMessage}`;
-    if (s.status === 'waiting_for_retry' && s.readyAt !== null) note += ` (next attempt ${new Date(s.readyAt).toISOString()})`;
+    if (s.status === 'waiting_for_retry' && s.readyAt !== null)
+      note += ` (next attempt ${new Date(s.readyAt).toISOString()})`;
     if (s.dependsOn.length > 1) note = `${note}${note ? '  ' : ''}after ${s.dependsOn.join(' + ')}`;
     return [label, s.displayStatus, `${s.attempts}/${s.maxAttempts}`, duration(s.executionTimeMs), note];
   });
@@ -86,7 +87,9 @@ export function taskTree(d: TaskDescription): string {
     out.push('');
     const blocked = d.blockedSteps.length ? `; ${d.blockedSteps.join(', ')} cannot run` : '';
     const first = d.steps.find((s) => s.name === d.failedSteps[0]);
-    out.push(`Blocked: ${d.failedSteps.join(', ')} failed${first?.errorType ? ` (${first.errorType})` : ''}${blocked}.`);
+    out.push(
+      `Blocked: ${d.failedSteps.join(', ')} failed${first?.errorType ? ` (${first.errorType})` : ''}${blocked}.`,
+    );
   }
   return out.join('\n');
 }

@@ -4,7 +4,6 @@
  * 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { TaskerError } from '../errors.js';
 import type { CliIo } from './context.js';
 import { registerDemo } from './commands/demo.js';
@@ -12,8 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
-
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+import { packageInfo } from './package-root.js';
 
 function common(c: Command): Command {
   return c
@@ -35,7 +33,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   };
   const program = new Command('tasker')
     .description('Tasker: durable, observable workflows from YAML task templates')
-    .version(version)
+    .version(packageInfo().version)
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
   registerValidate(program, ctx);
@@ -55,7 +53,9 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
       ctx.err(`tasker: ${err.message}`);
       return 1;
     }
-    ctx.err(`tasker: unexpected error: ${err instanceof Error ? (ctx.env.TASKER_DEBUG ? err.stack : err.message) : String(err)}`);
+    ctx.err(
+      `tasker: unexpected error: ${err instanceof Error ? (ctx.env.TASKER_DEBUG ? err.stack : err.message) : String(err)}`,
+    );
     return 1;
   }
 }

@@ -62,21 +62,30 @@ export const DEFAULT_DATABASE = 'sqlite:./.tasker/tasker.db';
 export function parseDatabase(value: string, field = 'database'): DatabaseTarget {
   const v = value.trim();
   if (v === ':memory:' || v === 'sqlite::memory:') return { kind: 'sqlite', path: ':memory:' };
-  if (v.startsWith('sqlite://')) return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite://'.length), field, value) };
-  if (v.startsWith('sqlite:')) return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite:'.length), field, value) };
+  if (v.startsWith('sqlite://'))
+    return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite://'.length), field, value) };
+  if (v.startsWith('sqlite:'))
+    return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite:'.length), field, value) };
   if (v.startsWith('postgres://') || v.startsWith('postgresql://')) return { kind: 'postgres', url: v };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
-    throw new TaskerError('CONFIG_INVALID', `${field}: unsupported database URL "${value}"; expected sqlite:<path> or postgres://…`, {
-      field,
-      value,
-    });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${field}: unsupported database URL "${value}"; expected sqlite:<path> or postgres://…`,
+      {
+        field,
+        value,
+      },
+    );
   }
   return { kind: 'sqlite', path: nonEmpty(v, field, value) };
 }
 
 function nonEmpty(path: string, field: string, value: string): string {
   if (path.length === 0) {
-    throw new TaskerError('CONFIG_INVALID', `${field}: "${value}" names no file; expected sqlite:<path>`, { field, value });
+    throw new TaskerError('CONFIG_INVALID', `${field}: "${value}" names no file; expected sqlite:<path>`, {
+      field,
+      value,
+    });
   }
   return path;
 }
@@ -84,7 +93,11 @@ function nonEmpty(path: string, field: string, value: string): string {
 function positiveInt(v: unknown, field: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new TaskerError('CONFIG_INVALID', `${field}: expected a positive integer, got ${JSON.stringify(v)}`, { field, value: v });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${field}: expected a positive integer, got ${JSON.stringify(v)}`,
+      { field, value: v },
+    );
   }
   return v;
 }
@@ -92,7 +105,11 @@ function positiveInt(v: unknown, field: string, dflt: number): number {
 function positiveNumber(v: unknown, field: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new TaskerError('CONFIG_INVALID', `${field}: expected a positive number, got ${JSON.stringify(v)}`, { field, value: v });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${field}: expected a positive number, got ${JSON.stringify(v)}`,
+      { field, value: v },
+    );
   }
   return v;
 }
@@ -102,9 +119,13 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
   const leaseMs = Math.round(positiveNumber(o.leaseSeconds, 'leaseSeconds', 30) * 1000);
   const sync = o.sqliteSynchronous ?? 'normal';
   if (sync !== 'normal' && sync !== 'full') {
-    throw new TaskerError('CONFIG_INVALID', `sqliteSynchronous: expected "normal" or "full", got ${JSON.stringify(sync)}`, {
-      field: 'sqliteSynchronous',
-    });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `sqliteSynchronous: expected "normal" or "full", got ${JSON.stringify(sync)}`,
+      {
+        field: 'sqliteSynchronous',
+      },
+    );
   }
   return {
     database: parseDatabase(o.database ?? DEFAULT_DATABASE),

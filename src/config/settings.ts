@@ -63,31 +63,55 @@ const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
 
 function coerce(key: keyof Settings, value: unknown, source: string): unknown {
   if (NUMERIC.has(key)) {
-    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    const n =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && value.trim() !== ''
+          ? Number(value)
+          : NaN;
     if (!Number.isFinite(n) || n <= 0) {
-      throw new TaskerError('CONFIG_INVALID', `${source}: expected a positive number, got ${JSON.stringify(value)}`, {
-        field: key,
-        source,
-      });
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${source}: expected a positive number, got ${JSON.stringify(value)}`,
+        {
+          field: key,
+          source,
+        },
+      );
     }
     return n;
   }
   if (key === 'templates') {
-    if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (typeof value === 'string')
+      return value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-    throw new TaskerError('CONFIG_INVALID', `${source}: expected a path or a list of paths, got ${JSON.stringify(value)}`, {
-      field: key,
-      source,
-    });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${source}: expected a path or a list of paths, got ${JSON.stringify(value)}`,
+      {
+        field: key,
+        source,
+      },
+    );
   }
   if (typeof value !== 'string') {
-    throw new TaskerError('CONFIG_INVALID', `${source}: expected a string, got ${JSON.stringify(value)}`, { field: key, source });
-  }
-  if (key === 'sqliteSynchronous' && value !== 'normal' && value !== 'full') {
-    throw new TaskerError('CONFIG_INVALID', `${source}: expected "normal" or "full", got ${JSON.stringify(value)}`, {
+    throw new TaskerError('CONFIG_INVALID', `${source}: expected a string, got ${JSON.stringify(value)}`, {
       field: key,
       source,
     });
+  }
+  if (key === 'sqliteSynchronous' && value !== 'normal' && value !== 'full') {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${source}: expected "normal" or "full", got ${JSON.stringify(value)}`,
+      {
+        field: key,
+        source,
+      },
+    );
   }
   return value;
 }
@@ -97,13 +121,19 @@ export function readConfigFile(path: string): Settings {
   try {
     raw = parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new TaskerError('CONFIG_INVALID', `cannot read config file ${path}: ${err instanceof Error ? err.message : String(err)}`, {
-      file: path,
-    });
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `cannot read config file ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        file: path,
+      },
+    );
   }
   if (raw === null || raw === undefined) return { configFile: path };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TaskerError('CONFIG_INVALID', `config file ${path}: expected a mapping of settings`, { file: path });
+    throw new TaskerError('CONFIG_INVALID', `config file ${path}: expected a mapping of settings`, {
+      file: path,
+    });
   }
   const base = dirname(resolve(path));
   const out: Settings = { configFile: path };
@@ -120,7 +150,12 @@ export function readConfigFile(path: string): Settings {
     let value = coerce(key, v, `${path}: ${k}`);
     if (key === 'templates') value = (value as string[]).map((p) => resolve(base, p));
     else if (PATHS.has(key)) value = resolve(base, value as string);
-    else if (key === 'database' && typeof value === 'string' && value.startsWith('sqlite:') && !value.startsWith('sqlite::memory:')) {
+    else if (
+      key === 'database' &&
+      typeof value === 'string' &&
+      value.startsWith('sqlite:') &&
+      !value.startsWith('sqlite::memory:')
+    ) {
       value = `sqlite:${resolve(base, value.slice('sqlite:'.length))}`;
     }
     (out as Record<string, unknown>)[key] = value;
@@ -138,12 +173,17 @@ export function readEnv(env: NodeJS.ProcessEnv): Settings {
   return out;
 }
 
-export function resolveSettings(flags: Settings & { config?: string | undefined }, env: NodeJS.ProcessEnv, cwd: string): Settings {
+export function resolveSettings(
+  flags: Settings & { config?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Settings {
   const explicit = flags.config ?? env.TASKER_CONFIG;
   let file: Settings = {};
   if (explicit !== undefined) {
     const path = resolve(cwd, explicit);
-    if (!existsSync(path)) throw new TaskerError('CONFIG_INVALID', `config file ${path} does not exist`, { file: path });
+    if (!existsSync(path))
+      throw new TaskerError('CONFIG_INVALID', `config file ${path} does not exist`, { file: path });
     file = readConfigFile(path);
   } else if (existsSync(resolve(cwd, 'tasker.config.yaml'))) {
     file = readConfigFile(resolve(cwd, 'tasker.config.yaml'));

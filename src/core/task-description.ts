@@ -48,7 +48,10 @@ export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]):
   const stopped = steps.filter((s) => s.status === 'error' || s.status === 'cancelled');
 
   const described = steps.map((s): StepDescription => {
-    const blockedBy = s.status === 'pending' ? stopped.filter((f) => upstreamOf(s, byName).has(f.name)).map((f) => f.name) : [];
+    const blockedBy =
+      s.status === 'pending'
+        ? stopped.filter((f) => upstreamOf(s, byName).has(f.name)).map((f) => f.name)
+        : [];
     return {
       id: s.id,
       name: s.name,

@@ -73,7 +73,11 @@ export function transitionJson(t: TransitionRecord) {
   };
 }
 
-export function taskDetailJson(d: TaskDescription, attempts: AttemptRecord[], transitions: TransitionRecord[]) {
+export function taskDetailJson(
+  d: TaskDescription,
+  attempts: AttemptRecord[],
+  transitions: TransitionRecord[],
+) {
   return {
     ...taskJson(d.task),
     failed_steps: d.failedSteps,

@@ -93,7 +93,11 @@ async function runAttempt(
         () =>
           res({
             kind: 'fail',
-            failure: { message: `attempt aborted: ${String(controller.signal.reason)}`, errorType: ENGINE_ERROR_TYPES.cancelled, retryable: true },
+            failure: {
+              message: `attempt aborted: ${String(controller.signal.reason)}`,
+              errorType: ENGINE_ERROR_TYPES.cancelled,
+              retryable: true,
+            },
           }),
         { once: true },
       );
@@ -112,7 +116,8 @@ async function runAttempt(
 
 function checkSerializable(value: unknown, step: StepRecord): Settled {
   try {
-    if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`a ${typeof value} is not JSON`);
+    if (typeof value === 'function' || typeof value === 'symbol')
+      throw new TypeError(`a ${typeof value} is not JSON`);
     JSON.stringify(value);
     return { kind: 'ok', value };
   } catch (err) {
@@ -129,7 +134,12 @@ function checkSerializable(value: unknown, step: StepRecord): Settled {
 
 function buildContext(claimed: ClaimedStep, signal: AbortSignal, hooks: ExecutionHooks): StepHandlerContext {
   const { task, step, steps } = claimed;
-  const views: StepView[] = steps.map((s) => ({ name: s.name, status: s.status, results: s.results, attempts: s.attempts }));
+  const views: StepView[] = steps.map((s) => ({
+    name: s.name,
+    status: s.status,
+    results: s.results,
+    attempts: s.attempts,
+  }));
   let log: Logger | undefined;
   return {
     task: {
@@ -145,7 +155,12 @@ function buildContext(claimed: ClaimedStep, signal: AbortSignal, hooks: Executio
       findStepByName: (name) => views.find((v) => v.name === name),
       steps: views,
     },
-    step: { name: step.name, attempt: step.attempts, maxAttempts: step.attemptLimit, handlerConfig: step.handlerConfig },
+    step: {
+      name: step.name,
+      attempt: step.attempts,
+      maxAttempts: step.attemptLimit,
+      handlerConfig: step.handlerConfig,
+    },
     signal,
     // A child logger per attempt costs microseconds; most trivial handlers never log, so build it on demand.
     get log() {

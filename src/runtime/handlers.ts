@@ -26,7 +26,7 @@ export interface StepHandlerContext {
     tags: string[];
   };
   sequence: {
-    findStepByName(name: string): StepView | undefined;
+    findStepByName: (name: string) => StepView | undefined;
     readonly steps: readonly StepView[];
   };
   step: { name: string; attempt: number; maxAttempts: number; handlerConfig: Record<string, unknown> };
@@ -34,7 +34,7 @@ export interface StepHandlerContext {
   signal: AbortSignal;
   log: Logger;
   /** Publish a custom event (names under task., step., workflow., tasker. are reserved). */
-  emit(name: string, payload?: unknown): void;
+  emit: (name: string, payload?: unknown) => void;
 }
 
 export type StepHandlerFunction = (ctx: StepHandlerContext) => unknown;
@@ -55,7 +55,10 @@ export interface ResolvedHandler {
 }
 
 function isClass(v: unknown): v is StepHandlerClass {
-  return typeof v === 'function' && typeof (v as { prototype?: { process?: unknown } }).prototype?.process === 'function';
+  return (
+    typeof v === 'function' &&
+    typeof (v as { prototype?: { process?: unknown } }).prototype?.process === 'function'
+  );
 }
 
 function isInstance(v: unknown): v is StepHandlerInstance {
@@ -82,7 +85,18 @@ export function resolveHandler(name: string, h: unknown): ResolvedHandler {
   }
   if (typeof h === 'function') {
     const fn = h as StepHandlerFunction;
-    return { run: async (ctx) => fn(ctx) };
+    return {
+      // Not `async`: a synchronous handler's result is then available without an extra turn of the loop.
+      run(ctx) {
+        try {
+          return Promise.resolve(fn(ctx));
+        } catch (err) {
+          // A handler may throw anything; normalizeThrown makes sense of it later.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject(err);
+        }
+      },
+    };
   }
   throw new TaskerError(
     'HANDLERS_MODULE_INVALID',
@@ -138,7 +152,11 @@ export async function loadHandlersModule(path: string): Promise<HandlerMap> {
   }
   const candidate = (mod.handlers ?? mod.default ?? mod) as unknown;
   if (typeof candidate !== 'object' || candidate === null) {
-    throw new TaskerError('HANDLERS_MODULE_INVALID', `handlers module ${path} must export a record of handlers`, { path });
+    throw new TaskerError(
+      'HANDLERS_MODULE_INVALID',
+      `handlers module ${path} must export a record of handlers`,
+      { path },
+    );
   }
   const map: HandlerMap = {};
   for (const [k, v] of Object.entries(candidate as Record<string, unknown>)) {

@@ -153,7 +153,8 @@ export class Worker {
     if (recover) this.nextRecoveryAt = now + this.opts.recoveryIntervalMs;
     this.afterCommit(result, claim ? capacity : 0);
     this.ticking = false;
-    if (this.outcomes.length > 0 || (this.wantClaim && this.running.size < this.opts.concurrency)) this.schedule();
+    if (this.outcomes.length > 0 || (this.wantClaim && this.running.size < this.opts.concurrency))
+      this.schedule();
     else this.checkIdle();
   }
 
@@ -171,7 +172,10 @@ export class Worker {
     }
     if (result.recovered > 0) {
       this.stats.recovered += result.recovered;
-      this.logger.warn({ recovered: result.recovered }, 'recovered in-flight attempts of a lost worker (lease expired)');
+      this.logger.warn(
+        { recovered: result.recovered },
+        'recovered in-flight attempts of a lost worker (lease expired)',
+      );
       this.wantClaim = true;
     }
     this.bus.publish(result.events);

@@ -90,7 +90,11 @@ export interface TaskStore {
   /** Extend the leases this worker holds; returns the step ids it no longer holds (cancelled, taken over). */
   heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]>;
   /** Run an operator action on one task in a transaction. */
-  mutateTask(taskId: string, now: number, action: (ws: TaskWorkspace) => void): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
+  mutateTask(
+    taskId: string,
+    now: number,
+    action: (ws: TaskWorkspace) => void,
+  ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
   getTask(taskId: string): Promise<TaskSnapshot | null>;
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
   getTransitions(taskId: string): Promise<TransitionRecord[]>;

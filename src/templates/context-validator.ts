@@ -24,13 +24,22 @@ export class ContextValidator {
     }
     if (fn(context)) return;
     const issues: ValidationIssue[] = (fn.errors ?? []).map((e) => {
-      const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
+      const missing =
+        e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
       const path = toDotted(e.instancePath) + (missing ? (e.instancePath ? '.' : '') + missing : '');
-      return { path: `context${path ? (path.startsWith('[') ? '' : '.') + path : ''}`, message: e.message ?? e.keyword };
+      return {
+        path: `context${path ? (path.startsWith('[') ? '' : '.') + path : ''}`,
+        message: e.message ?? e.keyword,
+      };
     });
-    throw new ValidationError('CONTEXT_INVALID', `context does not match the schema of ${templateKey(template)}:`, issues, {
-      template: templateKey(template),
-    });
+    throw new ValidationError(
+      'CONTEXT_INVALID',
+      `context does not match the schema of ${templateKey(template)}:`,
+      issues,
+      {
+        template: templateKey(template),
+      },
+    );
   }
 }
 

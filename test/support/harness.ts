@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { createTasker, loadTemplateSource, type HandlerMap, type Tasker, type TaskerEvent, type TaskerOptions } from '../../src/index.js';
+import {
+  createTasker,
+  loadTemplateSource,
+  type HandlerMap,
+  type Tasker,
+  type TaskerEvent,
+  type TaskerOptions,
+} from '../../src/index.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -26,11 +33,13 @@ export function storeKind(): string {
 
 /** Parse YAML template text (the real loader), failing the test on any issue. */
 export function templatesFromYaml(...docs: string[]) {
-  return docs.map((text, i) => {
-    const { templates, issues } = loadTemplateSource(text, `inline-${i}.yaml`);
-    if (issues.length > 0) throw new Error(`test template invalid: ${JSON.stringify(issues)}`);
-    return templates;
-  }).flat();
+  return docs
+    .map((text, i) => {
+      const { templates, issues } = loadTemplateSource(text, `inline-${i}.yaml`);
+      if (issues.length > 0) throw new Error(`test template invalid: ${JSON.stringify(issues)}`);
+      return templates;
+    })
+    .flat();
 }
 
 export interface Harness {
@@ -63,6 +72,7 @@ export async function startEngine(
 }
 
 /** Fast retries for tests: 10 ms base, no jitter. */
-export const FAST_RETRY = 'retry: { max_attempts: 3, backoff: { base_seconds: 0.01, multiplier: 2, max_seconds: 0.1, jitter: 0 } }';
+export const FAST_RETRY =
+  'retry: { max_attempts: 3, backoff: { base_seconds: 0.01, multiplier: 2, max_seconds: 0.1, jitter: 0 } }';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,15 +3,14 @@
  * embedded store, with a live summary. Uses only the public API plus the example's handlers.
  */
 import type { Command } from 'commander';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { handlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js';
 import { openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
 import { duration, table } from '../format.js';
 import type { Tasker } from '../../tasker.js';
-
-const TEMPLATES = fileURLToPath(new URL('../../../../examples/checkout/templates', import.meta.url));
+import { packageInfo } from '../package-root.js';
 
 interface DemoFlags extends CommonFlags {
   orders?: number;
@@ -54,7 +53,8 @@ class Summary {
       `(${(done / Math.max(elapsedMs / 1000, 0.001)).toFixed(1)} tasks/s)`;
     const rows = order.map((name) => {
       const xs = [...(this.durations.get(name) ?? [])].sort((a, b) => a - b);
-      const q = (p: number) => (xs.length ? (xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? null) : null);
+      const q = (p: number) =>
+        xs.length ? (xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? null) : null;
       return [`  ${name}`, duration(q(0.5)), duration(q(0.95)), String(xs.length)];
     });
     return `${head}\n${table(['  step', 'p50', 'p95', 'completed'], rows)}`;
@@ -62,14 +62,18 @@ class Summary {
 }
 
 export function registerDemo(program: Command, io: CliIo, common: (c: Command) => Command): void {
-  common(program.command('demo').description('run the checkout demo (ecommerce/process_order) on a stream of orders'))
+  common(
+    program
+      .command('demo')
+      .description('run the checkout demo (ecommerce/process_order) on a stream of orders'),
+  )
     .option('--orders <n>', 'stop after this many orders (default: run until Ctrl-C)', (v) => Number(v))
     .option('--rate <n>', 'orders per second', (v) => Number(v), 20)
     .option('--concurrency <n>', 'steps running at once', (v) => Number(v), 64)
     .option('--interval <seconds>', 'seconds between summaries', (v) => Number(v), 2)
     .action(async (o: DemoFlags) => {
       const settings = settingsFrom(io, o, { concurrency: o.concurrency });
-      settings.templates = [TEMPLATES];
+      settings.templates = [join(packageInfo().root, 'examples', 'checkout', 'templates')];
       delete settings.handlers;
       const tasker = await openTasker(io, settings, { templates: true });
       for (const [name, h] of Object.entries(handlers)) tasker.handlers.register(name, h);
@@ -78,7 +82,9 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
       const summary = new Summary();
       summary.attach(tasker);
       tasker.start();
-      io.out(`Checkout demo: ${template.namespace}/${template.name}@${template.version} on ${tasker.store.location}`);
+      io.out(
+        `Checkout demo: ${template.namespace}/${template.name}@${template.version} on ${tasker.store.location}`,
+      );
       io.out(`${o.orders ?? 'unlimited'} orders at ${o.rate}/s; Ctrl-C stops.\n`);
 
       const started = Date.now();
@@ -86,7 +92,10 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
       const onSignal = () => (stopping = true);
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const ticker = setInterval(() => io.out(summary.render(Date.now() - started, order) + '\n'), o.interval * 1000);
+      const ticker = setInterval(
+        () => io.out(summary.render(Date.now() - started, order) + '\n'),
+        o.interval * 1000,
+      );
       try {
         let n = 0;
         while (!stopping && (o.orders === undefined || n < o.orders)) {

@@ -9,9 +9,15 @@ import { showTask } from './tasks.js';
 export function parseTemplateRef(ref: string): { namespace: string; name: string; version?: string } {
   const m = /^([^/@\s]+)\/([^/@\s]+)(?:@(\S+))?$/.exec(ref);
   if (!m) {
-    throw new TaskerError('INVALID_ARGUMENT', `"${ref}" is not a template reference; expected <namespace>/<name>[@version]`, { ref });
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `"${ref}" is not a template reference; expected <namespace>/<name>[@version]`,
+      { ref },
+    );
   }
-  return m[3] ? { namespace: m[1] as string, name: m[2] as string, version: m[3] } : { namespace: m[1] as string, name: m[2] as string };
+  return m[3]
+    ? { namespace: m[1] as string, name: m[2] as string, version: m[3] }
+    : { namespace: m[1] as string, name: m[2] as string };
 }
 
 interface RunFlags extends CommonFlags {
@@ -39,7 +45,11 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
       const text = o.contextFile ? readFileSync(o.contextFile, 'utf8') : (o.context ?? '{}');
       const context = parseJsonFlag(o.contextFile ? `--context-file ${o.contextFile}` : '--context', text);
       if (typeof context !== 'object' || context === null || Array.isArray(context)) {
-        throw new TaskerError('INVALID_ARGUMENT', '--context must be a JSON object, e.g. {"order_id": "A1"}', { flag: '--context' });
+        throw new TaskerError(
+          'INVALID_ARGUMENT',
+          '--context must be a JSON object, e.g. {"order_id": "A1"}',
+          { flag: '--context' },
+        );
       }
       const settings = settingsFrom(io, o);
       const runHere = Boolean(o.wait && settings.handlers);
@@ -54,7 +64,10 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
         });
         if (!o.wait) {
           if (o.json) io.out(JSON.stringify({ ...taskJson(task), created }, null, 2));
-          else io.out(`${created ? 'created' : 'exists (idempotency key)'} task ${task.id} (${task.status}), correlation id ${task.correlationId}`);
+          else
+            io.out(
+              `${created ? 'created' : 'exists (idempotency key)'} task ${task.id} (${task.status}), correlation id ${task.correlationId}`,
+            );
           return;
         }
         if (runHere) tasker.start();

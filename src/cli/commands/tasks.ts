@@ -20,12 +20,19 @@ async function withTasker<T>(io: CliIo, flags: CommonFlags, fn: (t: Tasker) => P
 
 function statuses(values: string[] | undefined): TaskState[] | undefined {
   if (!values || values.length === 0) return undefined;
-  const list = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const list = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   for (const s of list) {
     if (!isTaskState(s)) {
-      throw new TaskerError('INVALID_ARGUMENT', `--status: unknown status "${s}"; expected one of ${TASK_STATES.join(', ')}`, {
-        flag: '--status',
-      });
+      throw new TaskerError(
+        'INVALID_ARGUMENT',
+        `--status: unknown status "${s}"; expected one of ${TASK_STATES.join(', ')}`,
+        {
+          flag: '--status',
+        },
+      );
     }
   }
   return list as TaskState[];
@@ -39,7 +46,10 @@ async function showTask(io: CliIo, tasker: Tasker, id: string, json: boolean | u
 
 export function registerTaskCommands(program: Command, io: CliIo, common: (c: Command) => Command): void {
   common(program.command('tasks').description('list tasks, newest first'))
-    .option('--status <status...>', `filter by status (${TASK_STATES.join('|')}); repeatable or comma-separated`)
+    .option(
+      '--status <status...>',
+      `filter by status (${TASK_STATES.join('|')}); repeatable or comma-separated`,
+    )
     .option('--namespace <ns>', 'filter by namespace')
     .option('--name <name>', 'filter by template name')
     .option('--version <version>', 'filter by template version')
@@ -60,7 +70,8 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
           limit,
           cursor: o.cursor as string | undefined,
         });
-        if (o.json) io.out(JSON.stringify({ tasks: page.tasks.map(taskJson), next_cursor: page.nextCursor }, null, 2));
+        if (o.json)
+          io.out(JSON.stringify({ tasks: page.tasks.map(taskJson), next_cursor: page.nextCursor }, null, 2));
         else {
           io.out(page.tasks.length ? taskRows(page.tasks) : 'no tasks match');
           if (page.nextCursor) io.out(`more: --cursor ${page.nextCursor}`);
@@ -68,16 +79,25 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       });
     });
 
-  common(program.command('show <task-id>').description('show a task: steps in DAG order, attempts, errors, what blocks it')).action(
-    async (id: string, o: Flags) => withTasker(io, o, (t) => showTask(io, t, id, o.json)),
-  );
+  common(
+    program
+      .command('show <task-id>')
+      .description('show a task: steps in DAG order, attempts, errors, what blocks it'),
+  ).action(async (id: string, o: Flags) => withTasker(io, o, (t) => showTask(io, t, id, o.json)));
 
-  common(program.command('retry <task-id>').description('retry a failed task: failed steps get a fresh attempt budget')).action(
-    async (id: string, o: Flags) =>
-      withTasker(io, o, async (t) => {
-        const s = await t.retryTask(id);
-        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `task ${id} is ${s.task.status}; a worker will pick it up`);
-      }),
+  common(
+    program
+      .command('retry <task-id>')
+      .description('retry a failed task: failed steps get a fresh attempt budget'),
+  ).action(async (id: string, o: Flags) =>
+    withTasker(io, o, async (t) => {
+      const s = await t.retryTask(id);
+      io.out(
+        o.json
+          ? JSON.stringify(taskJson(s.task), null, 2)
+          : `task ${id} is ${s.task.status}; a worker will pick it up`,
+      );
+    }),
   );
 
   common(program.command('cancel <task-id>').description('cancel a task and every unfinished step'))
@@ -89,12 +109,18 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       }),
     );
 
-  common(program.command('resolve <task-id> <step>').description('resolve a step by hand so its dependants run'))
+  common(
+    program.command('resolve <task-id> <step>').description('resolve a step by hand so its dependants run'),
+  )
     .option('--results <json>', 'the step results to record', 'null')
     .action(async (id: string, step: string, o: Flags & { results: string }) =>
       withTasker(io, o, async (t) => {
         const s = await t.resolveStep(id, step, parseJsonFlag('--results', o.results));
-        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `step ${step} resolved; task ${id} is ${s.task.status}`);
+        io.out(
+          o.json
+            ? JSON.stringify(taskJson(s.task), null, 2)
+            : `step ${step} resolved; task ${id} is ${s.task.status}`,
+        );
       }),
     );
 }

@@ -13,12 +13,25 @@ export function registerValidate(program: Command, io: CliIo): void {
     .option('--handlers <module>', 'also check that every step handler exists in this module')
     .option('--json', 'machine-readable output')
     .action(async (path: string, o: { handlers?: string; json?: boolean }) => {
-      const handlerNames = o.handlers ? new Set(Object.keys(await loadHandlersModule(o.handlers))) : undefined;
-      const { templates, issues, files } = await loadTemplatesFrom(path, handlerNames ? { handlerNames } : {});
+      const handlerNames = o.handlers
+        ? new Set(Object.keys(await loadHandlersModule(o.handlers)))
+        : undefined;
+      const { templates, issues, files } = await loadTemplatesFrom(
+        path,
+        handlerNames ? { handlerNames } : {},
+      );
       if (o.json) {
-        io.out(JSON.stringify({ valid: issues.length === 0, files, templates: templates.map(templateKey), issues }, null, 2));
+        io.out(
+          JSON.stringify(
+            { valid: issues.length === 0, files, templates: templates.map(templateKey), issues },
+            null,
+            2,
+          ),
+        );
       } else if (issues.length === 0) {
-        io.out(`✔ ${templates.length} template(s) valid in ${files.length} file(s): ${templates.map(templateKey).join(', ')}`);
+        io.out(
+          `✔ ${templates.length} template(s) valid in ${files.length} file(s): ${templates.map(templateKey).join(', ')}`,
+        );
       } else {
         for (const i of issues) io.err(formatIssue(i));
         io.err(`✘ ${issues.length} problem(s) in ${new Set(issues.map((i) => i.file)).size} file(s)`);

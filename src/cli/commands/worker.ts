@@ -7,9 +7,16 @@ export function registerWorker(program: Command, io: CliIo, common: (c: Command)
     .option('--concurrency <n>', 'steps running at once', (v) => Number(v))
     .action(async (o: CommonFlags & { concurrency?: number }) => {
       const settings = settingsFrom(io, o, o.concurrency !== undefined ? { concurrency: o.concurrency } : {});
-      const tasker = await openTasker(io, settings, { templates: true, handlers: true, defaultLogLevel: 'info' });
+      const tasker = await openTasker(io, settings, {
+        templates: true,
+        handlers: true,
+        defaultLogLevel: 'info',
+      });
       tasker.start();
-      tasker.logger.info({ database: tasker.store.location, handlers: [...tasker.handlers.names()] }, 'worker running; Ctrl-C to stop');
+      tasker.logger.info(
+        { database: tasker.store.location, handlers: [...tasker.handlers.names()] },
+        'worker running; Ctrl-C to stop',
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

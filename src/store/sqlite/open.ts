@@ -54,7 +54,12 @@ export function mapSqliteError(err: unknown, path: string): TaskerError {
     );
   }
   if (code === 'SQLITE_NOTADB') {
-    return new TaskerError('DATABASE_UNAVAILABLE', `${path} is not a SQLite database (${reason})`, { path, driverCode: code }, err);
+    return new TaskerError(
+      'DATABASE_UNAVAILABLE',
+      `${path} is not a SQLite database (${reason})`,
+      { path, driverCode: code },
+      err,
+    );
   }
   if (
     code === 'EACCES' ||
@@ -73,5 +78,10 @@ export function mapSqliteError(err: unknown, path: string): TaskerError {
       err,
     );
   }
-  return new TaskerError('DATABASE_UNAVAILABLE', `SQLite database ${path}: ${reason}`, { path, driverCode: code }, err);
+  return new TaskerError(
+    'DATABASE_UNAVAILABLE',
+    `SQLite database ${path}: ${reason}`,
+    { path, driverCode: code },
+    err,
+  );
 }

@@ -104,7 +104,11 @@ export function stepFromRow(r: StepRow): StepRecord {
     dependsOn: parseJson<string[]>(r.depends_on, []),
     attempts: r.attempts,
     attemptLimit: r.attempt_limit,
-    retry: parseJson<RetryPolicy>(r.retry, { retryable: true, maxAttempts: 3, backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 } }),
+    retry: parseJson<RetryPolicy>(r.retry, {
+      retryable: true,
+      maxAttempts: 3,
+      backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 },
+    }),
     timeoutMs: r.timeout_ms,
     handlerConfig: parseJson<Record<string, unknown>>(r.handler_config, {}),
     readyAt: r.ready_at,

@@ -3,10 +3,16 @@
  * `cycle` is one IMMEDIATE transaction run start to finish without yielding: group commit falls out of
  * the runtime calling it once per tick with every outcome gathered since the last tick.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
 import type { StepOutcome } from '../../core/outcomes.js';
-import type { AttemptRecord, TaskCreatedDraft, TaskRecord, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type {
+  AttemptRecord,
+  TaskCreatedDraft,
+  TaskRecord,
+  TaskSnapshot,
+  TransitionRecord,
+} from '../../core/records.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -115,7 +121,9 @@ export class SqliteStore implements TaskStore {
       heartbeat: db.prepare(
         `UPDATE steps SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'in_progress'`,
       ),
-      selectAttempts: db.prepare('SELECT * FROM step_attempts WHERE task_id = ? ORDER BY started_at, step_id, attempt'),
+      selectAttempts: db.prepare(
+        'SELECT * FROM step_attempts WHERE task_id = ? ORDER BY started_at, step_id, attempt',
+      ),
       selectTransitions: db.prepare('SELECT * FROM transitions WHERE task_id = ? ORDER BY id'),
     };
     this.cycleTx = db.transaction((input: CycleInput) => this.runCycle(input));
@@ -142,7 +150,9 @@ export class SqliteStore implements TaskStore {
     return Promise.resolve();
   }
 
-  createTask(draft: TaskCreatedDraft): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }> {
+  createTask(
+    draft: TaskCreatedDraft,
+  ): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }> {
     return this.guard(() =>
       this.db
         .transaction(() => {
@@ -216,7 +226,10 @@ export class SqliteStore implements TaskStore {
 
     let recovered = 0;
     if (input.recoverExpiredLeases) {
-      const expired = this.s.selectExpired.all(input.now, RECOVERY_BATCH) as Array<{ id: number; task_id: string }>;
+      const expired = this.s.selectExpired.all(input.now, RECOVERY_BATCH) as Array<{
+        id: number;
+        task_id: string;
+      }>;
       for (const row of expired) {
         const ws = load(row.task_id);
         const step = ws?.stepById(row.id);
@@ -354,7 +367,10 @@ export class SqliteStore implements TaskStore {
       const rows = this.db.prepare(sql).all(...args, limit + 1) as TaskRow[];
       const tasks = rows.slice(0, limit).map(taskFromRow);
       const last = tasks[tasks.length - 1];
-      return { tasks, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+      return {
+        tasks,
+        nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
     });
   }
 
@@ -368,8 +384,16 @@ export class SqliteStore implements TaskStore {
     const c = ws.changes();
     if (c.task) {
       const t = c.task.record;
-      const r = this.s.updateTask.run(t.status, t.updatedAt, t.startedAt, t.finishedAt, t.id, c.task.expectStatus);
-      if (r.changes !== 1) throw new Error(`internal: task ${t.id} changed underneath (expected ${c.task.expectStatus})`);
+      const r = this.s.updateTask.run(
+        t.status,
+        t.updatedAt,
+        t.startedAt,
+        t.finishedAt,
+        t.id,
+        c.task.expectStatus,
+      );
+      if (r.changes !== 1)
+        throw new Error(`internal: task ${t.id} changed underneath (expected ${c.task.expectStatus})`);
     }
     for (const w of c.steps) {
       const s = w.record;
@@ -389,7 +413,8 @@ export class SqliteStore implements TaskStore {
         w.expectStatus,
         w.expectAttempts,
       );
-      if (r.changes !== 1) throw new Error(`internal: step ${s.id} changed underneath (expected ${w.expectStatus})`);
+      if (r.changes !== 1)
+        throw new Error(`internal: step ${s.id} changed underneath (expected ${w.expectStatus})`);
     }
     this.writeTransitions(c.transitions);
     for (const a of c.attempts) {
@@ -412,7 +437,16 @@ export class SqliteStore implements TaskStore {
 
   private writeTransitions(list: TransitionRecord[]): void {
     for (const t of list) {
-      this.s.insertTransition.run(t.taskId, t.stepName, t.fromState, t.toState, t.at, t.attempt, t.reason, t.errorType);
+      this.s.insertTransition.run(
+        t.taskId,
+        t.stepName,
+        t.fromState,
+        t.toState,
+        t.at,
+        t.attempt,
+        t.reason,
+        t.errorType,
+      );
     }
   }
 
@@ -429,7 +463,8 @@ export class SqliteStore implements TaskStore {
 function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const current =
+    (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   if (current > LATEST_SQLITE_VERSION) {
     throw new TaskerError(
       'SCHEMA_VERSION_MISMATCH',
@@ -442,7 +477,11 @@ function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
     }).immediate();
     applied.push(m.version);
   }

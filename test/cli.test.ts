@@ -1,0 +1,261 @@
+/**
+ * The CLI end to end, in-process through main() (and once as a real process through bin/tasker.js):
+ * validate output, run/show/tasks, bad input with clear messages and non-zero exits, nothing half-written.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { tempDir } from './support/harness.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIX = join(ROOT, 'test', 'fixtures', 'templates');
+const CHECKOUT = join(ROOT, 'examples', 'checkout', 'templates');
+const HANDLERS = join(ROOT, 'dist', 'examples', 'checkout', 'handlers.js');
+
+async function cli(args: string[], env: Record<string, string> = {}, cwd = tempDir()) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'tasker', ...args], {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: { TASKER_LOG_LEVEL: 'silent', ...env },
+    cwd,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const ORDER = JSON.stringify({
+  order_id: 'A1',
+  customer_id: 'c1',
+  customer_tier: 'premium',
+  order_value: 50,
+  cart_items: [{ sku: 'SKU-MUG', price: 12.5, quantity: 4 }],
+});
+
+describe('tasker validate', () => {
+  it('accepts the shipped checkout template', async () => {
+    const r = await cli(['validate', CHECKOUT, '--handlers', HANDLERS]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ecommerce/process_order@2.1.3');
+  });
+
+  it('reports every problem with file:line:column and exits non-zero', async () => {
+    const r = await cli(['validate', join(FIX, 'invalid')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cycle\.yaml:\d+:\d+: .*a -> b -> c -> a/);
+    expect(r.err).toMatch(/unknown-dependency\.yaml:\d+:\d+: steps\[\d\]\.depends_on/);
+    expect(r.err).toMatch(/unknown-key\.yaml:\d+:\d+: .*did you mean/);
+    expect(r.err).toMatch(/✘ \d+ problem\(s\) in \d+ file\(s\)/);
+  });
+
+  it('reports malformed YAML with its position', async () => {
+    const r = await cli(['validate', join(FIX, 'invalid', 'malformed.yaml.broken')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/malformed\.yaml\.broken:\d+:\d+: /);
+  });
+
+  it('reports unknown handlers when given a handlers module', async () => {
+    const r = await cli([
+      'validate',
+      join(FIX, 'invalid', 'unknown-handler.yaml'),
+      '--handlers',
+      HANDLERS,
+      '--json',
+    ]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out) as { valid: boolean; issues: Array<{ message: string; line: number }> };
+    expect(doc.valid).toBe(false);
+    expect(doc.issues.some((i) => /handler/.test(i.message) && i.line > 0)).toBe(true);
+  });
+});
+
+describe('tasker run / show / tasks', () => {
+  it('runs the checkout workflow to completion and shows it', async () => {
+    const dir = tempDir();
+    const common = ['--db', `sqlite:${join(dir, 't.db')}`, '--templates', CHECKOUT, '--handlers', HANDLERS];
+    const r = await cli([
+      'run',
+      'ecommerce/process_order',
+      '--context',
+      ORDER,
+      '--wait',
+      '--json',
+      ...common,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const detail = JSON.parse(r.out) as {
+      id: string;
+      status: string;
+      steps: Array<{ name: string; status: string }>;
+    };
+    expect(detail.status).toBe('complete');
+    expect(detail.steps.map((s) => s.name)).toEqual([
+      'validate_cart',
+      'process_payment',
+      'update_inventory',
+      'create_order',
+      'send_confirmation',
+    ]);
+    const show = await cli(['show', detail.id, ...common]);
+    expect(show.out).toMatch(/COMPLETE/);
+    expect(show.out).toMatch(/✔ +validate_cart/);
+    const list = await cli(['tasks', '--status', 'complete', '--json', ...common]);
+    expect((JSON.parse(list.out) as { tasks: Array<{ id: string }> }).tasks.map((t) => t.id)).toEqual([
+      detail.id,
+    ]);
+  });
+
+  it('exits 1 and shows the blocked steps when the task fails', async () => {
+    const dir = tempDir();
+    const common = ['--db', `sqlite:${join(dir, 't.db')}`, '--templates', CHECKOUT, '--handlers', HANDLERS];
+    const empty = JSON.stringify({ order_id: 'A2', customer_id: 'c1', cart_items: [] });
+    const r = await cli(['run', 'ecommerce/process_order', '--context', empty, '--wait', ...common]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✘ validate_cart +error .*PermanentError: Cart is empty/);
+    expect(r.out).toMatch(/blocked by validate_cart/);
+    expect(r.out).toMatch(/Blocked: validate_cart failed \(PermanentError\)/);
+  });
+
+  it('reads settings from tasker.config.yaml and TASKER_* env, flags winning', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'tasker.config.yaml'),
+      `database: sqlite:./from-file.db\ntemplates: ${CHECKOUT}\n`,
+    );
+    const created = await cli(['run', 'ecommerce/process_order', '--context', ORDER, '--json'], {}, dir);
+    expect(created.code).toBe(0);
+    const fromEnv = await cli(
+      ['tasks', '--json'],
+      { TASKER_DATABASE_URL: `sqlite:${join(dir, 'env.db')}` },
+      dir,
+    );
+    expect((JSON.parse(fromEnv.out) as { tasks: unknown[] }).tasks).toHaveLength(0);
+    const fromFile = await cli(['tasks', '--json'], {}, dir);
+    expect((JSON.parse(fromFile.out) as { tasks: unknown[] }).tasks).toHaveLength(1);
+    const flag = await cli(
+      ['tasks', '--json', '--db', `sqlite:${join(dir, 'flag.db')}`],
+      { TASKER_DATABASE_URL: 'sqlite:x.db' },
+      dir,
+    );
+    expect((JSON.parse(flag.out) as { tasks: unknown[] }).tasks).toHaveLength(0);
+    writeFileSync(join(dir, 'tasker.config.yaml'), 'databse: x\n');
+    const bad = await cli(['tasks'], {}, dir);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/unknown setting "databse" \(did you mean "database"\?\)/);
+  });
+});
+
+describe('bad input', () => {
+  const dbArgs = (dir: string) => ['--db', `sqlite:${join(dir, 't.db')}`, '--templates', CHECKOUT];
+
+  function taskCount(dir: string): number {
+    const db = new Database(join(dir, 't.db'), { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  it('invalid JSON in --context: clear message, exit 1, nothing created', async () => {
+    const dir = tempDir();
+    await cli(['tasks', ...dbArgs(dir)]);
+    const r = await cli(['run', 'ecommerce/process_order', '--context', '{"order_id": ', ...dbArgs(dir)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^tasker: --context is not valid JSON \(.+\): \{"order_id": $/);
+    expect(taskCount(dir)).toBe(0);
+  });
+
+  it('context failing the schema: every failing path listed, nothing created', async () => {
+    const dir = tempDir();
+    await cli(['tasks', ...dbArgs(dir)]);
+    const ctx = JSON.stringify({ order_id: 7, cart_items: [{ sku: 'x', price: -1, quantity: 0 }] });
+    const r = await cli(['run', 'ecommerce/process_order', '--context', ctx, ...dbArgs(dir)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('context.order_id: must be string');
+    expect(r.err).toContain('context.customer_id: must have required property');
+    expect(r.err).toContain('context.cart_items[0].price: must be >= 0');
+    expect(r.err).toContain('context.cart_items[0].quantity: must be >= 1');
+    expect(taskCount(dir)).toBe(0);
+  });
+
+  it('unknown handler at task creation fails fast and creates nothing', async () => {
+    const dir = tempDir();
+    const handlers = join(dir, 'partial.mjs');
+    writeFileSync(handlers, 'export const handlers = { validate_cart: () => ({}) };\n');
+    await cli(['tasks', ...dbArgs(dir)]);
+    const r = await cli([
+      'run',
+      'ecommerce/process_order',
+      '--context',
+      ORDER,
+      '--wait',
+      '--handlers',
+      handlers,
+      ...dbArgs(dir),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /process_order\.yaml:40:14: steps\[1\]\.handler: unknown handler `process_payment`/,
+    );
+    expect(taskCount(dir)).toBe(0);
+  });
+
+  it('unknown template: names what exists', async () => {
+    const dir = tempDir();
+    const r = await cli(['run', 'ecommerce/process_ordr', ...dbArgs(dir)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/process_ordr/);
+    expect(r.err).toMatch(/process_order/);
+  });
+
+  it('unwritable database location: clear message naming the path, exit 1', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const r = await cli(['tasks', '--db', `sqlite:${join(file, 'tasker.db')}`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^tasker: cannot open SQLite database .*not-a-dir\/tasker\.db for writing/);
+    const proc = await cli(['tasks', '--db', 'sqlite:/proc/tasker-test.db']);
+    expect(proc.code).toBe(1);
+    expect(proc.err).toMatch(/cannot open SQLite database \/proc\/tasker-test\.db/);
+  });
+
+  it('database locked by another process: clear message, exit 1, no crash trace', () => {
+    const dir = tempDir();
+    const path = join(dir, 'locked.db');
+    const holder = new Database(path);
+    holder.pragma('journal_mode = WAL');
+    holder.exec('CREATE TABLE hold (x)');
+    holder.exec('BEGIN EXCLUSIVE; INSERT INTO hold VALUES (1);');
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin', 'tasker.js'), 'tasks', '--db', `sqlite:${path}`],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, TASKER_SQLITE_BUSY_TIMEOUT_MS: '200' },
+        },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toMatch(/^tasker: SQLite database .*locked\.db is locked by another process/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+
+  it('usage errors exit 2', async () => {
+    const r = await cli(['run']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/missing required argument/);
+    const ref = await cli(['run', 'no-slash']);
+    expect(ref.code).toBe(1);
+    expect(ref.err).toMatch(/expected <namespace>\/<name>\[@version\]/);
+  });
+});
