@@ -247,13 +247,23 @@ const ENGINE_FIGURES: FigureSpec[] = [
   { key: 'endToEndStepsPerSec', label: 'create + run', unit: 'steps/s' },
   { key: 'dispatchP50Ms', label: 'dispatch latency p50', unit: 'ms' },
   { key: 'dispatchP99Ms', label: 'dispatch latency p99', unit: 'ms' },
+  { key: 'dispatchMeanMs', label: 'dispatch latency mean', unit: 'ms' },
   { key: 'dispatchMaxMs', label: 'dispatch latency max', unit: 'ms' },
   { key: 'createToStartP50Ms', label: 'createTask → 1st step start p50', unit: 'ms' },
   { key: 'createToStartP99Ms', label: 'createTask → 1st step start p99', unit: 'ms' },
   { key: 'endToEndP50Ms', label: 'createTask → task.completed p50', unit: 'ms' },
   { key: 'endToEndP99Ms', label: 'createTask → task.completed p99', unit: 'ms' },
+  { key: 'cpuUserPct', label: 'CPU during run: user', unit: '% of a core' },
+  { key: 'cpuSystemPct', label: 'CPU during run: system', unit: '% of a core' },
+  { key: 'gcPct', label: 'GC pauses during run', unit: '% of run' },
+  { key: 'gcMaxMs', label: 'GC pause max', unit: 'ms' },
   { key: 'peakRssMiB', label: 'peak RSS (50 ms samples)', unit: 'MiB' },
   { key: 'stepsPerTick', label: 'steps committed per cycle', unit: '' },
+  { key: 'cyclesPerSec', label: 'store cycles (transactions)', unit: '/s' },
+  { key: 'cycleP50Ms', label: 'store cycle duration p50', unit: 'ms' },
+  { key: 'cycleP99Ms', label: 'store cycle duration p99', unit: 'ms' },
+  { key: 'cycleMaxMs', label: 'store cycle duration max', unit: 'ms' },
+  { key: 'inCyclePct', label: 'run time inside store cycles', unit: '%' },
 ];
 
 const RAW_FIGURES: FigureSpec[] = [
@@ -284,12 +294,22 @@ function figuresOf(r: JobResult): Figures {
     dispatchP50Ms: r.dispatchP50Ms,
     dispatchP99Ms: r.dispatchP99Ms,
     dispatchMaxMs: r.dispatchMaxMs,
+    dispatchMeanMs: r.dispatchMeanMs,
     createToStartP50Ms: r.createToStartP50Ms,
     createToStartP99Ms: r.createToStartP99Ms,
     endToEndP50Ms: r.endToEndP50Ms,
     endToEndP99Ms: r.endToEndP99Ms,
+    cpuUserPct: r.cpuUserPct,
+    cpuSystemPct: r.cpuSystemPct,
+    gcPct: (r.gc.totalMs / (r.runSeconds * 1000)) * 100,
+    gcMaxMs: r.gc.maxMs,
     peakRssMiB: r.peakRssMiB,
     stepsPerTick: r.worker.ticks > 0 ? r.worker.committed / r.worker.ticks : null,
+    cyclesPerSec: r.cycle.cycles / r.runSeconds,
+    cycleP50Ms: r.cycle.cycleP50Ms,
+    cycleP99Ms: r.cycle.cycleP99Ms,
+    cycleMaxMs: r.cycle.cycleMaxMs,
+    inCyclePct: r.cycle.inCyclePct,
   };
 }
 
@@ -369,13 +389,14 @@ function num(v: number, unit: string): string {
   if (unit === 'ms')
     return v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
   if (unit === '') return v.toFixed(1);
-  if (unit === 'MiB') return v.toFixed(0);
+  if (unit === 'MiB' || unit.startsWith('%')) return v.toFixed(0);
   return Math.round(v).toLocaleString('en-US');
 }
 
 const NA_REASON: Record<string, string> = {
   'single:dispatchP50Ms': 'n/a (one step per task: no step waits on a dependency)',
   'single:dispatchP99Ms': 'n/a',
+  'single:dispatchMeanMs': 'n/a',
   'single:dispatchMaxMs': 'n/a',
 };
 

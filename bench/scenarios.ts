@@ -13,10 +13,11 @@ import {
   type StepHandlerContext,
   type StepTemplate,
   type Tasker,
+  type TaskStore,
   type TaskTemplate,
 } from '../src/index.js';
 import { PhaseProfiler } from './profile.js';
-import { RssSampler, kernelMaxRssMiB, percentile, sortedCopy } from './stats.js';
+import { GcObserver, RssSampler, kernelMaxRssMiB, percentile, sortedCopy, type GcFigures } from './stats.js';
 
 export type ShapeName = 'single' | 'chain' | 'fanout';
 export type Sync = 'normal' | 'full';
@@ -122,6 +123,50 @@ class StepClock {
   }
 }
 
+/**
+ * Times every `store.cycle` call (one SQLite transaction: load snapshots, plan, write, claim, commit; the
+ * SQLite store does all of it synchronously inside the call), by wrapping the method on the instance.
+ */
+class CycleTimer {
+  private readonly ms: number[] = [];
+
+  constructor(store: TaskStore) {
+    const original = store.cycle.bind(store);
+    store.cycle = (input) => {
+      const t0 = performance.now();
+      const result = original(input);
+      this.ms.push(performance.now() - t0);
+      return result;
+    };
+  }
+
+  summary(runMs: number): CycleFigures {
+    const sorted = sortedCopy(this.ms);
+    const total = this.ms.reduce((a, b) => a + b, 0);
+    return {
+      cycles: sorted.length,
+      cycleP50Ms: percentile(sorted, 50),
+      cycleP99Ms: percentile(sorted, 99),
+      cycleMaxMs: sorted[sorted.length - 1] ?? Number.NaN,
+      inCyclePct: (total / runMs) * 100,
+    };
+  }
+}
+
+export interface CycleFigures {
+  cycles: number;
+  /** Duration of one store.cycle call (one transaction), ms. */
+  cycleP50Ms: number;
+  cycleP99Ms: number;
+  cycleMaxMs: number;
+  /** Share of the run's wall time spent inside store.cycle. */
+  inCyclePct: number;
+}
+
+function mean(sorted: Float64Array): number {
+  return sorted.length === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+}
+
 export interface WorkerCounters {
   ticks: number;
   claimed: number;
@@ -165,12 +210,16 @@ export interface EngineResult {
   createSeconds: number | null;
   createTasksPerSec: number | null;
   runSeconds: number;
+  /** CPU time of the process (all threads) during the run phase, as % of one core. */
+  cpuUserPct: number;
+  cpuSystemPct: number;
   stepsPerSec: number;
   tasksPerSec: number;
   /** Dependency finished → dependant started, ms. Null when the shape has no dependants. */
   dispatchP50Ms: number | null;
   dispatchP99Ms: number | null;
   dispatchMaxMs: number | null;
+  dispatchMeanMs: number | null;
   dispatchSamples: number;
   /** Latency scenario only: createTask() called → first step's handler started, ms. */
   createToStartP50Ms: number | null;
@@ -181,6 +230,9 @@ export interface EngineResult {
   peakRssMiB: number;
   kernelMaxRssMiB: number;
   worker: WorkerCounters;
+  cycle: CycleFigures;
+  /** Garbage-collection pauses during the run phase. */
+  gc: GcFigures;
   /** CPU profiles written (with --profile). */
   profiles: string[];
 }
@@ -279,6 +331,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     logger: false,
     sqliteSynchronous: job.sync,
   });
+  const cycles = new CycleTimer(tasker.store);
   const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? job.scenario);
   const profiles: string[] = [];
   try {
@@ -293,10 +346,14 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
 
     const { done } = completions(tasker, job.tasks, path, job.stallMs);
     await profiler.start();
+    const gcObserver = new GcObserver().start();
+    const cpu0 = process.cpuUsage();
     const r0 = performance.now();
     tasker.start();
     const r1 = await done;
     const runMs = r1 - r0;
+    const cpu = process.cpuUsage(cpu0);
+    const gc = gcObserver.stop();
     const runProfile = await profiler.stop('run');
     if (runProfile !== undefined) profiles.push(runProfile);
     const worker = counters(tasker);
@@ -314,11 +371,14 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
       createSeconds: createMs / 1000,
       createTasksPerSec: job.tasks / (createMs / 1000),
       runSeconds: runMs / 1000,
+      cpuUserPct: cpu.user / 10 / runMs,
+      cpuSystemPct: cpu.system / 10 / runMs,
       stepsPerSec: steps / (runMs / 1000),
       tasksPerSec: job.tasks / (runMs / 1000),
       dispatchP50Ms: lat.length ? percentile(lat, 50) : null,
       dispatchP99Ms: lat.length ? percentile(lat, 99) : null,
       dispatchMaxMs: lat.length ? (lat[lat.length - 1] ?? null) : null,
+      dispatchMeanMs: lat.length ? mean(lat) : null,
       dispatchSamples: lat.length,
       createToStartP50Ms: null,
       createToStartP99Ms: null,
@@ -327,6 +387,8 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
       peakRssMiB: peak,
       kernelMaxRssMiB: kernelMaxRssMiB(),
       worker,
+      cycle: cycles.summary(runMs),
+      gc,
       profiles,
     };
   } finally {
@@ -353,6 +415,7 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
     logger: false,
     sqliteSynchronous: job.sync,
   });
+  const cycles = new CycleTimer(tasker.store);
   try {
     const createdAt = new Map<string, number>();
     const completedAt = new Map<string, number>();
@@ -374,9 +437,13 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
     const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? 'latency');
     await profiler.start();
     tasker.start();
+    const gcObserver = new GcObserver().start();
+    const cpu0 = process.cpuUsage();
     const r0 = performance.now();
     for (let i = 0; i < job.inFlight; i++) createOne();
     const r1 = await done;
+    const cpu = process.cpuUsage(cpu0);
+    const gc = gcObserver.stop();
     const profile = await profiler.stop('run');
     if (createError !== undefined) throw createError;
     const runMs = r1 - r0;
@@ -405,11 +472,14 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
       createSeconds: null,
       createTasksPerSec: null,
       runSeconds: runMs / 1000,
+      cpuUserPct: cpu.user / 10 / runMs,
+      cpuSystemPct: cpu.system / 10 / runMs,
       stepsPerSec: steps / (runMs / 1000),
       tasksPerSec: job.tasks / (runMs / 1000),
       dispatchP50Ms: percentile(lat, 50),
       dispatchP99Ms: percentile(lat, 99),
       dispatchMaxMs: lat[lat.length - 1] ?? null,
+      dispatchMeanMs: mean(lat),
       dispatchSamples: lat.length,
       createToStartP50Ms: percentile(ts, 50),
       createToStartP99Ms: percentile(ts, 99),
@@ -418,6 +488,8 @@ export async function runLatency(job: LatencyJob): Promise<EngineResult> {
       peakRssMiB: peak,
       kernelMaxRssMiB: kernelMaxRssMiB(),
       worker,
+      cycle: cycles.summary(runMs),
+      gc,
       profiles: profile === undefined ? [] : [profile],
     };
   } finally {

@@ -1,4 +1,5 @@
 /** Small numeric helpers for the benchmark: percentiles, run summaries, a peak-RSS sampler. */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). NaN for an empty array. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -57,4 +58,39 @@ export class RssSampler {
 /** Peak RSS of the whole process as the kernel saw it (getrusage maxrss), in MiB. */
 export function kernelMaxRssMiB(): number {
   return (process.resourceUsage().maxRSS * 1024) / MiB;
+}
+
+export interface GcFigures {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+/** Counts garbage-collection pauses (perf_hooks 'gc' entries) between start() and stop(). */
+export class GcObserver {
+  private readonly figures: GcFigures = { count: 0, totalMs: 0, maxMs: 0 };
+  private observer: PerformanceObserver | undefined;
+
+  start(): this {
+    this.observer = new PerformanceObserver((list) => this.add(list.getEntries()));
+    this.observer.observe({ entryTypes: ['gc'] });
+    return this;
+  }
+
+  stop(): GcFigures {
+    if (this.observer) {
+      this.add(this.observer.takeRecords());
+      this.observer.disconnect();
+      this.observer = undefined;
+    }
+    return { ...this.figures };
+  }
+
+  private add(entries: PerformanceEntry[]): void {
+    for (const e of entries) {
+      this.figures.count += 1;
+      this.figures.totalMs += e.duration;
+      if (e.duration > this.figures.maxMs) this.figures.maxMs = e.duration;
+    }
+  }
 }

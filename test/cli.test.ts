@@ -259,3 +259,32 @@ describe('bad input', () => {
     expect(ref.err).toMatch(/expected <namespace>\/<name>\[@version\]/);
   });
 });
+
+describe('npm start (the demo)', () => {
+  it('runs the checkout demo on a fresh embedded database and prints the summary', () => {
+    const dir = tempDir();
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin', 'tasker.js'), 'demo', '--orders', '40', '--rate', '200'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, TASKER_LOG_LEVEL: 'silent' },
+        timeout: 60_000,
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Checkout demo: ecommerce/process_order@2.1.3');
+    const last = [
+      ...r.stdout.matchAll(/created (\d+) {2}completed (\d+) {2}failed (\d+) {2}in flight (\d+)/g),
+    ].pop();
+    expect(last?.[1]).toBe('40');
+    expect(Number(last?.[2]) + Number(last?.[3])).toBe(40);
+    expect(last?.[4]).toBe('0');
+    expect(r.stdout).toMatch(/process_payment +\d+ ms/);
+    // Zero configuration: it made ./.tasker/tasker.db in the working directory.
+    const db = new Database(join(dir, '.tasker', 'tasker.db'), { readonly: true });
+    expect((db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n).toBe(40);
+    db.close();
+  });
+});
