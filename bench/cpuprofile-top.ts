@@ -79,20 +79,26 @@ function main(): void {
     const group = f.url === '' ? f.functionName || '(native)' : loc;
     byFile.set(group, (byFile.get(group) ?? 0) + us);
   }
+  const lines: string[] = [];
   const print = (title: string, m: Map<string, number>) => {
-    process.stdout.write(`\n${title}\n`);
+    lines.push('', title);
     const rows = [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
     for (const [name, us] of rows) {
-      process.stdout.write(
-        `${(us / 1000).toFixed(1).padStart(9)} ms ${((us / totalUs) * 100).toFixed(1).padStart(5)} %  ${name}\n`,
+      lines.push(
+        `${(us / 1000).toFixed(1).padStart(9)} ms ${((us / totalUs) * 100).toFixed(1).padStart(5)} %  ${name}`,
       );
     }
   };
-  process.stdout.write(
-    `${file}: ${(totalUs / 1000).toFixed(0)} ms sampled over ${((prof.endTime - prof.startTime) / 1000).toFixed(0)} ms, ${samples.length} samples\n`,
+  lines.push(
+    `${file}: ${(totalUs / 1000).toFixed(0)} ms sampled over ${((prof.endTime - prof.startTime) / 1000).toFixed(0)} ms, ${samples.length} samples`,
   );
   print('self time by function', byFn);
   print('self time by file (native functions by name)', byFile);
+  // A closed pipe (`| head`) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main();

@@ -382,6 +382,8 @@ function machine() {
     betterSqlite3: bsqlite.version,
     sqlite,
     tmpdir: os.tmpdir(),
+    /** 1, 5 and 15 minute load averages when the bench started: other busy processes make figures noisy. */
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
@@ -392,6 +394,14 @@ function num(v: number, unit: string): string {
   if (unit === 'MiB' || unit.startsWith('%')) return v.toFixed(0);
   return Math.round(v).toLocaleString('en-US');
 }
+
+const NOTES: Partial<Record<ScenarioName, string>> = {
+  chain:
+    'saturated: every task always has a ready step and claims are FIFO by ready time, so dispatch latency here is mostly queueing (≈ ready backlog / throughput)',
+  fanout:
+    'saturated: 20 branch steps per task become ready at once; dispatch latency here is mostly queueing behind the backlog of ready steps',
+  latency: 'the engine is never saturated by tasks here; dispatch latency is the cost of one hand-off',
+};
 
 const NA_REASON: Record<string, string> = {
   'single:dispatchP50Ms': 'n/a (one step per task: no step waits on a dependency)',
@@ -414,10 +424,18 @@ function printTable(
     `settings  WAL, synchronous ${cfg.sync.toUpperCase()}, concurrency ${cfg.concurrency}, ${cfg.runs} run(s) per scenario, ` +
       `each run in a fresh process on a fresh file in ${m.tmpdir}`,
   );
+  out.push(`load avg  ${m.loadAverage.join(' / ')} (1 / 5 / 15 min) at start`);
+  if ((m.loadAverage[0] ?? 0) > 0.5) {
+    out.push(
+      '          warning: other processes were using the CPU when the bench started; expect noisy figures',
+    );
+  }
   out.push('figures   median [min … max] over the runs');
   for (const r of reports) {
     out.push('');
     out.push(`${r.name}: ${r.description}`);
+    const note = NOTES[r.name];
+    if (note) out.push(`  (${note})`);
     const specs = r.name === 'raw' ? RAW_FIGURES : ENGINE_FIGURES;
     for (const spec of specs) {
       const s = r.figures[spec.key];

@@ -288,3 +288,38 @@ describe('npm start (the demo)', () => {
     db.close();
   });
 });
+
+describe('tasker worker', () => {
+  it('picks up tasks created by another process and stops cleanly on SIGTERM', async () => {
+    const dir = tempDir();
+    const db = `sqlite:${join(dir, 'w.db')}`;
+    const args = ['--db', db, '--templates', CHECKOUT, '--handlers', HANDLERS];
+    const { spawn } = await import('node:child_process');
+    const worker = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'tasker.js'), 'worker', ...args, '--log-level', 'info'],
+      {
+        env: { ...process.env, TASKER_POLL_INTERVAL_MS: '100' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let log = '';
+    worker.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    try {
+      const created = await cli(['run', 'ecommerce/process_order', '--context', ORDER, '--json', ...args]);
+      const id = (JSON.parse(created.out) as { id: string }).id;
+      let status = '';
+      for (let i = 0; i < 100 && status !== 'complete'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (JSON.parse((await cli(['show', id, '--json', ...args])).out) as { status: string }).status;
+      }
+      expect(status).toBe('complete');
+    } finally {
+      worker.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/"msg":"worker running; Ctrl-C to stop"/);
+    expect(log).toMatch(/"msg":"stopping: finishing running steps"/);
+  });
+});

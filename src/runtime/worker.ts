@@ -235,8 +235,8 @@ export class Worker {
     if (nextReadyAt === null || this.stopping) return;
     const delay = Math.max(0, nextReadyAt - this.opts.now());
     if (delay === 0) return; // already ready: capacity is the limit, completions will wake us
-    if (delay >= this.opts.pollMs) return; // the poll will come first
-    this.wakeTimer = setTimeout(() => this.notify(), delay + 1);
+    // Exactly when the next retry is due, rather than at the next poll.
+    this.wakeTimer = setTimeout(() => this.notify(), Math.min(delay + 1, 2_147_483_647));
   }
 
   private onStoreError(err: unknown, outcomes: StepOutcome[]): void {
