@@ -489,11 +489,13 @@ function extras(reports: ScenarioReport[]): Extra {
       `goal ≥ 30,000 trivial steps/s in one process: single ${num(single, 'steps/s')} steps/s (${single >= 30_000 ? 'met' : 'not met'})`,
     );
   }
-  for (const s of ['latency', 'chain', 'fanout'] as const) {
-    const p50 = get(s, 'dispatchP50Ms');
-    if (p50 !== null) {
-      goals.push(`goal dispatch p50 ≤ 0.5 ms: ${s} ${num(p50, 'ms')} ms (${p50 <= 0.5 ? 'met' : 'not met'})`);
-    }
+  // The dispatch goal is about hand-off cost, so it is judged on the unsaturated scenario only (chain and
+  // fanout dispatch figures are dominated by queueing behind the ready backlog).
+  const p50 = get('latency', 'dispatchP50Ms');
+  if (p50 !== null) {
+    goals.push(
+      `goal dispatch p50 ≤ 0.5 ms: latency ${num(p50, 'ms')} ms (${p50 <= 0.5 ? 'met' : 'not met'})`,
+    );
   }
   return {
     ratioRun: single !== null && rawExec !== null ? single / rawExec : null,

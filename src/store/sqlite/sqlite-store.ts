@@ -26,6 +26,7 @@ import type {
   TaskStore,
 } from '../port.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { BatchInsert } from './batch-insert.js';
 import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS } from './migrations.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
 import {
@@ -39,6 +40,7 @@ import {
   type TaskRow,
   type TransitionRow,
 } from './rows.js';
+import { SnapshotCache } from './snapshot-cache.js';
 
 type Stmt = Database.Statement;
 
@@ -58,8 +60,6 @@ export class SqliteStore implements TaskStore {
     | 'insertStep'
     | 'updateTask'
     | 'updateStep'
-    | 'insertTransition'
-    | 'insertAttempt'
     | 'selectReady'
     | 'selectExpired'
     | 'selectNextReady'
@@ -69,7 +69,13 @@ export class SqliteStore implements TaskStore {
     Stmt
   >;
   private readonly random: () => number;
-  private readonly cycleTx: Database.Transaction<(input: CycleInput) => CycleResult>;
+  private readonly cache = new SnapshotCache(20_000);
+  private readonly dataVersion: Database.Statement;
+  private readonly transitionRows: BatchInsert;
+  private readonly attemptRows: BatchInsert;
+  /** Rows appended during the current transaction, written in bulk before it commits. */
+  private pendingTransitions: unknown[][] = [];
+  private pendingAttempts: unknown[][] = [];
 
   private constructor(db: Database.Database, location: string, random: () => number) {
     this.db = db;
@@ -101,15 +107,6 @@ export class SqliteStore implements TaskStore {
            lease_expires_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?, error_type = ?
          WHERE id = ? AND status = ? AND attempts = ?`,
       ),
-      insertTransition: db.prepare(
-        `INSERT INTO transitions (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertAttempt: db.prepare(
-        `INSERT INTO step_attempts (step_id, attempt, task_id, step_name, started_at, finished_at, duration_ms,
-           outcome, error_message, error_type, worker_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       selectReady: db.prepare(
         'SELECT id, task_id FROM steps WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at, id LIMIT ?',
       ),
@@ -126,7 +123,30 @@ export class SqliteStore implements TaskStore {
       ),
       selectTransitions: db.prepare('SELECT * FROM transitions WHERE task_id = ? ORDER BY id'),
     };
-    this.cycleTx = db.transaction((input: CycleInput) => this.runCycle(input));
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.transitionRows = new BatchInsert(db, 'transitions', [
+      'task_id',
+      'step_name',
+      'from_state',
+      'to_state',
+      'at',
+      'attempt',
+      'reason',
+      'error_type',
+    ]);
+    this.attemptRows = new BatchInsert(db, 'step_attempts', [
+      'step_id',
+      'attempt',
+      'task_id',
+      'step_name',
+      'started_at',
+      'finished_at',
+      'duration_ms',
+      'outcome',
+      'error_message',
+      'error_type',
+      'worker_id',
+    ]);
   }
 
   /** Open (creating the file and its folder if needed) and bring the schema up to date. */
@@ -154,56 +174,81 @@ export class SqliteStore implements TaskStore {
     draft: TaskCreatedDraft,
   ): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }> {
     return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const key = draft.task.idempotencyKey;
-          if (key !== null) {
-            const existing = this.s.selectTaskByKey.get(key) as TaskRow | undefined;
-            if (existing) return { task: taskFromRow(existing), created: false, events: [] };
-          }
-          const t = draft.task;
-          this.s.insertTask.run({
-            id: t.id,
-            namespace: t.namespace,
-            name: t.name,
-            version: t.version,
-            status: t.status,
-            context: JSON.stringify(t.context),
-            correlation_id: t.correlationId,
-            idempotency_key: t.idempotencyKey,
-            tags: JSON.stringify(t.tags),
-            business: t.business ? JSON.stringify(t.business) : null,
-            created_at: t.createdAt,
-            updated_at: t.updatedAt,
-            started_at: t.startedAt,
-            finished_at: t.finishedAt,
+      this.tx(() => {
+        const key = draft.task.idempotencyKey;
+        if (key !== null) {
+          const existing = this.s.selectTaskByKey.get(key) as TaskRow | undefined;
+          if (existing) return { task: taskFromRow(existing), created: false, events: [] };
+        }
+        const t = draft.task;
+        this.s.insertTask.run({
+          id: t.id,
+          namespace: t.namespace,
+          name: t.name,
+          version: t.version,
+          status: t.status,
+          context: JSON.stringify(t.context),
+          correlation_id: t.correlationId,
+          idempotency_key: t.idempotencyKey,
+          tags: JSON.stringify(t.tags),
+          business: t.business ? JSON.stringify(t.business) : null,
+          created_at: t.createdAt,
+          updated_at: t.updatedAt,
+          started_at: t.startedAt,
+          finished_at: t.finishedAt,
+        });
+        for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
+        const steps = draft.steps.map((st) => {
+          const r = this.s.insertStep.run({
+            task_id: st.taskId,
+            name: st.name,
+            position: st.position,
+            handler: st.handler,
+            status: st.status,
+            depends_on: JSON.stringify(st.dependsOn),
+            attempts: st.attempts,
+            attempt_limit: st.attemptLimit,
+            retry: JSON.stringify(st.retry),
+            timeout_ms: st.timeoutMs,
+            handler_config: JSON.stringify(st.handlerConfig),
+            ready_at: st.readyAt,
           });
-          for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
-          for (const st of draft.steps) {
-            this.s.insertStep.run({
-              task_id: st.taskId,
-              name: st.name,
-              position: st.position,
-              handler: st.handler,
-              status: st.status,
-              depends_on: JSON.stringify(st.dependsOn),
-              attempts: st.attempts,
-              attempt_limit: st.attemptLimit,
-              retry: JSON.stringify(st.retry),
-              timeout_ms: st.timeoutMs,
-              handler_config: JSON.stringify(st.handlerConfig),
-              ready_at: st.readyAt,
-            });
-          }
-          this.writeTransitions([draft.transition]);
-          return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
-        })
-        .immediate(),
+          return { ...st, id: Number(r.lastInsertRowid) };
+        });
+        this.queueTransitions([draft.transition]);
+        this.cache.stage({ task: t, steps });
+        return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
+      }),
     );
   }
 
   cycle(input: CycleInput): Promise<CycleResult> {
-    return this.guard(() => this.cycleTx.immediate(input));
+    return this.guard(() => this.tx(() => this.runCycle(input)));
+  }
+
+  /**
+   * One IMMEDIATE transaction: the snapshot cache is checked against other connections first, rows
+   * queued for bulk insert are flushed before the commit, and the cache only learns of the changes once
+   * the commit succeeded.
+   */
+  private tx<T>(fn: () => T): T {
+    this.cache.sync(this.dataVersion.get() as number);
+    try {
+      const result = this.db
+        .transaction(() => {
+          const out = fn();
+          this.flushQueued();
+          return out;
+        })
+        .immediate();
+      this.cache.commit();
+      return result;
+    } catch (err) {
+      this.pendingTransitions = [];
+      this.pendingAttempts = [];
+      this.cache.rollback();
+      throw err;
+    }
   }
 
   private runCycle(input: CycleInput): CycleResult {
@@ -298,22 +343,23 @@ export class SqliteStore implements TaskStore {
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
     void now;
     return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const snap = this.loadSnapshot(taskId);
-          if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
-          const ws = new TaskWorkspace(snap, this.random);
-          action(ws);
-          const events: TaskerEvent[] = [];
-          this.writeChanges(ws, events);
-          return { snapshot: { task: ws.task, steps: ws.steps }, events };
-        })
-        .immediate(),
+      this.tx(() => {
+        const snap = this.loadSnapshot(taskId);
+        if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+        const ws = new TaskWorkspace(snap, this.random);
+        action(ws);
+        const events: TaskerEvent[] = [];
+        this.writeChanges(ws, events);
+        return { snapshot: { task: ws.task, steps: ws.steps }, events };
+      }),
     );
   }
 
   getTask(taskId: string): Promise<TaskSnapshot | null> {
-    return this.guard(() => this.loadSnapshot(taskId));
+    return this.guard(() => {
+      this.cache.sync(this.dataVersion.get() as number);
+      return this.loadSnapshot(taskId);
+    });
   }
 
   getAttempts(taskId: string): Promise<AttemptRecord[]> {
@@ -375,6 +421,8 @@ export class SqliteStore implements TaskStore {
   }
 
   private loadSnapshot(taskId: string): TaskSnapshot | null {
+    const cached = this.cache.get(taskId);
+    if (cached) return cached;
     const row = this.s.selectTask.get(taskId) as TaskRow | undefined;
     if (!row) return null;
     return { task: taskFromRow(row), steps: (this.s.selectSteps.all(taskId) as StepRow[]).map(stepFromRow) };
@@ -416,9 +464,9 @@ export class SqliteStore implements TaskStore {
       if (r.changes !== 1)
         throw new Error(`internal: step ${s.id} changed underneath (expected ${w.expectStatus})`);
     }
-    this.writeTransitions(c.transitions);
+    this.queueTransitions(c.transitions);
     for (const a of c.attempts) {
-      this.s.insertAttempt.run(
+      this.pendingAttempts.push([
         a.stepId,
         a.attempt,
         a.taskId,
@@ -430,24 +478,23 @@ export class SqliteStore implements TaskStore {
         a.errorMessage,
         a.errorType,
         a.workerId,
-      );
+      ]);
     }
     for (const e of c.events) events.push(e);
+    if (c.task || c.steps.length > 0) this.cache.stage({ task: ws.task, steps: ws.steps });
   }
 
-  private writeTransitions(list: TransitionRecord[]): void {
+  private queueTransitions(list: TransitionRecord[]): void {
     for (const t of list) {
-      this.s.insertTransition.run(
-        t.taskId,
-        t.stepName,
-        t.fromState,
-        t.toState,
-        t.at,
-        t.attempt,
-        t.reason,
-        t.errorType,
-      );
+      this.pendingTransitions.push([t.taskId, t.stepName, t.fromState, t.toState, t.at, t.attempt, t.reason, t.errorType]);
     }
+  }
+
+  private flushQueued(): void {
+    this.transitionRows.run(this.pendingTransitions);
+    this.attemptRows.run(this.pendingAttempts);
+    this.pendingTransitions = [];
+    this.pendingAttempts = [];
   }
 
   /** Run synchronously, turning driver errors into coded TaskerErrors and the result into a promise. */
