@@ -43,7 +43,10 @@ export type OutcomeResult = { applied: true } | { applied: false; reason: string
 
 export class TaskWorkspace {
   readonly task: TaskRecord;
+  /** In DAG position order. Copy-on-write: a step is cloned the first time this workspace changes it. */
   readonly steps: StepRecord[];
+  private readonly indexById = new Map<number, number>();
+  private readonly indexByName = new Map<string, number>();
   private readonly loadedTaskStatus: TaskState;
   private readonly loadedSteps = new Map<number, { status: StepState; attempts: number }>();
   private taskDirty = false;
@@ -55,27 +58,49 @@ export class TaskWorkspace {
   constructor(
     snapshot: TaskSnapshot,
     private readonly random: () => number = Math.random,
+    /** Events nobody listens to are not built (payloads are a measurable share of a busy cycle). */
+    private readonly wants: (eventName: string) => boolean = () => true,
   ) {
     this.task = { ...snapshot.task };
-    this.steps = snapshot.steps.map((s) => ({ ...s })).sort((a, b) => a.position - b.position);
+    this.steps = snapshot.steps.slice();
+    if (this.steps.some((s, i) => i > 0 && (this.steps[i - 1]?.position ?? 0) > s.position)) {
+      this.steps.sort((a, b) => a.position - b.position);
+    }
     this.loadedTaskStatus = snapshot.task.status;
-    for (const s of this.steps) this.loadedSteps.set(s.id, { status: s.status, attempts: s.attempts });
+    this.steps.forEach((s, i) => {
+      this.indexById.set(s.id, i);
+      this.indexByName.set(s.name, i);
+    });
   }
 
   stepById(id: number): StepRecord | undefined {
-    return this.steps.find((s) => s.id === id);
+    const i = this.indexById.get(id);
+    return i === undefined ? undefined : this.steps[i];
   }
 
   stepByName(name: string): StepRecord | undefined {
-    return this.steps.find((s) => s.name === name);
+    const i = this.indexByName.get(name);
+    return i === undefined ? undefined : this.steps[i];
+  }
+
+  /** The step, cloned on first write, so the snapshot this workspace was built from stays untouched. */
+  private writable(step: StepRecord): StepRecord {
+    if (this.loadedSteps.has(step.id)) return step;
+    const copy = { ...step };
+    this.loadedSteps.set(step.id, { status: step.status, attempts: step.attempts });
+    const i = this.indexById.get(step.id);
+    if (i !== undefined) this.steps[i] = copy;
+    this.dirtySteps.add(step.id);
+    return copy;
   }
 
   /** Take a ready step for execution under a lease. Returns false when it is no longer claimable. */
   claim(stepId: number, workerId: string, leaseExpiresAt: number, now: number): boolean {
-    const step = this.stepById(stepId);
-    if (!step || step.readyAt === null || step.readyAt > now) return false;
-    if (step.status !== 'pending' && step.status !== 'waiting_for_retry') return false;
+    const found = this.stepById(stepId);
+    if (!found || found.readyAt === null || found.readyAt > now) return false;
+    if (found.status !== 'pending' && found.status !== 'waiting_for_retry') return false;
     if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return false;
+    const step = this.writable(found);
     if (this.task.status === 'pending') {
       this.setTaskStatus('in_progress', now, null);
       if (this.task.startedAt === null) this.task.startedAt = now;
@@ -106,8 +131,8 @@ export class TaskWorkspace {
         reason: `lease held by ${step.leaseOwner ?? 'nobody'}, not ${outcome.workerId}`,
       };
     }
-    if (outcome.kind === 'success') this.succeed(step, outcome);
-    else this.fail(step, outcome);
+    if (outcome.kind === 'success') this.succeed(this.writable(step), outcome);
+    else this.fail(this.writable(step), outcome);
     this.evaluateTask(outcome.finishedAt);
     return { applied: true };
   }
@@ -153,7 +178,10 @@ export class TaskWorkspace {
   /** Cancel the task: every step that has not finished is cancelled, running attempts included. */
   cancel(now: number, reason: string | null): void {
     assertTaskTransition(this.task.status, 'cancelled', this.task.id);
-    for (const step of this.steps) {
+    for (const original of this.steps) {
+      const open = ['pending', 'waiting_for_retry', 'in_progress'].includes(original.status);
+      if (!open) continue;
+      const step = this.writable(original);
       if (step.status === 'in_progress') {
         const startedAt = step.startedAt ?? now;
         this.attempts.push(
@@ -189,7 +217,8 @@ export class TaskWorkspace {
     this.setTaskStatus('pending', now, reason ?? 'retry requested');
     this.task.finishedAt = null;
     this.taskEvent('task.retry_requested', now, { reason });
-    for (const step of failed) {
+    for (const original of failed) {
+      const step = this.writable(original);
       this.setStepStatus(step, 'pending', now, null, 'task retry');
       step.attemptLimit = step.attempts + (step.retry.retryable ? step.retry.maxAttempts : 1);
       step.errorMessage = null;
@@ -201,8 +230,8 @@ export class TaskWorkspace {
 
   /** Mark a step done by hand with the given results, so its dependants can run. */
   resolveStep(name: string, results: unknown, now: number): void {
-    const step = this.stepByName(name);
-    if (!step) {
+    const found = this.stepByName(name);
+    if (!found) {
       throw new TaskerError('STEP_NOT_FOUND', `task ${this.task.id} has no step "${name}"`, {
         taskId: this.task.id,
         step: name,
@@ -223,6 +252,7 @@ export class TaskWorkspace {
         },
       );
     }
+    const step = this.writable(found);
     this.setStepStatus(step, 'resolved_manually', now, null, 'resolved manually');
     step.results = results;
     step.readyAt = null;
@@ -327,8 +357,7 @@ export class TaskWorkspace {
         s.dependsOn.includes(done.name) &&
         this.dependenciesSatisfied(s)
       ) {
-        s.readyAt = now;
-        this.dirtySteps.add(s.id);
+        this.writable(s).readyAt = now;
       }
     }
   }
@@ -425,6 +454,7 @@ export class TaskWorkspace {
     at: number,
     opts: { terminal?: boolean; reason?: string | null } = {},
   ): void {
+    if (!this.wants(name)) return;
     const payload: TaskEventPayload = { ...this.base(name, at), status: this.task.status };
     if (opts.reason !== undefined) payload.reason = opts.reason;
     if (opts.terminal) {
@@ -450,6 +480,7 @@ export class TaskWorkspace {
       results?: unknown;
     },
   ): void {
+    if (!this.wants(name)) return;
     const payload: StepEventPayload = {
       ...this.base(name, at),
       step_name: step.name,

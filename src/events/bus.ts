@@ -53,6 +53,7 @@ export class EventBus {
   private queue: TaskerEvent[] = [];
   private flushScheduled = false;
   private seq = 0;
+  private readonly wanted = new Map<string, boolean>();
 
   constructor(private readonly onError: BusErrorReporter = () => {}) {}
 
@@ -69,10 +70,22 @@ export class EventBus {
       stats: { name, patterns: list, delivered: 0, failed: 0, dropped: 0, pending: 0 },
     };
     this.subs.push(sub);
+    this.wanted.clear();
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
+      this.wanted.clear();
     };
+  }
+
+  /** Whether any subscriber would receive an event of this name (cached until subscriptions change). */
+  hasSubscribers(name: string): boolean {
+    let w = this.wanted.get(name);
+    if (w === undefined) {
+      w = this.subs.some((s) => s.match(name));
+      this.wanted.set(name, w);
+    }
+    return w;
   }
 
   /** Queue events for delivery on the next turn of the event loop. */

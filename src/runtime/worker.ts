@@ -42,6 +42,7 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly wantsEvent = (name: string) => this.bus.hasSubscribers(name);
   /** Counters for the live summary and later for metrics. */
   readonly stats = { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
 
@@ -143,6 +144,7 @@ export class Worker {
             }
           : null,
         recoverExpiredLeases: recover,
+        wantsEvent: this.wantsEvent,
       });
     } catch (err) {
       this.onStoreError(err, outcomes);

@@ -1,16 +1,25 @@
-/** Keyset-pagination cursor for task listings (newest first): opaque base64url of `createdAt:id`. */
+/**
+ * Keyset pagination for task listings, newest first. Task ids are UUIDv7, so id order is creation order
+ * and the cursor is simply the last id seen (opaque to callers: base64url).
+ */
 import { TaskerError } from '../errors.js';
 
-export function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`, 'utf8').toString('base64url');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const sep = text.indexOf(':');
-  const createdAt = Number(text.slice(0, sep));
-  if (sep <= 0 || !Number.isFinite(createdAt)) {
+export function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!UUID.test(id)) {
     throw new TaskerError('INVALID_ARGUMENT', `cursor "${cursor}" is not one this server issued`, { cursor });
   }
-  return { createdAt, id: text.slice(sep + 1) };
+  return id;
+}
+
+/** The smallest UUIDv7 string of a millisecond: ids made at or after `ms` compare >= it. */
+export function uuidv7Floor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
 }

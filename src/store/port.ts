@@ -32,6 +32,8 @@ export interface CycleInput {
   outcomes: StepOutcome[];
   claim: ClaimSpec | null;
   recoverExpiredLeases: boolean;
+  /** Which events anyone subscribes to; others are not built. @default all */
+  wantsEvent?: ((eventName: string) => boolean) | undefined;
 }
 
 export interface ClaimedStep {

@@ -26,7 +26,9 @@ export class BatchInsert {
     let s = this.stmts.get(n);
     if (!s) {
       const one = `(${this.columns.map(() => '?').join(', ')})`;
-      s = this.db.prepare(`INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array(n).fill(one).join(', ')}`);
+      s = this.db.prepare(
+        `INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array(n).fill(one).join(', ')}`,
+      );
       this.stmts.set(n, s);
     }
     return s;

@@ -22,7 +22,7 @@ CREATE TABLE tasks (
   status          TEXT NOT NULL,
   context         TEXT NOT NULL,
   correlation_id  TEXT NOT NULL,
-  idempotency_key TEXT UNIQUE,
+  idempotency_key TEXT,
   tags            TEXT NOT NULL DEFAULT '[]',
   business        TEXT,
   created_at      INTEGER NOT NULL,
@@ -30,10 +30,12 @@ CREATE TABLE tasks (
   started_at      INTEGER,
   finished_at     INTEGER
 );
-CREATE INDEX tasks_created ON tasks (created_at DESC, id DESC);
-CREATE INDEX tasks_status_created ON tasks (status, created_at DESC);
-CREATE INDEX tasks_template_created ON tasks (namespace, name, created_at DESC);
-CREATE INDEX tasks_correlation ON tasks (correlation_id);
+-- Task ids are UUIDv7 (time-ordered), so "newest first" is id order: the primary key serves the unfiltered
+-- listing and each filter index ends in id for keyset pagination.
+CREATE UNIQUE INDEX tasks_idempotency ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX tasks_status ON tasks (status, id);
+CREATE INDEX tasks_template ON tasks (namespace, name, id);
+CREATE INDEX tasks_correlation ON tasks (correlation_id, id);
 
 CREATE TABLE task_tags (
   task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -69,10 +71,11 @@ CREATE INDEX steps_ready ON steps (ready_at) WHERE ready_at IS NOT NULL;
 -- Lease recovery: in-flight attempts by lease expiry.
 CREATE INDEX steps_lease ON steps (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 
+-- Clustered by task: one B-tree serves both the insert and "all attempts of a task".
 CREATE TABLE step_attempts (
+  task_id       TEXT NOT NULL,
   step_id       INTEGER NOT NULL REFERENCES steps (id) ON DELETE CASCADE,
   attempt       INTEGER NOT NULL,
-  task_id       TEXT NOT NULL,
   step_name     TEXT NOT NULL,
   started_at    INTEGER NOT NULL,
   finished_at   INTEGER NOT NULL,
@@ -81,9 +84,8 @@ CREATE TABLE step_attempts (
   error_message TEXT,
   error_type    TEXT,
   worker_id     TEXT,
-  PRIMARY KEY (step_id, attempt)
-);
-CREATE INDEX step_attempts_task ON step_attempts (task_id);
+  PRIMARY KEY (task_id, step_id, attempt)
+) WITHOUT ROWID;
 
 CREATE TABLE transitions (
   id         INTEGER PRIMARY KEY,

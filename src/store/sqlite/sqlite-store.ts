@@ -25,7 +25,7 @@ import type {
   TaskPage,
   TaskStore,
 } from '../port.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, uuidv7Floor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
 import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS } from './migrations.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
@@ -257,7 +257,7 @@ export class SqliteStore implements TaskStore {
       let ws = spaces.get(taskId);
       if (ws === undefined) {
         const snap = this.loadSnapshot(taskId);
-        ws = snap ? new TaskWorkspace(snap, this.random) : null;
+        ws = snap ? new TaskWorkspace(snap, this.random, input.wantsEvent) : null;
         spaces.set(taskId, ws);
       }
       return ws;
@@ -302,7 +302,8 @@ export class SqliteStore implements TaskStore {
       const spec = input.claim;
       const perTask = new Map(spec.inFlightByTask ?? []);
       // Over-fetch so a per-task limit does not starve the batch.
-      const fetch = spec.perTaskLimit === undefined ? spec.limit : spec.limit * 2 + 16;
+      const fetch =
+        spec.perTaskLimit === undefined || spec.perTaskLimit >= spec.limit ? spec.limit : spec.limit * 2 + 16;
       const rows = this.s.selectReady.all(input.now, fetch) as Array<{ id: number; task_id: string }>;
       for (const row of rows) {
         if (claimed.length >= spec.limit) break;
@@ -395,27 +396,28 @@ export class SqliteStore implements TaskStore {
         args.push(filter.tag);
       }
       if (filter.createdAfter !== undefined) {
-        where.push('t.created_at >= ?');
-        args.push(filter.createdAfter);
+        // The id bound lets the index narrow the range; created_at keeps the filter exact.
+        where.push('t.id >= ? AND t.created_at >= ?');
+        args.push(uuidv7Floor(filter.createdAfter), filter.createdAfter);
       }
       if (filter.createdBefore !== undefined) {
-        where.push('t.created_at < ?');
-        args.push(filter.createdBefore);
+        where.push('t.id < ? AND t.created_at < ?');
+        // An id's millisecond may run ahead of created_at when the in-process counter overflows; allow 1 s.
+        args.push(uuidv7Floor(filter.createdBefore + 1000), filter.createdBefore);
       }
       if (filter.cursor !== undefined) {
-        const c = decodeCursor(filter.cursor);
-        where.push('(t.created_at < ? OR (t.created_at = ? AND t.id < ?))');
-        args.push(c.createdAt, c.createdAt, c.id);
+        where.push('t.id < ?');
+        args.push(decodeCursor(filter.cursor));
       }
       const limit = filter.limit ?? 50;
       const sql = `SELECT t.* FROM tasks t ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY t.created_at DESC, t.id DESC LIMIT ?`;
+        ORDER BY t.id DESC LIMIT ?`;
       const rows = this.db.prepare(sql).all(...args, limit + 1) as TaskRow[];
       const tasks = rows.slice(0, limit).map(taskFromRow);
       const last = tasks[tasks.length - 1];
       return {
         tasks,
-        nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
       };
     });
   }
@@ -486,7 +488,16 @@ export class SqliteStore implements TaskStore {
 
   private queueTransitions(list: TransitionRecord[]): void {
     for (const t of list) {
-      this.pendingTransitions.push([t.taskId, t.stepName, t.fromState, t.toState, t.at, t.attempt, t.reason, t.errorType]);
+      this.pendingTransitions.push([
+        t.taskId,
+        t.stepName,
+        t.fromState,
+        t.toState,
+        t.at,
+        t.attempt,
+        t.reason,
+        t.errorType,
+      ]);
     }
   }
 
