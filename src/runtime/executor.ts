@@ -18,25 +18,82 @@ export interface ExecutionHooks {
 
 export interface Execution {
   claimed: ClaimedStep;
-  controller: AbortController;
+  /** End the attempt now (task cancelled, lease lost, shutdown); its outcome will be stale. */
+  abort(reason: string): void;
   done: Promise<StepOutcome>;
 }
 
 type Settled = { kind: 'ok'; value: unknown } | { kind: 'fail'; failure: NormalizedFailure };
 
+/**
+ * Settles exactly once, from whichever comes first: the handler, the timeout, or an abort. The
+ * AbortController is only created if the handler looks at `signal` (most trivial handlers never do).
+ */
 export function execute(
   claimed: ClaimedStep,
   handler: ResolvedHandler | undefined,
   workerId: string,
   hooks: ExecutionHooks,
 ): Execution {
-  const controller = new AbortController();
-  const startedAt = claimed.step.startedAt ?? hooks.now();
-  const done = runAttempt(claimed, handler, controller, hooks).then((settled): StepOutcome => {
+  const { step } = claimed;
+  const startedAt = step.startedAt ?? hooks.now();
+  let controller: AbortController | undefined;
+  let abortReason: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let settle!: (s: Settled) => void;
+  const settledPromise = new Promise<Settled>((resolve) => {
+    let settled = false;
+    settle = (s) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      resolve(s);
+    };
+  });
+  const stop = (reason: Error, as: Settled) => {
+    settle(as); // before aborting: abort listeners run synchronously and must not decide the outcome
+    abortReason ??= reason;
+    controller?.abort(reason);
+  };
+  const signal = () => {
+    if (!controller) {
+      controller = new AbortController();
+      if (abortReason) controller.abort(abortReason);
+    }
+    return controller.signal;
+  };
+
+  if (!handler) {
+    settle({
+      kind: 'fail',
+      failure: {
+        message: `no handler registered for "${step.handler}" (step ${step.name}); register it in the handlers module`,
+        errorType: 'HandlerNotFound',
+        retryable: false,
+      },
+    });
+  } else {
+    if (step.timeoutMs !== null) {
+      const ms = step.timeoutMs;
+      timer = setTimeout(() => {
+        const message = `step ${step.name} timed out after ${ms / 1000} s (attempt ${step.attempts})`;
+        stop(Object.assign(new Error(message), { name: 'TimeoutError' }), {
+          kind: 'fail',
+          failure: { message, errorType: ENGINE_ERROR_TYPES.timeout, retryable: true },
+        });
+      }, ms);
+    }
+    handler.run(buildContext(claimed, signal, hooks)).then(
+      (value) => settle(checkSerializable(value, step)),
+      (err: unknown) => settle({ kind: 'fail', failure: normalizeThrown(err) }),
+    );
+  }
+
+  const done = settledPromise.then((settled): StepOutcome => {
     const base = {
       taskId: claimed.task.id,
-      stepId: claimed.step.id,
-      attempt: claimed.step.attempts,
+      stepId: step.id,
+      attempt: step.attempts,
       workerId,
       startedAt,
       finishedAt: hooks.now(),
@@ -45,73 +102,19 @@ export function execute(
       ? { kind: 'success', ...base, results: settled.value }
       : { kind: 'failure', ...base, failure: settled.failure };
   });
-  return { claimed, controller, done };
-}
-
-async function runAttempt(
-  claimed: ClaimedStep,
-  handler: ResolvedHandler | undefined,
-  controller: AbortController,
-  hooks: ExecutionHooks,
-): Promise<Settled> {
-  const { step } = claimed;
-  if (!handler) {
-    return {
-      kind: 'fail',
-      failure: {
-        message: `no handler registered for "${step.handler}" (step ${step.name}); register it in the handlers module`,
-        errorType: 'HandlerNotFound',
-        retryable: false,
-      },
-    };
-  }
-  const ctx = buildContext(claimed, controller.signal, hooks);
-  let timer: NodeJS.Timeout | undefined;
-  const stops: Array<Promise<Settled>> = [];
-  if (step.timeoutMs !== null) {
-    const ms = step.timeoutMs;
-    stops.push(
-      new Promise<Settled>((res) => {
-        timer = setTimeout(() => {
-          const failure = {
-            message: `step ${step.name} timed out after ${ms / 1000} s (attempt ${step.attempts})`,
-            errorType: ENGINE_ERROR_TYPES.timeout,
-            retryable: true,
-          };
-          // Settle as a timeout before aborting: abort listeners run synchronously and must not win the race.
-          res({ kind: 'fail', failure });
-          controller.abort(Object.assign(new Error(failure.message), { name: 'TimeoutError' }));
-        }, ms);
+  return {
+    claimed,
+    done,
+    abort: (reason) =>
+      stop(new Error(reason), {
+        kind: 'fail',
+        failure: {
+          message: `attempt aborted: ${reason}`,
+          errorType: ENGINE_ERROR_TYPES.cancelled,
+          retryable: true,
+        },
       }),
-    );
-  }
-  // Cancellation (task cancelled, lease lost) ends the attempt at once; its outcome is then stale anyway.
-  stops.push(
-    new Promise<Settled>((res) => {
-      controller.signal.addEventListener(
-        'abort',
-        () =>
-          res({
-            kind: 'fail',
-            failure: {
-              message: `attempt aborted: ${String(controller.signal.reason)}`,
-              errorType: ENGINE_ERROR_TYPES.cancelled,
-              retryable: true,
-            },
-          }),
-        { once: true },
-      );
-    }),
-  );
-  const work = handler.run(ctx).then(
-    (value): Settled => checkSerializable(value, step),
-    (err: unknown): Settled => ({ kind: 'fail', failure: normalizeThrown(err) }),
-  );
-  try {
-    return await Promise.race([work, ...stops]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
+  };
 }
 
 function checkSerializable(value: unknown, step: StepRecord): Settled {
@@ -132,7 +135,11 @@ function checkSerializable(value: unknown, step: StepRecord): Settled {
   }
 }
 
-function buildContext(claimed: ClaimedStep, signal: AbortSignal, hooks: ExecutionHooks): StepHandlerContext {
+function buildContext(
+  claimed: ClaimedStep,
+  signal: () => AbortSignal,
+  hooks: ExecutionHooks,
+): StepHandlerContext {
   const { task, step, steps } = claimed;
   const views: StepView[] = steps.map((s) => ({
     name: s.name,
@@ -161,7 +168,9 @@ function buildContext(claimed: ClaimedStep, signal: AbortSignal, hooks: Executio
       maxAttempts: step.attemptLimit,
       handlerConfig: step.handlerConfig,
     },
-    signal,
+    get signal() {
+      return signal();
+    },
     // A child logger per attempt costs microseconds; most trivial handlers never log, so build it on demand.
     get log() {
       log ??= hooks.logger.child({

@@ -90,7 +90,7 @@ export class Worker {
       this.schedule();
       await new Promise((r) => setTimeout(r, 5));
     }
-    for (const ex of this.running.values()) ex.controller.abort(new Error('worker stopping'));
+    for (const ex of this.running.values()) ex.abort('worker stopping');
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.wakeTimer);
@@ -99,7 +99,7 @@ export class Worker {
 
   /** Abort a running attempt of this worker (task cancelled). */
   abortStep(stepId: number, reason: string): void {
-    this.running.get(stepId)?.controller.abort(new Error(reason));
+    this.running.get(stepId)?.abort(reason);
   }
 
   /** Resolves when nothing is running or queued (tests, graceful shutdown). */
