@@ -208,6 +208,28 @@ steps:
     ).toHaveLength(5);
   });
 
+  it('filters by creation time (created_after inclusive, created_before exclusive)', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const { tasker } = await startEngine(
+      chain,
+      { a: () => 1, b: () => 2, c: () => 3 },
+      { start: false, now: () => clock },
+    );
+    const made: Array<{ id: string; at: number }> = [];
+    for (let i = 0; i < 4; i++) {
+      const { task } = await tasker.createTask({ namespace: 'ops', name: 'chain' });
+      made.push({ id: task.id, at: clock });
+      clock += 60_000;
+    }
+    const at = (i: number) => made[i]?.at ?? 0;
+    const ids = async (createdAfter?: number, createdBefore?: number) =>
+      (await tasker.listTasks({ createdAfter, createdBefore })).tasks.map((t) => t.id);
+    expect(await ids(at(1))).toEqual([made[3]?.id, made[2]?.id, made[1]?.id]);
+    expect(await ids(undefined, at(2))).toEqual([made[1]?.id, made[0]?.id]);
+    expect(await ids(at(1), at(3))).toEqual([made[2]?.id, made[1]?.id]);
+    expect(await ids(at(3) + 1)).toEqual([]);
+  });
+
   it('rejects creating a task whose handlers are not all registered, creating nothing', async () => {
     const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2 }, { start: false });
     const err = await tasker.createTask({ namespace: 'ops', name: 'chain' }).catch((e: unknown) => e);

@@ -54,6 +54,12 @@ export interface CycleResult {
   nextReadyAt: number | null;
 }
 
+export interface CreatedTask {
+  task: TaskRecord;
+  created: boolean;
+  events: TaskerEvent[];
+}
+
 export interface TaskFilter {
   status?: TaskState[] | undefined;
   namespace?: string | undefined;
@@ -86,8 +92,11 @@ export interface TaskStore {
   readonly location: string;
   migrate(): Promise<MigrationStatus>;
   close(): Promise<void>;
-  /** Insert a task; with an idempotency key already used, returns the existing task and created=false. */
-  createTask(draft: TaskCreatedDraft): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }>;
+  /**
+   * Insert tasks in one transaction; for an idempotency key already used, returns the existing task with
+   * created=false instead.
+   */
+  createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]>;
   cycle(input: CycleInput): Promise<CycleResult>;
   /** Extend the leases this worker holds; returns the step ids it no longer holds (cancelled, taken over). */
   heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]>;

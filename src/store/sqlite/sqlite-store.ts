@@ -18,6 +18,7 @@ import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import type {
   ClaimedStep,
+  CreatedTask,
   CycleInput,
   CycleResult,
   MigrationStatus,
@@ -170,56 +171,54 @@ export class SqliteStore implements TaskStore {
     return Promise.resolve();
   }
 
-  createTask(
-    draft: TaskCreatedDraft,
-  ): Promise<{ task: TaskRecord; created: boolean; events: TaskerEvent[] }> {
-    return this.guard(() =>
-      this.tx(() => {
-        const key = draft.task.idempotencyKey;
-        if (key !== null) {
-          const existing = this.s.selectTaskByKey.get(key) as TaskRow | undefined;
-          if (existing) return { task: taskFromRow(existing), created: false, events: [] };
-        }
-        const t = draft.task;
-        this.s.insertTask.run({
-          id: t.id,
-          namespace: t.namespace,
-          name: t.name,
-          version: t.version,
-          status: t.status,
-          context: JSON.stringify(t.context),
-          correlation_id: t.correlationId,
-          idempotency_key: t.idempotencyKey,
-          tags: JSON.stringify(t.tags),
-          business: t.business ? JSON.stringify(t.business) : null,
-          created_at: t.createdAt,
-          updated_at: t.updatedAt,
-          started_at: t.startedAt,
-          finished_at: t.finishedAt,
-        });
-        for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
-        const steps = draft.steps.map((st) => {
-          const r = this.s.insertStep.run({
-            task_id: st.taskId,
-            name: st.name,
-            position: st.position,
-            handler: st.handler,
-            status: st.status,
-            depends_on: JSON.stringify(st.dependsOn),
-            attempts: st.attempts,
-            attempt_limit: st.attemptLimit,
-            retry: JSON.stringify(st.retry),
-            timeout_ms: st.timeoutMs,
-            handler_config: JSON.stringify(st.handlerConfig),
-            ready_at: st.readyAt,
-          });
-          return { ...st, id: Number(r.lastInsertRowid) };
-        });
-        this.queueTransitions([draft.transition]);
-        this.cache.stage({ task: t, steps });
-        return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
-      }),
-    );
+  createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]> {
+    return this.guard(() => this.tx(() => drafts.map((d) => this.insertTask(d))));
+  }
+
+  private insertTask(draft: TaskCreatedDraft): CreatedTask {
+    const key = draft.task.idempotencyKey;
+    if (key !== null) {
+      const existing = this.s.selectTaskByKey.get(key) as TaskRow | undefined;
+      if (existing) return { task: taskFromRow(existing), created: false, events: [] };
+    }
+    const t = draft.task;
+    this.s.insertTask.run({
+      id: t.id,
+      namespace: t.namespace,
+      name: t.name,
+      version: t.version,
+      status: t.status,
+      context: JSON.stringify(t.context),
+      correlation_id: t.correlationId,
+      idempotency_key: t.idempotencyKey,
+      tags: JSON.stringify(t.tags),
+      business: t.business ? JSON.stringify(t.business) : null,
+      created_at: t.createdAt,
+      updated_at: t.updatedAt,
+      started_at: t.startedAt,
+      finished_at: t.finishedAt,
+    });
+    for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
+    const steps = draft.steps.map((st) => {
+      const r = this.s.insertStep.run({
+        task_id: st.taskId,
+        name: st.name,
+        position: st.position,
+        handler: st.handler,
+        status: st.status,
+        depends_on: JSON.stringify(st.dependsOn),
+        attempts: st.attempts,
+        attempt_limit: st.attemptLimit,
+        retry: JSON.stringify(st.retry),
+        timeout_ms: st.timeoutMs,
+        handler_config: JSON.stringify(st.handlerConfig),
+        ready_at: st.readyAt,
+      });
+      return { ...st, id: Number(r.lastInsertRowid) };
+    });
+    this.queueTransitions([draft.transition]);
+    this.cache.stage({ task: t, steps });
+    return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
   }
 
   cycle(input: CycleInput): Promise<CycleResult> {
@@ -396,14 +395,16 @@ export class SqliteStore implements TaskStore {
         args.push(filter.tag);
       }
       if (filter.createdAfter !== undefined) {
-        // The id bound lets the index narrow the range; created_at keeps the filter exact.
+        // Ids are UUIDv7 whose millisecond is never before created_at, so the id bound is safe and lets the
+        // primary key narrow the scan; created_at keeps the filter exact.
         where.push('t.id >= ? AND t.created_at >= ?');
         args.push(uuidv7Floor(filter.createdAfter), filter.createdAfter);
       }
       if (filter.createdBefore !== undefined) {
-        where.push('t.id < ? AND t.created_at < ?');
-        // An id's millisecond may run ahead of created_at when the in-process counter overflows; allow 1 s.
-        args.push(uuidv7Floor(filter.createdBefore + 1000), filter.createdBefore);
+        // No id bound here: an id's millisecond can run ahead of created_at (counter overflow, a clock
+        // stepped back), never behind, so only created_after can narrow by id.
+        where.push('t.created_at < ?');
+        args.push(filter.createdBefore);
       }
       if (filter.cursor !== undefined) {
         where.push('t.id < ?');

@@ -1,0 +1,126 @@
+/** Library surface details: bulk creation, class handlers, handler logs, schema version guard. */
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createTasker, type StepHandlerContext } from '../src/index.js';
+import { startEngine, tempDir, templatesFromYaml } from './support/harness.js';
+
+const yaml = `
+namespace: lib
+name: t
+version: 1.0.0
+context_schema: { type: object, required: [n], properties: { n: { type: integer } } }
+steps:
+  - { name: shape, handler: shaper }
+  - { name: talk, handler: talker, depends_on: [shape] }
+`;
+
+class Shaper {
+  process(ctx: StepHandlerContext) {
+    return { raw: ctx.task.context.n, config: ctx.step.handlerConfig };
+  }
+  processResults(step: StepHandlerContext['step'], output: { raw: number }) {
+    return { shaped: output.raw * 10, by: step.name };
+  }
+}
+
+describe('library', () => {
+  it('createTasks inserts a batch atomically: one invalid input creates nothing', async () => {
+    const { tasker } = await startEngine(yaml, { shaper: Shaper, talker: () => 'hi' }, { start: false });
+    const err = await tasker
+      .createTasks([
+        { namespace: 'lib', name: 't', context: { n: 1 } },
+        { namespace: 'lib', name: 't', context: { n: 'two' } },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CONTEXT_INVALID' });
+    expect((err as Error).message).toMatch(/^tasks\[1\]: context does not match/);
+    expect((await tasker.listTasks({})).tasks).toHaveLength(0);
+    const ok = await tasker.createTasks(
+      Array.from({ length: 50 }, (_, n) => ({ namespace: 'lib', name: 't', context: { n } })),
+    );
+    expect(ok.every((r) => r.created)).toBe(true);
+    expect((await tasker.listTasks({ limit: 100 })).tasks).toHaveLength(50);
+  });
+
+  it('runs class handlers and stores what processResults returns', async () => {
+    const { tasker } = await startEngine(yaml, { shaper: Shaper, talker: () => 'hi' });
+    const { task } = await tasker.createTask({ namespace: 'lib', name: 't', context: { n: 4 } });
+    await tasker.waitForTask(task.id, { timeoutMs: 5000 });
+    const d = await tasker.getTask(task.id);
+    expect(d.steps[0]?.results).toEqual({ shaped: 40, by: 'shape' });
+  });
+
+  it("gives handlers a logger that carries the task's and step's identity", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().trim().split('\n'))
+          lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const { tasker } = await startEngine(
+      yaml,
+      {
+        shaper: Shaper,
+        talker: ({ log }) => {
+          log.info({ extra: 1 }, 'hello from talk');
+          return 'hi';
+        },
+      },
+      { logger: pino({ level: 'info' }, sink) },
+    );
+    const { task } = await tasker.createTask({
+      namespace: 'lib',
+      name: 't',
+      context: { n: 1 },
+      correlationId: 'journey-7',
+    });
+    await tasker.waitForTask(task.id, { timeoutMs: 5000 });
+    const line = lines.find((l) => l.msg === 'hello from talk');
+    expect(line).toMatchObject({
+      task_id: task.id,
+      correlation_id: 'journey-7',
+      namespace: 'lib',
+      task_name: 't',
+      task_version: '1.0.0',
+      step_name: 'talk',
+      attempt: 1,
+      extra: 1,
+    });
+  });
+
+  it('applies migrations on open and refuses a database from a newer version', async () => {
+    const path = join(tempDir(), 'v.db');
+    const first = await createTasker({
+      database: `sqlite:${path}`,
+      logger: false,
+      templates: templatesFromYaml(yaml),
+    });
+    await first.close();
+    const db = new Database(path);
+    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
+      { version: 1, name: 'initial' },
+    ]);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
+      'from the future',
+    );
+    db.close();
+    const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
+    expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(1\)/);
+  });
+
+  it('validates options, naming the field', async () => {
+    await expect(createTasker({ concurrency: 0, logger: false })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/^concurrency: expected a positive integer, got 0/) as string,
+    });
+    await expect(createTasker({ database: 'mysql://x', logger: false })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+  });
+});
