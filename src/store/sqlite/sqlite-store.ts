@@ -6,13 +6,7 @@
 import type Database from 'better-sqlite3';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
 import type { StepOutcome } from '../../core/outcomes.js';
-import type {
-  AttemptRecord,
-  TaskCreatedDraft,
-  TaskRecord,
-  TaskSnapshot,
-  TransitionRecord,
-} from '../../core/records.js';
+import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
