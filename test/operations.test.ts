@@ -128,6 +128,45 @@ describe('operator actions', () => {
     expect(snap.task.status).toBe('resolved_manually');
   });
 
+  it('completes a running task when its last outstanding step is resolved by hand', async () => {
+    const yaml = `
+namespace: ops
+name: stuck
+version: 1.0.0
+steps:
+  - { name: a, handler: ok }
+  - { name: b, handler: down, depends_on: [a], retry: { max_attempts: 5, backoff: { base_seconds: 60, jitter: 0 } } }
+`;
+    const { tasker, events } = await startEngine(yaml, {
+      ok: () => 'ok',
+      down: () => {
+        throw new Error('upstream down');
+      },
+    });
+    const { task } = await tasker.createTask({ namespace: 'ops', name: 'stuck' });
+    for (let i = 0; i < 100; i++) {
+      const d = await tasker.getTask(task.id);
+      if (d.steps[1]?.status === 'waiting_for_retry') break;
+      await sleep(10);
+    }
+    const snap = await tasker.resolveStep(task.id, 'b', { manual: true });
+    expect(snap.task.status).toBe('complete');
+    await tasker.events.drain();
+    expect(events.filter((e) => e.name === 'task.completed')).toHaveLength(1);
+  });
+
+  it('completes a task whose every step was resolved before any ran', async () => {
+    const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2, c: () => 3 }, { start: false });
+    const { task } = await tasker.createTask({ namespace: 'ops', name: 'chain' });
+    for (const step of ['a', 'b', 'c']) await tasker.resolveStep(task.id, step, step);
+    const d = await tasker.getTask(task.id);
+    expect(d.task.status).toBe('complete');
+    const path = (await tasker.getTransitions(task.id))
+      .filter((t) => t.stepName === null)
+      .map((t) => t.toState);
+    expect(path).toEqual(['pending', 'in_progress', 'complete']);
+  });
+
   it('rejects resolving an unknown step with the list of steps', async () => {
     const { tasker } = await startEngine(chain, { a: () => 1, b: () => 2, c: () => 3 }, { start: false });
     const { task } = await tasker.createTask({ namespace: 'ops', name: 'chain' });

@@ -83,6 +83,22 @@ export class TaskWorkspace {
     return i === undefined ? undefined : this.steps[i];
   }
 
+  /** Steps that may be claimed at `now` (dependencies satisfied, backoff elapsed), in DAG order. */
+  readyStepIds(now: number): number[] {
+    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return [];
+    const ids: number[] = [];
+    for (const s of this.steps) {
+      if (
+        (s.status === 'pending' || s.status === 'waiting_for_retry') &&
+        s.readyAt !== null &&
+        s.readyAt <= now
+      ) {
+        ids.push(s.id);
+      }
+    }
+    return ids;
+  }
+
   /** The step, cloned on first write, so the snapshot this workspace was built from stays untouched. */
   private writable(step: StepRecord): StepRecord {
     if (this.loadedSteps.has(step.id)) return step;
@@ -259,6 +275,17 @@ export class TaskWorkspace {
     step.finishedAt = now;
     this.stepEvent('step.resolved_manually', step, now, { results });
     this.markDependantsReady(step, now);
+    if (this.task.status === 'pending' && this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
+      // Every step resolved before any ran: the task still passes through in_progress, so its audit
+      // trail and events read the same as any other completed task.
+      this.setTaskStatus('in_progress', now, `step ${name} resolved manually`);
+      if (this.task.startedAt === null) this.task.startedAt = now;
+      this.taskEvent('task.started', now);
+    }
+    if (this.task.status === 'in_progress') {
+      this.evaluateTask(now);
+      return;
+    }
     if (this.task.status !== 'error') return;
     if (this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
       this.setTaskStatus('resolved_manually', now, `step ${name} resolved manually`);

@@ -294,19 +294,35 @@ export class SqliteStore implements TaskStore {
     if (input.claim && input.claim.limit > 0) {
       const spec = input.claim;
       const perTask = new Map(spec.inFlightByTask ?? []);
-      // Over-fetch so a per-task limit does not starve the batch.
-      const fetch =
-        spec.perTaskLimit === undefined || spec.perTaskLimit >= spec.limit ? spec.limit : spec.limit * 2 + 16;
-      const rows = this.s.selectReady.all(input.now, fetch) as Array<{ id: number; task_id: string }>;
-      for (const row of rows) {
-        if (claimed.length >= spec.limit) break;
-        const n = perTask.get(row.task_id) ?? 0;
-        if (spec.perTaskLimit !== undefined && n >= spec.perTaskLimit) continue;
-        const ws = load(row.task_id);
-        if (!ws || !ws.claim(row.id, input.workerId, input.now + spec.leaseMs, input.now)) continue;
-        perTask.set(row.task_id, n + 1);
-        const step = ws.stepById(row.id);
+      // Attempts reported in this cycle no longer occupy their task's slots.
+      for (const { outcome } of applied) perTask.set(outcome.taskId, (perTask.get(outcome.taskId) ?? 1) - 1);
+      const tryClaim = (ws: TaskWorkspace, stepId: number): void => {
+        const n = perTask.get(ws.task.id) ?? 0;
+        if (spec.perTaskLimit !== undefined && n >= spec.perTaskLimit) return;
+        if (!ws.claim(stepId, input.workerId, input.now + spec.leaseMs, input.now)) return;
+        perTask.set(ws.task.id, n + 1);
+        const step = ws.stepById(stepId);
         if (step) claimed.push({ task: ws.task, step, steps: ws.steps });
+      };
+      // First the steps this cycle just made ready (not yet written, so the query below cannot see them):
+      // a dependant starts in the same transaction that recorded its dependency's completion.
+      for (const ws of spaces.values()) {
+        for (const id of ws?.readyStepIds(input.now) ?? []) {
+          if (claimed.length >= spec.limit) break;
+          if (ws) tryClaim(ws, id);
+        }
+      }
+      if (claimed.length < spec.limit) {
+        const left = spec.limit - claimed.length;
+        // Over-fetch so a per-task limit does not starve the batch.
+        const fetch =
+          spec.perTaskLimit === undefined || spec.perTaskLimit >= spec.limit ? left : left * 2 + 16;
+        const rows = this.s.selectReady.all(input.now, fetch) as Array<{ id: number; task_id: string }>;
+        for (const row of rows) {
+          if (claimed.length >= spec.limit) break;
+          const ws = load(row.task_id);
+          if (ws) tryClaim(ws, row.id);
+        }
       }
     }
 
