@@ -19,7 +19,8 @@ export type TaskerErrorCode =
   | 'SCHEMA_VERSION_MISMATCH'
   | 'EVENT_NAME_RESERVED'
   | 'NOT_SERIALIZABLE'
-  | 'ENGINE_STOPPED';
+  | 'ENGINE_STOPPED'
+  | 'WAIT_TIMEOUT';
 
 export class TaskerError extends Error {
   readonly code: TaskerErrorCode;

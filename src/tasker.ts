@@ -166,12 +166,15 @@ export class Tasker {
     return this.store.getTransitions(taskId);
   }
 
-  cancelTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
-    return this.mutate(taskId, (ws) => {
-      const running = ws.steps.filter((s) => s.status === 'in_progress').map((s) => s.id);
+  /** Cancel a task; its running attempts are aborted (here at once, in other processes at their next heartbeat). */
+  async cancelTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
+    let running: number[] = [];
+    const snapshot = await this.mutate(taskId, (ws) => {
+      running = ws.steps.filter((s) => s.status === 'in_progress').map((s) => s.id);
       ws.cancel(this.opts.now(), reason);
-      queueMicrotask(() => running.forEach((id) => this.worker?.abortStep(id, 'task cancelled')));
     });
+    for (const id of running) this.worker?.abortStep(id, 'task cancelled');
+    return snapshot;
   }
 
   retryTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
@@ -201,7 +204,7 @@ export class Tasker {
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new TaskerError(
-          'INVALID_ARGUMENT',
+          'WAIT_TIMEOUT',
           `task ${taskId} still ${snap.task.status} after ${options.timeoutMs ?? 60_000} ms`,
           {
             taskId,

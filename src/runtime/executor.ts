@@ -141,12 +141,15 @@ function buildContext(
   hooks: ExecutionHooks,
 ): StepHandlerContext {
   const { task, step, steps } = claimed;
-  const views: StepView[] = steps.map((s) => ({
-    name: s.name,
-    status: s.status,
-    results: s.results,
-    attempts: s.attempts,
-  }));
+  // Views are built on first use: most handlers never look at their siblings.
+  let views: StepView[] | undefined;
+  const allViews = () =>
+    (views ??= steps.map((s) => ({
+      name: s.name,
+      status: s.status,
+      results: s.results,
+      attempts: s.attempts,
+    })));
   let log: Logger | undefined;
   return {
     task: {
@@ -159,8 +162,10 @@ function buildContext(
       tags: task.tags,
     },
     sequence: {
-      findStepByName: (name) => views.find((v) => v.name === name),
-      steps: views,
+      findStepByName: (name) => allViews().find((v) => v.name === name),
+      get steps() {
+        return allViews();
+      },
     },
     step: {
       name: step.name,
