@@ -2,7 +2,8 @@
  * A read model of one task for people: steps in DAG order with their times, errors and what blocks them.
  * Pure; shared by `tasker show`, the library's getTask() and (later) the HTTP API.
  */
-import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot } from './records.js';
+import { ancestors } from './dag.js';
+import type { AttemptRecord, TaskRecord, TaskSnapshot } from './records.js';
 import type { StepState } from './states.js';
 
 export type StepDisplayStatus = StepState | 'blocked';
@@ -42,7 +43,6 @@ export interface TaskDescription {
 export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]): TaskDescription {
   const { task } = snapshot;
   const steps = [...snapshot.steps].sort((a, b) => a.position - b.position);
-  const byName = new Map(steps.map((s) => [s.name, s]));
   const timeByStep = new Map<number, number>();
   for (const a of attempts) timeByStep.set(a.stepId, (timeByStep.get(a.stepId) ?? 0) + a.durationMs);
   const stopped = steps.filter((s) => s.status === 'error' || s.status === 'cancelled');
@@ -50,7 +50,7 @@ export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]):
   const described = steps.map((s): StepDescription => {
     const blockedBy =
       s.status === 'pending'
-        ? stopped.filter((f) => upstreamOf(s, byName).has(f.name)).map((f) => f.name)
+        ? stopped.filter((f) => ancestors(steps, s.name).has(f.name)).map((f) => f.name)
         : [];
     return {
       id: s.id,
@@ -91,16 +91,4 @@ export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]):
     bottleneckStep: bottleneck,
     durationMs: task.finishedAt === null ? null : task.finishedAt - task.createdAt,
   };
-}
-
-function upstreamOf(step: StepRecord, byName: Map<string, StepRecord>): Set<string> {
-  const seen = new Set<string>();
-  const stack = [...step.dependsOn];
-  while (stack.length > 0) {
-    const n = stack.pop() as string;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    stack.push(...(byName.get(n)?.dependsOn ?? []));
-  }
-  return seen;
 }

@@ -13,6 +13,7 @@ import type {
   TaskEventPayload,
   TaskerEvent,
 } from '../events/catalog.js';
+import { ancestors } from './dag.js';
 import { ENGINE_ERROR_TYPES, type StepFailure, type StepOutcome, type StepSuccess } from './outcomes.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './records.js';
 import { retryDelaySeconds, shouldRetry } from './retry.js';
@@ -330,7 +331,7 @@ export class TaskWorkspace {
     const out: Array<{ step: StepRecord; blockedBy: string[] }> = [];
     for (const step of this.steps) {
       if (step.status !== 'pending') continue;
-      const up = this.upstream(step);
+      const up = ancestors(this.steps, step.name);
       const blockedBy = failed.filter((f) => up.has(f.name)).map((f) => f.name);
       if (blockedBy.length > 0) out.push({ step, blockedBy });
     }
@@ -387,19 +388,6 @@ export class TaskWorkspace {
         this.writable(s).readyAt = now;
       }
     }
-  }
-
-  private upstream(step: StepRecord): Set<string> {
-    const seen = new Set<string>();
-    const stack = [...step.dependsOn];
-    while (stack.length > 0) {
-      const name = stack.pop() as string;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const dep = this.stepByName(name);
-      if (dep) stack.push(...dep.dependsOn);
-    }
-    return seen;
   }
 
   private releaseLease(step: StepRecord): void {
