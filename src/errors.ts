@@ -20,7 +20,8 @@ export type TaskerErrorCode =
   | 'EVENT_NAME_RESERVED'
   | 'NOT_SERIALIZABLE'
   | 'ENGINE_STOPPED'
-  | 'WAIT_TIMEOUT';
+  | 'WAIT_TIMEOUT'
+  | 'STORE_CONFLICT';
 
 export class TaskerError extends Error {
   readonly code: TaskerErrorCode;

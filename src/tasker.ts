@@ -4,6 +4,7 @@
  * HTTP API) are thin clients of this class.
  */
 import pino, { type Logger } from 'pino';
+import { deepFreeze, toJsonValue } from './core/json.js';
 import { buildNewTask } from './core/new-task.js';
 import type {
   AttemptRecord,
@@ -121,6 +122,12 @@ export class Tasker {
     }
     this.contexts.validate(template, context);
     if (this.handlers.size > 0) this.assertHandlers(template);
+    const tags = input.tags ?? [];
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {
+      throw new TaskerError('INVALID_ARGUMENT', 'tags: expected a list of non-empty strings', {
+        field: 'tags',
+      });
+    }
     const now = this.opts.now();
     let correlationId = input.correlationId;
     if (correlationId !== undefined && !isValidCorrelationId(correlationId)) {
@@ -133,10 +140,11 @@ export class Tasker {
     }
     return buildNewTask(template, {
       id: uuidv7(now),
-      context,
+      // The engine's own frozen copy: a caller reusing its object, or a handler mutating it, changes nothing.
+      context: toJsonValue(context, 'context') as Record<string, unknown>,
       correlationId: correlationId ?? newCorrelationId(now),
       idempotencyKey: input.idempotencyKey ?? null,
-      tags: input.tags ?? [],
+      tags: [...tags],
       now,
     });
   }
@@ -181,8 +189,9 @@ export class Tasker {
     return this.mutate(taskId, (ws) => ws.retry(this.opts.now(), reason));
   }
 
-  resolveStep(taskId: string, stepName: string, results: unknown = null): Promise<TaskSnapshot> {
-    return this.mutate(taskId, (ws) => ws.resolveStep(stepName, results, this.opts.now()));
+  async resolveStep(taskId: string, stepName: string, results: unknown = null): Promise<TaskSnapshot> {
+    const stored = toJsonValue(results, `results for step ${stepName}`);
+    return await this.mutate(taskId, (ws) => ws.resolveStep(stepName, stored, this.opts.now()));
   }
 
   resolveTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
@@ -194,8 +203,23 @@ export class Tasker {
     taskId: string,
     options: { timeoutMs?: number; pollMs?: number } = {},
   ): Promise<TaskRecord> {
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const timeoutMs = options.timeoutMs ?? 60_000;
     const pollMs = options.pollMs ?? 200;
+    for (const [field, v] of [
+      ['timeoutMs', timeoutMs],
+      ['pollMs', pollMs],
+    ] as const) {
+      if (!Number.isFinite(v) || v <= 0) {
+        throw new TaskerError(
+          'INVALID_ARGUMENT',
+          `${field}: expected a positive number of milliseconds, got ${v}`,
+          {
+            field,
+          },
+        );
+      }
+    }
+    const deadline = Date.now() + timeoutMs;
     const isDone = (t: TaskRecord) => TERMINAL_TASK_STATES.has(t.status) || t.status === 'error';
     for (;;) {
       const snap = await this.store.getTask(taskId);
@@ -205,7 +229,7 @@ export class Tasker {
       if (left <= 0) {
         throw new TaskerError(
           'WAIT_TIMEOUT',
-          `task ${taskId} still ${snap.task.status} after ${options.timeoutMs ?? 60_000} ms`,
+          `task ${taskId} still ${snap.task.status} after ${timeoutMs} ms`,
           {
             taskId,
             status: snap.task.status,
@@ -286,7 +310,7 @@ export class Tasker {
 
   private async mutate(taskId: string, action: (ws: TaskWorkspace) => void): Promise<TaskSnapshot> {
     this.assertOpen();
-    const { snapshot, events } = await this.store.mutateTask(taskId, this.opts.now(), action);
+    const { snapshot, events } = await this.store.mutateTask(taskId, action);
     this.events.publish(events);
     this.worker?.notify();
     return snapshot;
@@ -343,9 +367,10 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
           source: src,
         });
       }
-      for (const t of templates) registry.register(t);
+      for (const t of templates) registry.register(deepFreeze(t));
     } else {
-      registry.register(src);
+      // A private frozen copy: handlers receive handler_config by reference and must not change the template.
+      registry.register(deepFreeze(structuredClone(src)));
     }
   }
 

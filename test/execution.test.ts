@@ -71,7 +71,7 @@ describe('DAG execution', () => {
     const d = await tasker.getTask(task.id);
     expect(d.steps.map((s) => s.name)).toEqual(['a', 'b', 'c', 'd']);
     const dResults = d.steps.find((s) => s.name === 'd')?.results as { saw: string[] };
-    expect(dResults.saw.sort()).toEqual(['a', 'b', 'c']);
+    expect([...dResults.saw].sort()).toEqual(['a', 'b', 'c']);
     expect(r.log.filter((e) => e.phase === 'start')).toHaveLength(4);
   });
 

@@ -117,7 +117,9 @@ describe('library', () => {
   it('validates options, naming the field', async () => {
     await expect(createTasker({ concurrency: 0, logger: false })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/^concurrency: expected a positive integer, got 0/) as string,
+      message: expect.stringMatching(
+        /^concurrency: expected a positive integer up to 10000, got 0/,
+      ) as string,
     });
     await expect(createTasker({ database: 'mysql://x', logger: false })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',

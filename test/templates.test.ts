@@ -334,7 +334,7 @@ describe('loadTemplatesFrom / loadTemplateSource', () => {
   it('reports every bad retry number, naming field, value and expectation', async () => {
     const r = await load('invalid/bad-retry.yaml');
     expect(r.issues.map((i) => formatIssue({ ...i, file: undefined }))).toEqual([
-      'steps[1].timeout_seconds: expected a number > 0, got 0',
+      'steps[1].timeout_seconds: expected a number > 0 and at most 2073600 (24 days), got 0',
       'steps[1].retry.retryable: expected true or false, got "yes"',
       'steps[1].retry.max_attempts: expected an integer ≥ 1, got -2',
       'steps[1].retry.backoff.multiplier: expected a number ≥ 1, got 0.5',

@@ -65,3 +65,16 @@ export function parseJsonFlag(flag: string, text: string): unknown {
     );
   }
 }
+
+/** A numeric flag: a clear error instead of NaN loops when the value is not a number in range. */
+export function numberFlag(flag: string, value: unknown, min: number, max: number, integer = false): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `${flag}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      { flag },
+    );
+  }
+  return n;
+}

@@ -28,7 +28,11 @@ export interface TaskerOptions {
   leaseSeconds?: number;
   /** How often an idle worker looks for work created by other processes. @default 1000 */
   pollIntervalMs?: number;
-  /** SQLite durability: `normal` survives process crashes, `full` also power loss. @default 'normal' */
+  /**
+   * SQLite durability. `full`: every commit is fsynced before anything is acknowledged, so it survives
+   * power loss. `normal`: survives process crashes (kill -9) but the last commits may be lost on power
+   * loss; faster hand-offs when the engine is not saturated. @default 'full'
+   */
   sqliteSynchronous?: 'normal' | 'full';
   /** How long to wait for another process's SQLite write lock. @default 5000 */
   sqliteBusyTimeoutMs?: number;
@@ -90,24 +94,24 @@ function nonEmpty(path: string, field: string, value: string): string {
   return path;
 }
 
-function positiveInt(v: unknown, field: string, dflt: number): number {
+function positiveInt(v: unknown, field: string, dflt: number, max = 1_000_000): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
     throw new TaskerError(
       'CONFIG_INVALID',
-      `${field}: expected a positive integer, got ${JSON.stringify(v)}`,
+      `${field}: expected a positive integer up to ${max}, got ${JSON.stringify(v)}`,
       { field, value: v },
     );
   }
   return v;
 }
 
-function positiveNumber(v: unknown, field: string, dflt: number): number {
+function numberIn(v: unknown, field: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
     throw new TaskerError(
       'CONFIG_INVALID',
-      `${field}: expected a positive number, got ${JSON.stringify(v)}`,
+      `${field}: expected a number from ${min} to ${max}, got ${JSON.stringify(v)}`,
       { field, value: v },
     );
   }
@@ -115,9 +119,10 @@ function positiveNumber(v: unknown, field: string, dflt: number): number {
 }
 
 export function compileOptions(o: TaskerOptions): ResolvedOptions {
-  const concurrency = positiveInt(o.concurrency, 'concurrency', 10);
-  const leaseMs = Math.round(positiveNumber(o.leaseSeconds, 'leaseSeconds', 30) * 1000);
-  const sync = o.sqliteSynchronous ?? 'normal';
+  const concurrency = positiveInt(o.concurrency, 'concurrency', 10, 10_000);
+  // At least 0.5 s so a heartbeat (every lease/3) always lands well inside the lease; at most a day.
+  const leaseMs = Math.round(numberIn(o.leaseSeconds, 'leaseSeconds', 30, 0.5, 86_400) * 1000);
+  const sync = o.sqliteSynchronous ?? 'full';
   if (sync !== 'normal' && sync !== 'full') {
     throw new TaskerError(
       'CONFIG_INVALID',
@@ -133,11 +138,11 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
     perTaskConcurrency: positiveInt(o.perTaskConcurrency, 'perTaskConcurrency', concurrency),
     leaseMs,
     // Renew three times per lease, so one slow heartbeat never loses a lease.
-    heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
-    pollMs: positiveInt(o.pollIntervalMs, 'pollIntervalMs', 1000),
+    heartbeatMs: Math.floor(leaseMs / 3),
+    pollMs: positiveInt(o.pollIntervalMs, 'pollIntervalMs', 1000, 3_600_000),
     recoveryIntervalMs: Math.max(100, Math.floor(leaseMs / 2)),
     sqliteSynchronous: sync,
-    sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000),
+    sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000, 600_000),
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,
   };

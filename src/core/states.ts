@@ -27,7 +27,7 @@ export const STEP_STATES = [
 export type StepState = (typeof STEP_STATES)[number];
 
 const TASK_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
-  pending: ['in_progress', 'cancelled', 'error'],
+  pending: ['in_progress', 'cancelled'],
   in_progress: ['complete', 'error', 'cancelled'],
   // error -> pending: an operator retry or a manual step resolution lets the task run again.
   error: ['pending', 'resolved_manually', 'cancelled'],

@@ -2,7 +2,7 @@
  * A read model of one task for people: steps in DAG order with their times, errors and what blocks them.
  * Pure; shared by `tasker show`, the library's getTask() and (later) the HTTP API.
  */
-import { ancestors } from './dag.js';
+import { blockedSteps } from './blocking.js';
 import type { AttemptRecord, TaskRecord, TaskSnapshot } from './records.js';
 import type { StepState } from './states.js';
 
@@ -45,13 +45,10 @@ export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]):
   const steps = [...snapshot.steps].sort((a, b) => a.position - b.position);
   const timeByStep = new Map<number, number>();
   for (const a of attempts) timeByStep.set(a.stepId, (timeByStep.get(a.stepId) ?? 0) + a.durationMs);
-  const stopped = steps.filter((s) => s.status === 'error' || s.status === 'cancelled');
+  const blocked = blockedSteps(steps);
 
   const described = steps.map((s): StepDescription => {
-    const blockedBy =
-      s.status === 'pending'
-        ? stopped.filter((f) => ancestors(steps, s.name).has(f.name)).map((f) => f.name)
-        : [];
+    const blockedBy = blocked.get(s.name) ?? [];
     return {
       id: s.id,
       name: s.name,

@@ -13,7 +13,7 @@ import type {
   TaskEventPayload,
   TaskerEvent,
 } from '../events/catalog.js';
-import { ancestors } from './dag.js';
+import { blockedSteps } from './blocking.js';
 import { ENGINE_ERROR_TYPES, type StepFailure, type StepOutcome, type StepSuccess } from './outcomes.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './records.js';
 import { retryDelaySeconds, shouldRetry } from './retry.js';
@@ -178,7 +178,10 @@ export class TaskWorkspace {
     if (f.errorType === ENGINE_ERROR_TYPES.timeout) this.stepEvent('step.timed_out', step, now, err);
     const policy = { ...step.retry, maxAttempts: step.attemptLimit };
     if (shouldRetry(policy, o.attempt, f.retryable)) {
-      const delay = retryDelaySeconds(step.retry, o.attempt + 1, f.retryAfterSeconds, this.random);
+      // Backoff counts attempts within the current budget, so an operator retry starts from the base delay.
+      const budgetStart = step.attemptLimit - (step.retry.retryable ? step.retry.maxAttempts : 1);
+      const nextInBudget = o.attempt + 1 - Math.max(0, budgetStart);
+      const delay = retryDelaySeconds(step.retry, nextInBudget, f.retryAfterSeconds, this.random);
       this.recordAttempt(step, o, 'retry', f.message, f.errorType);
       this.setStepStatus(step, 'waiting_for_retry', now, o.attempt, f.message, f.errorType);
       step.readyAt = now + Math.round(delay * 1000);
@@ -241,8 +244,9 @@ export class TaskWorkspace {
       step.errorMessage = null;
       step.errorType = null;
       step.finishedAt = null;
-      if (this.dependenciesSatisfied(step)) step.readyAt = now;
     }
+    // Failed steps, and pending steps that a manual resolution unblocked while the task was failed.
+    this.markAllReady(now);
   }
 
   /** Mark a step done by hand with the given results, so its dependants can run. */
@@ -275,7 +279,6 @@ export class TaskWorkspace {
     step.readyAt = null;
     step.finishedAt = now;
     this.stepEvent('step.resolved_manually', step, now, { results });
-    this.markDependantsReady(step, now);
     if (this.task.status === 'pending' && this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
       // Every step resolved before any ran: the task still passes through in_progress, so its audit
       // trail and events read the same as any other completed task.
@@ -283,25 +286,29 @@ export class TaskWorkspace {
       if (this.task.startedAt === null) this.task.startedAt = now;
       this.taskEvent('task.started', now);
     }
-    if (this.task.status === 'in_progress') {
-      this.evaluateTask(now);
-      return;
+    if (this.task.status === 'error') {
+      if (this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
+        this.setTaskStatus('resolved_manually', now, `step ${name} resolved manually`);
+        this.task.finishedAt = now;
+        this.taskEvent('task.resolved_manually', now, { terminal: true });
+      } else if (!this.steps.some((s) => s.status === 'error')) {
+        // Nothing failed any more: hand the task back to the workers.
+        this.setTaskStatus('pending', now, `step ${name} resolved manually`);
+        this.task.finishedAt = null;
+      }
     }
-    if (this.task.status !== 'error') return;
-    if (this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
-      this.setTaskStatus('resolved_manually', now, `step ${name} resolved manually`);
-      this.task.finishedAt = now;
-      this.taskEvent('task.resolved_manually', now, { terminal: true });
-    } else if (!this.steps.some((s) => s.status === 'error')) {
-      // Nothing failed any more: hand the task back to the workers.
-      this.setTaskStatus('pending', now, `step ${name} resolved manually`);
-      this.task.finishedAt = null;
-    }
+    // Dependants become claimable only while the task can run (invariant: ready_at set => task
+    // pending or in_progress); a task still failed keeps them for its retry.
+    this.markAllReady(now);
+    if (this.task.status === 'in_progress') this.evaluateTask(now);
   }
 
   /** Close a failed task by hand without running the rest. */
   resolveTask(now: number, reason: string | null): void {
     assertTaskTransition(this.task.status, 'resolved_manually', this.task.id);
+    for (const s of this.steps) {
+      if (s.readyAt !== null) this.writable(s).readyAt = null;
+    }
     this.setTaskStatus('resolved_manually', now, reason ?? 'resolved manually');
     this.task.finishedAt = now;
     this.taskEvent('task.resolved_manually', now, { terminal: true, reason });
@@ -322,20 +329,6 @@ export class TaskWorkspace {
       attempts: this.attempts,
       events: this.events,
     };
-  }
-
-  /** Why nothing is running: the failed steps upstream of each pending step. */
-  blockedSteps(): Array<{ step: StepRecord; blockedBy: string[] }> {
-    const failed = this.steps.filter((s) => s.status === 'error' || s.status === 'cancelled');
-    if (failed.length === 0) return [];
-    const out: Array<{ step: StepRecord; blockedBy: string[] }> = [];
-    for (const step of this.steps) {
-      if (step.status !== 'pending') continue;
-      const up = ancestors(this.steps, step.name);
-      const blockedBy = failed.filter((f) => up.has(f.name)).map((f) => f.name);
-      if (blockedBy.length > 0) out.push({ step, blockedBy });
-    }
-    return out;
   }
 
   private evaluateTask(now: number): void {
@@ -364,8 +357,9 @@ export class TaskWorkspace {
       first?.errorType ?? null,
     );
     this.task.finishedAt = now;
-    for (const { step, blockedBy } of this.blockedSteps()) {
-      this.stepEvent('step.blocked', step, now, { blockedBy });
+    for (const [name, blockedBy] of blockedSteps(this.steps)) {
+      const step = this.stepByName(name);
+      if (step) this.stepEvent('step.blocked', step, now, { blockedBy });
     }
     this.taskEvent('task.failed', now, { terminal: true, reason: first?.errorMessage ?? null });
   }
@@ -377,7 +371,17 @@ export class TaskWorkspace {
     });
   }
 
+  /** Every pending step whose dependencies are satisfied becomes claimable (only while the task can run). */
+  private markAllReady(now: number): void {
+    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return;
+    for (const s of this.steps) {
+      if (s.status === 'pending' && s.readyAt === null && this.dependenciesSatisfied(s))
+        this.writable(s).readyAt = now;
+    }
+  }
+
   private markDependantsReady(done: StepRecord, now: number): void {
+    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return;
     for (const s of this.steps) {
       if (
         s.status === 'pending' &&

@@ -171,6 +171,12 @@ function num(expected: string, ok: (n: number) => boolean): Check<number> {
   };
 }
 const positive = num('a number > 0', (n) => n > 0);
+/** Node timers overflow past 2^31-1 ms (~24.8 days) and would fire at once. */
+const MAX_TIMEOUT_SECONDS = 86_400 * 24;
+const timeoutSeconds = num(
+  `a number > 0 and at most ${MAX_TIMEOUT_SECONDS} (24 days)`,
+  (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
+);
 
 /** Reads one key; null counts as absent for optional keys (Tasker files often leave keys blank). */
 function read<T>(c: Issues, obj: Rec, segs: Segs, key: string, check: Check<T>, required = false) {
@@ -312,7 +318,7 @@ function parseStep(c: Issues, s: Rec, segs: PathSegment[]): ParsedStep {
   };
   const description = read(c, s, segs, 'description', text);
   if (description) step.description = description.value;
-  const timeout = read(c, s, segs, 'timeout_seconds', positive);
+  const timeout = read(c, s, segs, 'timeout_seconds', timeoutSeconds);
   if (timeout) step.timeoutSeconds = timeout.value;
   return { segs, name, deps, step };
 }

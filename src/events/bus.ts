@@ -30,6 +30,7 @@ export interface BusErrorReporter {
 
 interface Subscription {
   name: string;
+  removed: boolean;
   patterns: string[];
   match: (name: string) => boolean;
   handler: EventHandler;
@@ -66,12 +67,14 @@ export class EventBus {
       patterns: list,
       match: (n) => matchers.some((m) => m(n)),
       handler,
+      removed: false,
       maxPending: options.maxPending ?? 1000,
       stats: { name, patterns: list, delivered: 0, failed: 0, dropped: 0, pending: 0 },
     };
     this.subs.push(sub);
     this.wanted.clear();
     return () => {
+      sub.removed = true;
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
       this.wanted.clear();
@@ -114,8 +117,9 @@ export class EventBus {
     const batch = this.queue;
     this.queue = [];
     for (const event of batch) {
-      for (const sub of this.subs) {
-        if (sub.match(event.name)) this.deliver(sub, event);
+      // A copy: a subscriber may unsubscribe (itself or another) while being called.
+      for (const sub of this.subs.slice()) {
+        if (!sub.removed && sub.match(event.name)) this.deliver(sub, event);
       }
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { ENGINE_ERROR_TYPES, type StepOutcome } from '../core/outcomes.js';
+import { toJsonValue } from '../core/json.js';
 import type { StepRecord } from '../core/records.js';
 import { normalizeThrown, type NormalizedFailure } from '../errors.js';
 import type { ClaimedStep } from '../store/port.js';
@@ -18,8 +19,11 @@ export interface ExecutionHooks {
 
 export interface Execution {
   claimed: ClaimedStep;
-  /** End the attempt now (task cancelled, lease lost, shutdown); its outcome will be stale. */
-  abort(reason: string): void;
+  /**
+   * End the attempt now. After a cancel or a lost lease its outcome is stale (the fence discards it);
+   * at shutdown it is recorded as a retryable failure of the given error type.
+   */
+  abort(reason: string, errorType?: string): void;
   done: Promise<StepOutcome>;
 }
 
@@ -85,7 +89,7 @@ export function execute(
     }
     handler.run(buildContext(claimed, signal, hooks)).then(
       (value) => settle(checkSerializable(value, step)),
-      (err: unknown) => settle({ kind: 'fail', failure: normalizeThrown(err) }),
+      (err: unknown) => settle({ kind: 'fail', failure: describeThrown(err) }),
     );
   }
 
@@ -105,32 +109,39 @@ export function execute(
   return {
     claimed,
     done,
-    abort: (reason) =>
+    abort: (reason, errorType = ENGINE_ERROR_TYPES.cancelled) =>
       stop(new Error(reason), {
         kind: 'fail',
-        failure: {
-          message: `attempt aborted: ${reason}`,
-          errorType: ENGINE_ERROR_TYPES.cancelled,
-          retryable: true,
-        },
+        failure: { message: `attempt aborted: ${reason}`, errorType, retryable: true },
       }),
   };
 }
 
+/** The value exactly as it will be stored (JSON round trip, frozen), or a permanent failure saying why not. */
 function checkSerializable(value: unknown, step: StepRecord): Settled {
   try {
-    if (typeof value === 'function' || typeof value === 'symbol')
-      throw new TypeError(`a ${typeof value} is not JSON`);
-    JSON.stringify(value);
-    return { kind: 'ok', value };
+    return { kind: 'ok', value: toJsonValue(value, `the result of step ${step.name}`) };
   } catch (err) {
     return {
       kind: 'fail',
       failure: {
-        message: `step ${step.name} returned a value that cannot be stored as JSON: ${err instanceof Error ? err.message : String(err)}`,
+        message: err instanceof Error ? err.message : String(err),
         errorType: ENGINE_ERROR_TYPES.notSerializable,
         retryable: false,
       },
+    };
+  }
+}
+
+/** normalizeThrown must not throw (a thrown object with a throwing getter would otherwise hang the attempt). */
+function describeThrown(err: unknown): NormalizedFailure {
+  try {
+    return normalizeThrown(err);
+  } catch {
+    return {
+      message: 'a value was thrown that cannot be described',
+      errorType: 'NonErrorThrown',
+      retryable: true,
     };
   }
 }

@@ -43,6 +43,9 @@ export class Worker {
   private failures = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly wantsEvent = (name: string) => this.bus.hasSubscribers(name);
+  private handlerNames: ReadonlySet<string> = new Set();
+  /** After a store error, no tick before this instant (backoff). */
+  private retryAt = 0;
   /** Counters for the live summary and later for metrics. */
   readonly stats = { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
 
@@ -65,6 +68,7 @@ export class Worker {
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.handlerNames = this.handlers.names();
     this.stopping = false;
     this.pollTimer = setInterval(() => this.notify(), this.opts.pollMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
@@ -79,8 +83,8 @@ export class Worker {
   }
 
   /**
-   * Stop claiming, let running attempts finish (up to `timeoutMs`, then abort them: their steps are
-   * recovered from the lease later), commit their outcomes, and stop the timers.
+   * Stop claiming, let running attempts finish and commit (up to `timeoutMs`; then abort the rest and
+   * record them as failed with error_type worker_stopped, to be retried), and stop the timers.
    */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (!this.started) return;
@@ -90,7 +94,18 @@ export class Worker {
       this.schedule();
       await new Promise((r) => setTimeout(r, 5));
     }
-    for (const ex of this.running.values()) ex.abort('worker stopping');
+    if (this.running.size > 0) {
+      // Out of patience: end the attempts and record them (retryable), so other workers take them over
+      // now rather than after the lease expires.
+      const left = [...this.running.values()];
+      for (const ex of left) ex.abort('worker stopping', 'worker_stopped');
+      await Promise.all(left.map((ex) => ex.done));
+      const flushBy = Date.now() + 5_000;
+      while ((this.outcomes.length > 0 || this.ticking) && Date.now() < flushBy) {
+        this.schedule();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.wakeTimer);
@@ -111,7 +126,9 @@ export class Worker {
   private schedule(): void {
     if (this.scheduled || this.ticking || !this.started) return;
     this.scheduled = true;
-    setImmediate(() => void this.tick());
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) setTimeout(() => void this.tick(), wait);
+    else setImmediate(() => void this.tick());
   }
 
   private async tick(): Promise<void> {
@@ -121,7 +138,8 @@ export class Worker {
     const outcomes = this.outcomes;
     this.outcomes = [];
     const capacity = this.stopping ? 0 : this.opts.concurrency - this.running.size;
-    const claim = this.wantClaim && capacity > 0;
+    // Committing outcomes frees capacity and may make dependants ready: claim in the same transaction.
+    const claim = (this.wantClaim || outcomes.length > 0) && capacity > 0;
     const recover = !this.stopping && now >= this.nextRecoveryAt;
     if (outcomes.length === 0 && !claim && !recover) {
       this.ticking = false;
@@ -141,6 +159,7 @@ export class Worker {
               leaseMs: this.opts.leaseMs,
               perTaskLimit: this.opts.perTaskConcurrency,
               inFlightByTask: this.inFlightByTask,
+              handlers: this.handlerNames,
             }
           : null,
         recoverExpiredLeases: recover,
@@ -194,10 +213,12 @@ export class Worker {
       now: this.opts.now,
       emit: (c, name, payload) => this.emitCustom(c, name, payload),
     });
+    // An older attempt of the same step still running here lost its lease (it was recovered): stop it.
+    this.running.get(claimed.step.id)?.abort('superseded by a newer attempt');
     this.running.set(claimed.step.id, ex);
     this.inFlightByTask.set(claimed.task.id, (this.inFlightByTask.get(claimed.task.id) ?? 0) + 1);
     void ex.done.then((outcome) => {
-      this.running.delete(claimed.step.id);
+      if (this.running.get(claimed.step.id) === ex) this.running.delete(claimed.step.id);
       this.outcomes.push(outcome);
       this.schedule();
     });
@@ -236,7 +257,7 @@ export class Worker {
     clearTimeout(this.wakeTimer);
     if (nextReadyAt === null || this.stopping) return;
     const delay = Math.max(0, nextReadyAt - this.opts.now());
-    if (delay === 0) return; // already ready: capacity is the limit, completions will wake us
+    if (delay === 0) return; // ready now: capacity is the limit, and finishing attempts wake the loop
     // Exactly when the next retry is due, rather than at the next poll.
     this.wakeTimer = setTimeout(() => this.notify(), Math.min(delay + 1, 2_147_483_647));
   }
@@ -250,15 +271,23 @@ export class Worker {
     const delay = Math.min(5_000, 50 * 2 ** Math.min(this.failures, 7));
     this.logger.error({ err, retry_in_ms: delay, failures: this.failures }, 'store cycle failed; will retry');
     this.ticking = false;
-    setTimeout(() => this.schedule(), delay);
+    this.retryAt = Date.now() + delay;
+    this.schedule();
   }
 
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
-    const ids = [...this.running.keys()];
+    const leases = [...this.running.values()].map((ex) => ({
+      taskId: ex.claimed.task.id,
+      stepId: ex.claimed.step.id,
+      attempt: ex.claimed.step.attempts,
+    }));
     try {
-      const lost = await this.store.heartbeat(this.id, ids, this.opts.now() + this.opts.leaseMs);
-      for (const id of lost) this.abortStep(id, 'lease lost (step cancelled or taken over)');
+      const lost = await this.store.heartbeat(this.id, leases, this.opts.now() + this.opts.leaseMs);
+      for (const l of lost) {
+        const ex = this.running.get(l.stepId);
+        if (ex?.claimed.step.attempts === l.attempt) ex.abort('lease lost (step cancelled or taken over)');
+      }
     } catch (err) {
       this.logger.error({ err }, 'lease heartbeat failed');
     }

@@ -24,6 +24,8 @@ export interface ClaimSpec {
   perTaskLimit?: number | undefined;
   /** Steps of each task already in flight on this worker. */
   inFlightByTask?: ReadonlyMap<string, number> | undefined;
+  /** Claim only steps whose handler this worker has (others are left for workers that do). */
+  handlers?: ReadonlySet<string> | undefined;
 }
 
 export interface CycleInput {
@@ -52,6 +54,13 @@ export interface CycleResult {
   events: TaskerEvent[];
   /** Earliest ready_at still in the future, to schedule the next claim. */
   nextReadyAt: number | null;
+}
+
+/** A running attempt's lease, fenced on the attempt number. */
+export interface HeldLease {
+  taskId: string;
+  stepId: number;
+  attempt: number;
 }
 
 export interface CreatedTask {
@@ -98,12 +107,11 @@ export interface TaskStore {
    */
   createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]>;
   cycle(input: CycleInput): Promise<CycleResult>;
-  /** Extend the leases this worker holds; returns the step ids it no longer holds (cancelled, taken over). */
-  heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]>;
+  /** Extend the leases this worker holds; returns those it no longer holds (cancelled, taken over). */
+  heartbeat(workerId: string, leases: readonly HeldLease[], leaseExpiresAt: number): Promise<HeldLease[]>;
   /** Run an operator action on one task in a transaction. */
   mutateTask(
     taskId: string,
-    now: number,
     action: (ws: TaskWorkspace) => void,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
   getTask(taskId: string): Promise<TaskSnapshot | null>;

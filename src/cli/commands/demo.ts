@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { handlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js';
-import { openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
 import { duration, table } from '../format.js';
 import type { Tasker } from '../../tasker.js';
 import { packageInfo } from '../package-root.js';
@@ -72,6 +72,10 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
     .option('--concurrency <n>', 'steps running at once', (v) => Number(v), 64)
     .option('--interval <seconds>', 'seconds between summaries', (v) => Number(v), 2)
     .action(async (o: DemoFlags) => {
+      if (o.orders !== undefined) numberFlag('--orders', o.orders, 1, 10_000_000, true);
+      numberFlag('--rate', o.rate, 0.01, 100_000);
+      numberFlag('--concurrency', o.concurrency, 1, 10_000, true);
+      numberFlag('--interval', o.interval, 0.1, 3600);
       const settings = settingsFrom(io, o, { concurrency: o.concurrency });
       settings.templates = [join(packageInfo().root, 'examples', 'checkout', 'templates')];
       delete settings.handlers;

@@ -3,7 +3,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TaskerError } from '../../errors.js';
 import { taskJson } from '../../present/json.js';
-import { openTasker, parseJsonFlag, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import {
+  numberFlag,
+  openTasker,
+  parseJsonFlag,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
 import { showTask } from './tasks.js';
 
 export function parseTemplateRef(ref: string): { namespace: string; name: string; version?: string } {
@@ -18,6 +25,20 @@ export function parseTemplateRef(ref: string): { namespace: string; name: string
   return m[3]
     ? { namespace: m[1] as string, name: m[2] as string, version: m[3] }
     : { namespace: m[1] as string, name: m[2] as string };
+}
+
+function readContextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `--context-file: cannot read ${path} (${(err as Error).message})`,
+      {
+        flag: '--context-file',
+      },
+    );
+  }
 }
 
 interface RunFlags extends CommonFlags {
@@ -42,7 +63,8 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
     .option('--tag <tag...>', 'tags')
     .action(async (ref: string, o: RunFlags) => {
       const target = parseTemplateRef(ref);
-      const text = o.contextFile ? readFileSync(o.contextFile, 'utf8') : (o.context ?? '{}');
+      const timeoutMs = numberFlag('--timeout', o.timeout, 0.001, 86_400) * 1000;
+      const text = o.contextFile ? readContextFile(o.contextFile) : (o.context ?? '{}');
       const context = parseJsonFlag(o.contextFile ? `--context-file ${o.contextFile}` : '--context', text);
       if (typeof context !== 'object' || context === null || Array.isArray(context)) {
         throw new TaskerError(
@@ -71,7 +93,7 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
           return;
         }
         if (runHere) tasker.start();
-        const done = await tasker.waitForTask(task.id, { timeoutMs: Number(o.timeout) * 1000 });
+        const done = await tasker.waitForTask(task.id, { timeoutMs });
         await showTask(io, tasker, task.id, o.json);
         if (done.status !== 'complete') io.exitCode = 1;
       } finally {

@@ -3,7 +3,14 @@ import type { Command } from 'commander';
 import { isTaskState, TASK_STATES, type TaskState } from '../../core/states.js';
 import { TaskerError } from '../../errors.js';
 import { taskDetailJson, taskJson } from '../../present/json.js';
-import { openTasker, parseJsonFlag, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import {
+  numberFlag,
+  openTasker,
+  parseJsonFlag,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
 import { taskRows, taskTree } from '../format.js';
 import type { Tasker } from '../../tasker.js';
 
@@ -58,7 +65,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
     .option('--limit <n>', 'page size (1–1000)', '50')
     .option('--cursor <cursor>', 'next page, from a previous --json next_cursor')
     .action(async (o: Flags & Record<string, string | string[] | undefined>) => {
-      const limit = Number(o.limit);
+      const limit = numberFlag('--limit', o.limit, 1, 1000, true);
       await withTasker(io, o, async (t) => {
         const page = await t.listTasks({
           status: statuses(o.status as string[] | undefined),

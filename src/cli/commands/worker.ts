@@ -1,12 +1,14 @@
 /** `tasker worker`: run steps until SIGINT/SIGTERM, then finish what is running and exit. */
 import type { Command } from 'commander';
-import { openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
 
 export function registerWorker(program: Command, io: CliIo, common: (c: Command) => Command): void {
   common(program.command('worker').description('execute steps of tasks in the database until stopped'))
     .option('--concurrency <n>', 'steps running at once', (v) => Number(v))
     .action(async (o: CommonFlags & { concurrency?: number }) => {
-      const settings = settingsFrom(io, o, o.concurrency !== undefined ? { concurrency: o.concurrency } : {});
+      const concurrency =
+        o.concurrency === undefined ? undefined : numberFlag('--concurrency', o.concurrency, 1, 10_000, true);
+      const settings = settingsFrom(io, o, concurrency !== undefined ? { concurrency } : {});
       const tasker = await openTasker(io, settings, {
         templates: true,
         handlers: true,

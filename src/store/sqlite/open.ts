@@ -8,8 +8,8 @@ export interface SqliteOptions {
   /** File path, or ':memory:'. */
   path: string;
   /**
-   * `normal` (default): a commit survives a process crash (kill -9) but the last transactions may roll back
-   * on power loss. `full`: fsync on every commit, durable across power loss.
+   * `full` (default): fsync on every commit, durable across power loss. `normal`: a commit survives a
+   * process crash (kill -9) but the last transactions may roll back on power loss.
    */
   synchronous?: 'normal' | 'full';
   /** How long to wait for another process's write lock before failing. @default 5000 */
@@ -29,7 +29,7 @@ export function openSqlite(options: SqliteOptions): Database.Database {
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     // Probe the file for writing now, so a read-only or locked database fails at start-up, not mid-run.
     db.exec('BEGIN IMMEDIATE; COMMIT;');

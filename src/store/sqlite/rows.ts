@@ -1,4 +1,5 @@
 /** Row <-> record mapping for the SQLite adapter (snake_case columns, JSON in TEXT). */
+import { deepFreeze } from '../../core/json.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '../../core/records.js';
 import type { StepState, TaskState } from '../../core/states.js';
 import type { RetryPolicy } from '../../core/template.js';
@@ -69,9 +70,10 @@ export interface TransitionRow {
   error_type: string | null;
 }
 
+/** Parsed and frozen, exactly like the values the engine caches after writing them (core/json.ts). */
 function parseJson<T>(text: string | null, fallback: T): T {
   if (text === null) return fallback;
-  return JSON.parse(text) as T;
+  return deepFreeze(JSON.parse(text) as T);
 }
 
 export function taskFromRow(r: TaskRow): TaskRecord {

@@ -4,10 +4,8 @@
  * other connection has committed (`PRAGMA data_version` changes): then the whole cache is dropped.
  * Changes are staged during a transaction and only become visible after it commits.
  */
-import type { TaskSnapshot } from '../../core/records.js';
-import type { TaskState } from '../../core/states.js';
-
-const FINISHED: ReadonlySet<TaskState> = new Set(['complete', 'error', 'cancelled', 'resolved_manually']);
+import type { StepRecord, TaskSnapshot } from '../../core/records.js';
+import { TERMINAL_TASK_STATES } from '../../core/states.js';
 
 export class SnapshotCache {
   private readonly entries = new Map<string, TaskSnapshot>();
@@ -32,11 +30,22 @@ export class SnapshotCache {
     this.staged.push(snapshot);
   }
 
+  /** Stage a copy of a cached task with one step's fields changed (entries are never mutated in place). */
+  patchStep(taskId: string, stepId: number, patch: Partial<StepRecord>): void {
+    const cur = this.entries.get(taskId);
+    if (!cur) return;
+    this.staged.push({
+      task: cur.task,
+      steps: cur.steps.map((st) => (st.id === stepId ? { ...st, ...patch } : st)),
+    });
+  }
+
   commit(): void {
     for (const s of this.staged) {
       this.entries.delete(s.task.id);
       // Finished tasks are rarely touched again; keep the cache for work in flight.
-      if (!FINISHED.has(s.task.status)) this.entries.set(s.task.id, s);
+      if (!TERMINAL_TASK_STATES.has(s.task.status) && s.task.status !== 'error')
+        this.entries.set(s.task.id, s);
     }
     this.staged = [];
     while (this.entries.size > this.maxEntries) {

@@ -14,6 +14,7 @@ import type {
   ClaimedStep,
   CreatedTask,
   CycleInput,
+  HeldLease,
   CycleResult,
   MigrationStatus,
   TaskFilter,
@@ -55,7 +56,6 @@ export class SqliteStore implements TaskStore {
     | 'insertStep'
     | 'updateTask'
     | 'updateStep'
-    | 'selectReady'
     | 'selectExpired'
     | 'selectNextReady'
     | 'heartbeat'
@@ -65,6 +65,7 @@ export class SqliteStore implements TaskStore {
   >;
   private readonly random: () => number;
   private readonly cache = new SnapshotCache(20_000);
+  private readonly readyStatements = new Map<string, Stmt>();
   private readonly dataVersion: Database.Statement;
   private readonly transitionRows: BatchInsert;
   private readonly attemptRows: BatchInsert;
@@ -102,16 +103,14 @@ export class SqliteStore implements TaskStore {
            lease_expires_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?, error_type = ?
          WHERE id = ? AND status = ? AND attempts = ?`,
       ),
-      selectReady: db.prepare(
-        'SELECT id, task_id FROM steps WHERE ready_at IS NOT NULL AND ready_at <= ? ORDER BY ready_at, id LIMIT ?',
-      ),
       selectExpired: db.prepare(
         `SELECT id, task_id FROM steps WHERE lease_expires_at IS NOT NULL AND lease_expires_at < ?
          ORDER BY lease_expires_at LIMIT ?`,
       ),
       selectNextReady: db.prepare('SELECT MIN(ready_at) AS at FROM steps WHERE ready_at IS NOT NULL'),
       heartbeat: db.prepare(
-        `UPDATE steps SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'in_progress'`,
+        `UPDATE steps SET lease_expires_at = ?
+         WHERE id = ? AND lease_owner = ? AND status = 'in_progress' AND attempts = ?`,
       ),
       selectAttempts: db.prepare(
         'SELECT * FROM step_attempts WHERE task_id = ? ORDER BY started_at, step_id, attempt',
@@ -225,10 +224,12 @@ export class SqliteStore implements TaskStore {
    * the commit succeeded.
    */
   private tx<T>(fn: () => T): T {
-    this.cache.sync(this.dataVersion.get() as number);
     try {
       const result = this.db
         .transaction(() => {
+          // Checked once the write lock is held: no other connection can commit between this check and
+          // the reads below (checked before BEGIN, a commit while we waited for the lock would be missed).
+          this.cache.sync(this.dataVersion.get() as number);
           const out = fn();
           this.flushQueued();
           return out;
@@ -299,6 +300,8 @@ export class SqliteStore implements TaskStore {
       const tryClaim = (ws: TaskWorkspace, stepId: number): void => {
         const n = perTask.get(ws.task.id) ?? 0;
         if (spec.perTaskLimit !== undefined && n >= spec.perTaskLimit) return;
+        const handler = ws.stepById(stepId)?.handler;
+        if (spec.handlers && (handler === undefined || !spec.handlers.has(handler))) return;
         if (!ws.claim(stepId, input.workerId, input.now + spec.leaseMs, input.now)) return;
         perTask.set(ws.task.id, n + 1);
         const step = ws.stepById(stepId);
@@ -317,7 +320,14 @@ export class SqliteStore implements TaskStore {
         // Over-fetch so a per-task limit does not starve the batch.
         const fetch =
           spec.perTaskLimit === undefined || spec.perTaskLimit >= spec.limit ? left : left * 2 + 16;
-        const rows = this.s.selectReady.all(input.now, fetch) as Array<{ id: number; task_id: string }>;
+        const rows = this.selectReady(spec.handlers).all(
+          input.now,
+          ...(spec.handlers ?? []),
+          fetch,
+        ) as Array<{
+          id: number;
+          task_id: string;
+        }>;
         for (const row of rows) {
           if (claimed.length >= spec.limit) break;
           const ws = load(row.task_id);
@@ -334,24 +344,23 @@ export class SqliteStore implements TaskStore {
     return { applied, claimed, recovered, events, nextReadyAt: next?.at ?? null };
   }
 
-  heartbeat(workerId: string, stepIds: number[], leaseExpiresAt: number): Promise<number[]> {
+  heartbeat(workerId: string, leases: readonly HeldLease[], leaseExpiresAt: number): Promise<HeldLease[]> {
     return this.guard(() =>
-      this.db.transaction(() => {
-        const lost: number[] = [];
-        for (const id of stepIds) {
-          if (this.s.heartbeat.run(leaseExpiresAt, id, workerId).changes === 0) lost.push(id);
+      this.tx(() => {
+        const lost: HeldLease[] = [];
+        for (const l of leases) {
+          if (this.s.heartbeat.run(leaseExpiresAt, l.stepId, workerId, l.attempt).changes === 0) lost.push(l);
+          else this.cache.patchStep(l.taskId, l.stepId, { leaseExpiresAt });
         }
         return lost;
-      })(),
+      }),
     );
   }
 
   mutateTask(
     taskId: string,
-    now: number,
     action: (ws: TaskWorkspace) => void,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
-    void now;
     return this.guard(() =>
       this.tx(() => {
         const snap = this.loadSnapshot(taskId);
@@ -360,16 +369,20 @@ export class SqliteStore implements TaskStore {
         action(ws);
         const events: TaskerEvent[] = [];
         this.writeChanges(ws, events);
-        return { snapshot: { task: ws.task, steps: ws.steps }, events };
+        return { snapshot: copySnapshot({ task: ws.task, steps: ws.steps }), events };
       }),
     );
   }
 
   getTask(taskId: string): Promise<TaskSnapshot | null> {
-    return this.guard(() => {
-      this.cache.sync(this.dataVersion.get() as number);
-      return this.loadSnapshot(taskId);
-    });
+    // One read transaction: the cache check and the row reads see the same database state.
+    return this.guard(() =>
+      this.db.transaction(() => {
+        this.cache.sync(this.dataVersion.get() as number);
+        const snap = this.loadSnapshot(taskId);
+        return snap ? copySnapshot(snap) : null;
+      })(),
+    );
   }
 
   getAttempts(taskId: string): Promise<AttemptRecord[]> {
@@ -433,6 +446,28 @@ export class SqliteStore implements TaskStore {
     });
   }
 
+  /**
+   * The claim query: ready steps in ready order (partial index steps_ready), of tasks that can run, with a
+   * handler this worker has. The task-status join is a safety net for the invariant "ready_at set ⇒ task
+   * pending or in_progress": one stray row must never occupy a worker's claim batch forever.
+   */
+  private selectReady(handlers: ReadonlySet<string> | undefined): Stmt {
+    const key = handlers ? [...handlers].join('\u0000') : '';
+    let stmt = this.readyStatements.get(key);
+    if (!stmt) {
+      // CROSS JOIN pins the join order: the steps_ready index drives, so a large backlog of pending tasks
+      // is never scanned (the planner would otherwise start from tasks_status).
+      const byHandler = handlers ? `AND s.handler IN (${[...handlers].map(() => '?').join(', ')})` : '';
+      stmt = this.db.prepare(
+        `SELECT s.id, s.task_id FROM steps s CROSS JOIN tasks t ON t.id = s.task_id
+         WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND t.status IN ('pending', 'in_progress') ${byHandler}
+         ORDER BY s.ready_at, s.id LIMIT ?`,
+      );
+      this.readyStatements.set(key, stmt);
+    }
+    return stmt;
+  }
+
   private loadSnapshot(taskId: string): TaskSnapshot | null {
     const cached = this.cache.get(taskId);
     if (cached) return cached;
@@ -454,7 +489,11 @@ export class SqliteStore implements TaskStore {
         c.task.expectStatus,
       );
       if (r.changes !== 1)
-        throw new Error(`internal: task ${t.id} changed underneath (expected ${c.task.expectStatus})`);
+        throw new TaskerError(
+          'STORE_CONFLICT',
+          `task ${t.id} changed underneath this transaction (expected ${c.task.expectStatus})`,
+          { taskId: t.id },
+        );
     }
     for (const w of c.steps) {
       const s = w.record;
@@ -475,7 +514,11 @@ export class SqliteStore implements TaskStore {
         w.expectAttempts,
       );
       if (r.changes !== 1)
-        throw new Error(`internal: step ${s.id} changed underneath (expected ${w.expectStatus})`);
+        throw new TaskerError(
+          'STORE_CONFLICT',
+          `step ${s.id} changed underneath this transaction (expected ${w.expectStatus})`,
+          { stepId: s.id },
+        );
     }
     this.queueTransitions(c.transitions);
     for (const a of c.attempts) {
@@ -524,7 +567,12 @@ export class SqliteStore implements TaskStore {
     try {
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(err instanceof TaskerError ? err : mapSqliteError(err, this.location));
+      // Only driver and file-system errors (they carry a string code) become DATABASE_* errors; anything
+      // else is a bug or a TaskerError already and passes through as it is.
+      const driverError = err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+      return Promise.reject(
+        driverError && !(err instanceof TaskerError) ? mapSqliteError(err, this.location) : (err as Error),
+      );
     }
   }
 }
@@ -555,4 +603,9 @@ function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
     applied.push(m.version);
   }
   return { current: Math.max(current, ...applied), latest: LATEST_SQLITE_VERSION, applied };
+}
+
+/** Callers get their own records: the cached ones must not change behind the cache's back. */
+function copySnapshot(snap: TaskSnapshot): TaskSnapshot {
+  return { task: { ...snap.task }, steps: snap.steps.map((st) => ({ ...st })) };
 }
