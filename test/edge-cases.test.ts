@@ -59,7 +59,7 @@ steps:
       first: ({ task }) => {
         seen.push(task.context.order);
         try {
-          (task.context as Record<string, unknown>).order = 'changed by a handler';
+          task.context.order = 'changed by a handler';
         } catch (err) {
           seen.push((err as Error).name);
         }
