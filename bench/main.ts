@@ -60,7 +60,7 @@ const HELP = `usage: node dist/bench/main.js [options]
   --only LIST        comma-separated subset of: ${SCENARIOS.join(', ')} (a=single b=chain c=fanout d=latency)
   --concurrency N    worker concurrency (default 256)
   --in-flight N      tasks alive at once in the latency scenario (default ${LATENCY_IN_FLIGHT})
-  --sync MODE        sqliteSynchronous: normal (default) or full
+  --sync MODE        sqliteSynchronous: full (default, the engine's default) or normal
   --json             print one JSON document instead of the table
   --profile DIR      write CPU profiles of each engine run's create and run phases to DIR
                      (summarise one with: node dist/bench/cpuprofile-top.js FILE)
@@ -119,7 +119,7 @@ function parseConfig(argv: string[]): Config {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  const sync = values.sync ?? 'normal';
+  const sync = values.sync ?? 'full';
   if (sync !== 'normal' && sync !== 'full') fail(`--sync: expected normal or full, got "${sync}"`);
   let only: ScenarioName[] = [...SCENARIOS];
   if (values.only !== undefined) {

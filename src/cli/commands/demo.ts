@@ -3,7 +3,7 @@
  * embedded store, with a live summary. Uses only the public API plus the example's handlers.
  */
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { handlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js';
@@ -122,8 +122,13 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
         await tasker.close();
       }
       io.out(summary.render(Date.now() - started, order));
+      // In this repository's checkout the command is `node bin/tasker.js`; installed, it is `tasker`.
+      const cmd =
+        relative(io.cwd, process.argv[1] ?? '') === join('bin', 'tasker.js')
+          ? 'node bin/tasker.js'
+          : 'tasker';
       io.out('\nLook closer:');
-      io.out('  node bin/tasker.js tasks --status error --namespace ecommerce');
-      if (summary.failedIds[0]) io.out(`  node bin/tasker.js show ${summary.failedIds[0]}`);
+      io.out(`  ${cmd} tasks --status error --namespace ecommerce`);
+      if (summary.failedIds[0]) io.out(`  ${cmd} show ${summary.failedIds[0]}`);
     });
 }
