@@ -86,18 +86,13 @@ export class TaskWorkspace {
 
   /** Steps that may be claimed at `now` (dependencies satisfied, backoff elapsed), in DAG order. */
   readyStepIds(now: number): number[] {
-    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return [];
-    const ids: number[] = [];
-    for (const s of this.steps) {
-      if (
-        (s.status === 'pending' || s.status === 'waiting_for_retry') &&
-        s.readyAt !== null &&
-        s.readyAt <= now
-      ) {
-        ids.push(s.id);
-      }
-    }
-    return ids;
+    return this.steps.filter((s) => this.claimable(s, now)).map((s) => s.id);
+  }
+
+  private claimable(s: StepRecord, now: number): boolean {
+    const taskRuns = this.task.status === 'pending' || this.task.status === 'in_progress';
+    const waiting = s.status === 'pending' || s.status === 'waiting_for_retry';
+    return taskRuns && waiting && s.readyAt !== null && s.readyAt <= now;
   }
 
   /** The step, cloned on first write, so the snapshot this workspace was built from stays untouched. */
@@ -114,9 +109,7 @@ export class TaskWorkspace {
   /** Take a ready step for execution under a lease. Returns false when it is no longer claimable. */
   claim(stepId: number, workerId: string, leaseExpiresAt: number, now: number): boolean {
     const found = this.stepById(stepId);
-    if (!found || found.readyAt === null || found.readyAt > now) return false;
-    if (found.status !== 'pending' && found.status !== 'waiting_for_retry') return false;
-    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return false;
+    if (!found || !this.claimable(found, now)) return false;
     const step = this.writable(found);
     if (this.task.status === 'pending') {
       this.setTaskStatus('in_progress', now, null);
