@@ -122,11 +122,9 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
         await tasker.close();
       }
       io.out(summary.render(Date.now() - started, order));
-      // In this repository's checkout the command is `node bin/tasker.js`; installed, it is `tasker`.
-      const cmd =
-        relative(io.cwd, process.argv[1] ?? '') === join('bin', 'tasker.js')
-          ? 'node bin/tasker.js'
-          : 'tasker';
+      // Installed, the command is `tasker`; from a checkout, `node <path to bin/tasker.js>`.
+      const bin = process.argv[1] ?? 'tasker';
+      const cmd = bin.includes('node_modules') ? 'tasker' : `node ${relative(io.cwd, bin) || bin}`;
       io.out('\nLook closer:');
       io.out(`  ${cmd} tasks --status error --namespace ecommerce`);
       if (summary.failedIds[0]) io.out(`  ${cmd} show ${summary.failedIds[0]}`);
