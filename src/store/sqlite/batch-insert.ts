@@ -17,8 +17,13 @@ export class BatchInsert {
 
   run(rows: ReadonlyArray<readonly unknown[]>): void {
     for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
-      this.stmt(chunk.length).run(...chunk.flat());
+      const n = Math.min(CHUNK, rows.length - i);
+      const values: unknown[] = [];
+      for (let r = i; r < i + n; r++) {
+        for (const v of rows[r] ?? []) values.push(v);
+      }
+      // better-sqlite3 binds an array argument as the positional parameters (no spread of 700 args).
+      this.stmt(n).run(values);
     }
   }
 
