@@ -4,10 +4,10 @@
  * adapter can group many transitions into one commit. Every state decision is made by the pure
  * TaskWorkspace; adapters load snapshots, run it, and write what it changed with fenced UPDATEs.
  */
+import type { ClaimedStepPlan, ClaimRules } from '../core/cycle-planner.js';
 import type { StepOutcome } from '../core/outcomes.js';
 import type {
   AttemptRecord,
-  StepRecord,
   TaskCreatedDraft,
   TaskRecord,
   TaskSnapshot,
@@ -17,16 +17,8 @@ import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
 import type { TaskerEvent } from '../events/catalog.js';
 
-export interface ClaimSpec {
-  limit: number;
-  leaseMs: number;
-  /** At most this many steps of one task in flight on this worker (undefined: no limit). */
-  perTaskLimit?: number | undefined;
-  /** Steps of each task already in flight on this worker. */
-  inFlightByTask?: ReadonlyMap<string, number> | undefined;
-  /** Claim only steps whose handler this worker has (others are left for workers that do). */
-  handlers?: ReadonlySet<string> | undefined;
-}
+/** How many ready steps to claim and under which limits (see core/cycle-planner.ts). */
+export type ClaimSpec = ClaimRules;
 
 export interface CycleInput {
   workerId: string;
@@ -38,12 +30,8 @@ export interface CycleInput {
   wantsEvent?: ((eventName: string) => boolean) | undefined;
 }
 
-export interface ClaimedStep {
-  task: TaskRecord;
-  step: StepRecord;
-  /** All steps of the task as of the claim (for `sequence.findStepByName`). */
-  steps: StepRecord[];
-}
+/** A claimed step, with its task and all its steps as of the claim (for `sequence.findStepByName`). */
+export type ClaimedStep = ClaimedStepPlan;
 
 export interface CycleResult {
   applied: Array<{ outcome: StepOutcome; result: OutcomeResult }>;

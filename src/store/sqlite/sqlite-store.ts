@@ -7,11 +7,11 @@ import type Database from 'better-sqlite3';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
 import type { StepOutcome } from '../../core/outcomes.js';
 import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import type {
-  ClaimedStep,
   CreatedTask,
   CycleInput,
   HeldLease,
@@ -246,102 +246,51 @@ export class SqliteStore implements TaskStore {
   }
 
   private runCycle(input: CycleInput): CycleResult {
-    const spaces = new Map<string, TaskWorkspace | null>();
-    const load = (taskId: string): TaskWorkspace | null => {
-      let ws = spaces.get(taskId);
-      if (ws === undefined) {
-        const snap = this.loadSnapshot(taskId);
-        ws = snap ? new TaskWorkspace(snap, this.random, input.wantsEvent) : null;
-        spaces.set(taskId, ws);
-      }
-      return ws;
+    const plan = new CyclePlanner(input.workerId, input.now, this.random, input.wantsEvent);
+    const load = (refs: readonly StepRef[] | readonly StepOutcome[]) => {
+      const ids = plan.missing(refs.map((r) => r.taskId));
+      plan.add(ids.map((id) => this.loadSnapshot(id)).filter((x): x is TaskSnapshot => x !== null));
     };
-
-    const applied = input.outcomes.map((outcome: StepOutcome) => {
-      const ws = load(outcome.taskId);
-      const result = ws ? ws.applyOutcome(outcome) : { applied: false as const, reason: 'task not found' };
-      return { outcome, result };
-    });
-
-    let recovered = 0;
+    load(input.outcomes);
+    plan.applyOutcomes(input.outcomes);
     if (input.recoverExpiredLeases) {
-      const expired = this.s.selectExpired.all(input.now, RECOVERY_BATCH) as Array<{
-        id: number;
-        task_id: string;
-      }>;
-      for (const row of expired) {
-        const ws = load(row.task_id);
-        const step = ws?.stepById(row.id);
-        if (!ws || !step || step.status !== 'in_progress' || step.leaseOwner === null) continue;
-        const r = ws.applyOutcome({
-          kind: 'failure',
-          taskId: row.task_id,
-          stepId: row.id,
-          attempt: step.attempts,
-          workerId: step.leaseOwner,
-          startedAt: step.startedAt ?? input.now,
-          finishedAt: input.now,
-          failure: {
-            message: `worker ${step.leaseOwner} stopped renewing its lease (expired ${new Date(step.leaseExpiresAt ?? input.now).toISOString()}); attempt presumed lost`,
-            errorType: 'worker_lost',
-            retryable: true,
-          },
-        });
-        if (r.applied) recovered += 1;
-      }
+      const expired = (
+        this.s.selectExpired.all(input.now, RECOVERY_BATCH) as Array<{ id: number; task_id: string }>
+      ).map(toRef);
+      load(expired);
+      plan.recover(expired);
     }
-
-    const claimed: ClaimedStep[] = [];
-    if (input.claim && input.claim.limit > 0) {
-      const spec = input.claim;
-      const perTask = new Map(spec.inFlightByTask ?? []);
-      // Attempts reported in this cycle no longer occupy their task's slots.
-      for (const { outcome } of applied) perTask.set(outcome.taskId, (perTask.get(outcome.taskId) ?? 1) - 1);
-      const tryClaim = (ws: TaskWorkspace, stepId: number): void => {
-        const n = perTask.get(ws.task.id) ?? 0;
-        if (spec.perTaskLimit !== undefined && n >= spec.perTaskLimit) return;
-        const handler = ws.stepById(stepId)?.handler;
-        if (spec.handlers && (handler === undefined || !spec.handlers.has(handler))) return;
-        if (!ws.claim(stepId, input.workerId, input.now + spec.leaseMs, input.now)) return;
-        perTask.set(ws.task.id, n + 1);
-        const step = ws.stepById(stepId);
-        if (step) claimed.push({ task: ws.task, step, steps: ws.steps });
-      };
-      // First the steps this cycle just made ready (not yet written, so the query below cannot see them):
-      // a dependant starts in the same transaction that recorded its dependency's completion.
-      for (const ws of spaces.values()) {
-        for (const id of ws?.readyStepIds(input.now) ?? []) {
-          if (claimed.length >= spec.limit) break;
-          if (ws) tryClaim(ws, id);
-        }
-      }
-      if (claimed.length < spec.limit) {
-        const left = spec.limit - claimed.length;
+    const rules = input.claim;
+    if (rules && rules.limit > 0) {
+      plan.claimReadyInMemory(rules);
+      const room = plan.room(rules);
+      if (room > 0) {
         // Over-fetch so a per-task limit does not starve the batch.
         const fetch =
-          spec.perTaskLimit === undefined || spec.perTaskLimit >= spec.limit ? left : left * 2 + 16;
-        const rows = this.selectReady(spec.handlers).all(
+          rules.perTaskLimit === undefined || rules.perTaskLimit >= rules.limit ? room : room * 2 + 16;
+        const rows = this.selectReady(rules.handlers).all(
           input.now,
-          ...(spec.handlers ?? []),
+          ...(rules.handlers ?? []),
           fetch,
         ) as Array<{
           id: number;
           task_id: string;
         }>;
-        for (const row of rows) {
-          if (claimed.length >= spec.limit) break;
-          const ws = load(row.task_id);
-          if (ws) tryClaim(ws, row.id);
-        }
+        const candidates = rows.map(toRef);
+        load(candidates);
+        plan.claimCandidates(candidates, rules);
       }
     }
-
     const events: TaskerEvent[] = [];
-    for (const ws of spaces.values()) {
-      if (ws) this.writeChanges(ws, events);
-    }
+    for (const ws of plan.workspaces()) this.writeChanges(ws, events);
     const next = this.s.selectNextReady.get() as { at: number | null } | undefined;
-    return { applied, claimed, recovered, events, nextReadyAt: next?.at ?? null };
+    return {
+      applied: plan.applied,
+      claimed: plan.claimed,
+      recovered: plan.recovered,
+      events,
+      nextReadyAt: next?.at ?? null,
+    };
   }
 
   heartbeat(workerId: string, leases: readonly HeldLease[], leaseExpiresAt: number): Promise<HeldLease[]> {
@@ -608,4 +557,8 @@ function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
 /** Callers get their own records: the cached ones must not change behind the cache's back. */
 function copySnapshot(snap: TaskSnapshot): TaskSnapshot {
   return { task: { ...snap.task }, steps: snap.steps.map((st) => ({ ...st })) };
+}
+
+function toRef(row: { id: number; task_id: string }): StepRef {
+  return { taskId: row.task_id, stepId: row.id };
 }
