@@ -26,6 +26,7 @@ import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
 import { Worker } from './runtime/worker.js';
 import type { TaskFilter, TaskPage, TaskStore } from './store/port.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
@@ -377,20 +378,19 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
   let store = options.store;
   if (!store) {
     if (opts.database.kind === 'postgres') {
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        'database: the PostgreSQL store is not available in this version; use sqlite:<path>',
-        {
-          field: 'database',
-        },
-      );
+      store = await PostgresStore.open({
+        url: opts.database.url,
+        schema: options.postgresSchema,
+        random: opts.random,
+      });
+    } else {
+      store = SqliteStore.open({
+        path: opts.database.path,
+        synchronous: opts.sqliteSynchronous,
+        busyTimeoutMs: opts.sqliteBusyTimeoutMs,
+        random: opts.random,
+      });
     }
-    store = SqliteStore.open({
-      path: opts.database.path,
-      synchronous: opts.sqliteSynchronous,
-      busyTimeoutMs: opts.sqliteBusyTimeoutMs,
-      random: opts.random,
-    });
   }
   return new Tasker(store, registry, handlers, logger, opts, options.workerId ?? newWorkerId());
 }

@@ -10,10 +10,13 @@ import type { TaskStore } from '../store/port.js';
 
 export interface TaskerOptions {
   /**
-   * Where tasks live: `sqlite:<path>`, a path ending in .db / .sqlite, or `:memory:`.
+   * Where tasks live: `sqlite:<path>` (or a plain path, or `:memory:`) for the embedded store, or
+   * `postgres://user@host:port/database[?schema=name]` for many workers sharing PostgreSQL.
    * @default 'sqlite:./.tasker/tasker.db'
    */
   database?: string;
+  /** PostgreSQL schema holding all of the engine's tables (also `?schema=` in the URL). @default 'tasker' */
+  postgresSchema?: string;
   /** A ready store (overrides `database`). */
   store?: TaskStore;
   /** Template objects, or a YAML file / folder of YAML files to load. */

@@ -1,10 +1,14 @@
 /**
- * Shared test harness. The behavioural suite runs against the store named by TASKER_TEST_STORE
- * (`sqlite`, the default; `postgres` once that adapter exists). Each test gets its own database.
+ * Shared test harness. The behavioural suites run against the store named by TASKER_TEST_STORE:
+ * `sqlite` (default) or `postgres` (TASKER_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test).
+ * Each test gets its own database: a fresh SQLite file, or a fresh PostgreSQL schema that is dropped when
+ * the test passes and kept for inspection when it fails.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach } from 'vitest';
 import {
   createTasker,
@@ -15,10 +19,11 @@ import {
   type TaskerOptions,
 } from '../../src/index.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<(failed: boolean) => Promise<void> | void> = [];
 
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
+afterEach(async (ctx) => {
+  const failed = ctx.task.result?.state === 'fail';
+  while (cleanups.length > 0) await cleanups.pop()?.(failed);
 });
 
 export function tempDir(prefix = 'tasker-test-'): string {
@@ -27,25 +32,48 @@ export function tempDir(prefix = 'tasker-test-'): string {
   return dir;
 }
 
-export function storeKind(): string {
-  return process.env.TASKER_TEST_STORE ?? 'sqlite';
+export function storeKind(): 'sqlite' | 'postgres' {
+  const kind = process.env.TASKER_TEST_STORE ?? 'sqlite';
+  if (kind !== 'sqlite' && kind !== 'postgres')
+    throw new Error(`TASKER_TEST_STORE=${kind}: expected sqlite or postgres`);
+  return kind;
+}
+
+export const PG_URL = process.env.TASKER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh database for this test, as a `database` option value (dropped after the test unless it failed). */
+export function testDatabase(): string {
+  if (storeKind() === 'sqlite') return `sqlite:${join(tempDir(), 'tasker.db')}`;
+  const schema = `tasker_t_${randomBytes(5).toString('hex')}`;
+  cleanups.push(async (failed) => {
+    if (failed) {
+      console.error(`kept PostgreSQL schema ${schema} of the failed test for inspection`);
+      return;
+    }
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  return `${PG_URL}?schema=${schema}`;
 }
 
 /** Parse YAML template text (the real loader), failing the test on any issue. */
 export function templatesFromYaml(...docs: string[]) {
-  return docs
-    .map((text, i) => {
-      const { templates, issues } = loadTemplateSource(text, `inline-${i}.yaml`);
-      if (issues.length > 0) throw new Error(`test template invalid: ${JSON.stringify(issues)}`);
-      return templates;
-    })
-    .flat();
+  return docs.flatMap((text, i) => {
+    const { templates, issues } = loadTemplateSource(text, `inline-${i}.yaml`);
+    if (issues.length > 0) throw new Error(`test template invalid: ${JSON.stringify(issues)}`);
+    return templates;
+  });
 }
 
 export interface Harness {
   tasker: Tasker;
   events: TaskerEvent[];
-  dbPath: string;
+  database: string;
 }
 
 /** A started engine on a fresh database, closed after the test. Events are recorded in order. */
@@ -54,10 +82,9 @@ export async function startEngine(
   handlers: HandlerMap,
   options: Partial<TaskerOptions> & { start?: boolean } = {},
 ): Promise<Harness> {
-  if (storeKind() !== 'sqlite') throw new Error(`TASKER_TEST_STORE=${storeKind()} is not available yet`);
-  const dbPath = join(tempDir(), 'tasker.db');
+  const database = options.database ?? testDatabase();
   const tasker = await createTasker({
-    database: `sqlite:${dbPath}`,
+    database,
     templates: templatesFromYaml(...(Array.isArray(yaml) ? yaml : [yaml])),
     handlers,
     logger: false,
@@ -68,7 +95,7 @@ export async function startEngine(
   tasker.subscribe('*', (e) => void events.push(e), { name: 'test-recorder' });
   cleanups.push(() => tasker.close());
   if (options.start !== false) tasker.start();
-  return { tasker, events, dbPath };
+  return { tasker, events, database };
 }
 
 /** Fast retries for tests: 10 ms base, no jitter. */

@@ -35,7 +35,7 @@ import {
   type StepRow,
   type TaskRow,
   type TransitionRow,
-} from './rows.js';
+} from '../rows.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
 type Stmt = Database.Statement;

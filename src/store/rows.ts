@@ -1,8 +1,11 @@
-/** Row <-> record mapping for the SQLite adapter (snake_case columns, JSON in TEXT). */
-import { deepFreeze } from '../../core/json.js';
-import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '../../core/records.js';
-import type { StepState, TaskState } from '../../core/states.js';
-import type { RetryPolicy } from '../../core/template.js';
+/**
+ * Row <-> record mapping shared by the adapters: the same snake_case columns in both schemas. JSON arrives
+ * as TEXT (PostgreSQL queries select jsonb columns as ::text) and is parsed here, then frozen.
+ */
+import { deepFreeze } from '../core/json.js';
+import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '../core/records.js';
+import type { StepState, TaskState } from '../core/states.js';
+import type { RetryPolicy } from '../core/template.js';
 
 export interface TaskRow {
   id: string;

@@ -1,0 +1,97 @@
+/**
+ * Numbered PostgreSQL migrations. `{schema}` is replaced by the quoted schema name. A shipped migration
+ * is never edited: add the next number instead. Times are epoch milliseconds (bigint), as in SQLite, so
+ * both adapters hand the core identical records.
+ */
+import type { Migration } from '../sqlite/migrations.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE {schema}.tasks (
+  id              uuid PRIMARY KEY,
+  namespace       text NOT NULL,
+  name            text NOT NULL,
+  version         text NOT NULL,
+  status          text NOT NULL,
+  context         jsonb NOT NULL,
+  correlation_id  text NOT NULL,
+  idempotency_key text,
+  tags            jsonb NOT NULL DEFAULT '[]',
+  business        jsonb,
+  created_at      bigint NOT NULL,
+  updated_at      bigint NOT NULL,
+  started_at      bigint,
+  finished_at     bigint
+);
+CREATE UNIQUE INDEX tasks_idempotency ON {schema}.tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX tasks_status ON {schema}.tasks (status, id);
+CREATE INDEX tasks_template ON {schema}.tasks (namespace, name, id);
+CREATE INDEX tasks_correlation ON {schema}.tasks (correlation_id, id);
+
+CREATE TABLE {schema}.task_tags (
+  tag     text NOT NULL,
+  task_id uuid NOT NULL REFERENCES {schema}.tasks (id) ON DELETE CASCADE,
+  PRIMARY KEY (tag, task_id)
+);
+
+CREATE TABLE {schema}.steps (
+  id               bigserial PRIMARY KEY,
+  task_id          uuid NOT NULL REFERENCES {schema}.tasks (id) ON DELETE CASCADE,
+  name             text NOT NULL,
+  position         integer NOT NULL,
+  handler          text NOT NULL,
+  status           text NOT NULL,
+  depends_on       jsonb NOT NULL,
+  attempts         integer NOT NULL DEFAULT 0,
+  attempt_limit    integer NOT NULL,
+  retry            jsonb NOT NULL,
+  timeout_ms       integer,
+  handler_config   jsonb NOT NULL,
+  ready_at         bigint,
+  lease_owner      text,
+  lease_expires_at bigint,
+  started_at       bigint,
+  finished_at      bigint,
+  results          jsonb,
+  error_message    text,
+  error_type       text,
+  UNIQUE (task_id, name)
+);
+CREATE INDEX steps_ready ON {schema}.steps (ready_at, id) WHERE ready_at IS NOT NULL;
+CREATE INDEX steps_lease ON {schema}.steps (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+
+CREATE TABLE {schema}.step_attempts (
+  task_id       uuid NOT NULL,
+  step_id       bigint NOT NULL REFERENCES {schema}.steps (id) ON DELETE CASCADE,
+  attempt       integer NOT NULL,
+  step_name     text NOT NULL,
+  started_at    bigint NOT NULL,
+  finished_at   bigint NOT NULL,
+  duration_ms   bigint NOT NULL,
+  outcome       text NOT NULL,
+  error_message text,
+  error_type    text,
+  worker_id     text,
+  PRIMARY KEY (task_id, step_id, attempt)
+);
+
+CREATE TABLE {schema}.transitions (
+  id         bigserial PRIMARY KEY,
+  task_id    uuid NOT NULL REFERENCES {schema}.tasks (id) ON DELETE CASCADE,
+  step_name  text,
+  from_state text,
+  to_state   text NOT NULL,
+  at         bigint NOT NULL,
+  attempt    integer,
+  reason     text,
+  error_type text
+);
+CREATE INDEX transitions_task ON {schema}.transitions (task_id, id);
+`,
+  },
+];
+
+export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -1,0 +1,532 @@
+/**
+ * The PostgreSQL store: many worker processes on many machines share one database. Every decision is the
+ * shared CyclePlanner/TaskWorkspace's; this adapter supplies locking and batched SQL.
+ *
+ * Locking rule: a task's step rows are only written while holding the task row's lock (FOR UPDATE). A
+ * cycle first locks the tasks of the outcomes it records, waiting, in id order (so two workers never
+ * deadlock on each other); every later lock in the cycle (lease recovery, claiming) uses SKIP LOCKED and
+ * never waits. A step is therefore claimed by exactly one worker, and two workers completing sibling steps
+ * are serialised on their task, so the join step is never missed.
+ */
+import pg from 'pg';
+import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
+import { buildTaskCreatedEvent } from '../../core/new-task.js';
+import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import { TaskWorkspace } from '../../core/task-workspace.js';
+import { TaskerError } from '../../errors.js';
+import type { TaskerEvent } from '../../events/catalog.js';
+import { decodeCursor, encodeCursor, uuidv7Floor } from '../cursor.js';
+import type {
+  CreatedTask,
+  CycleInput,
+  CycleResult,
+  HeldLease,
+  MigrationStatus,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+} from '../port.js';
+import {
+  attemptFromRow,
+  resultsJson,
+  stepFromRow,
+  taskFromRow,
+  transitionFromRow,
+  type AttemptRow,
+  type StepRow,
+  type TaskRow,
+  type TransitionRow,
+} from '../rows.js';
+import { mapPostgresError, resolvePostgres, type PostgresOptions } from './connect.js';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
+
+const RECOVERY_BATCH = 100;
+/** Task columns, jsonb as text (rows.ts parses JSON text for both adapters). */
+function taskCols(a = ''): string {
+  const p = a ? `${a}.` : '';
+  return `${p}id, ${p}namespace, ${p}name, ${p}version, ${p}status, ${p}context::text AS context, ${p}correlation_id,
+    ${p}idempotency_key, ${p}tags::text AS tags, ${p}business::text AS business, ${p}created_at, ${p}updated_at,
+    ${p}started_at, ${p}finished_at`;
+}
+const TASK_COLS = taskCols();
+const STEP_COLS = `id, task_id, name, position, handler, status, depends_on::text AS depends_on, attempts,
+  attempt_limit, retry::text AS retry, timeout_ms, handler_config::text AS handler_config, ready_at, lease_owner,
+  lease_expires_at, started_at, finished_at, results::text AS results, error_message, error_type`;
+
+type Client = pg.PoolClient;
+
+export class PostgresStore implements TaskStore {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  readonly schema: string;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    location: string,
+    private readonly random: () => number,
+  ) {
+    this.schema = schema;
+    this.location = location;
+  }
+
+  /** Connect and bring the schema up to date (migrations serialised by an advisory lock). */
+  static async open(options: PostgresOptions & { random?: () => number }): Promise<PostgresStore> {
+    const r = resolvePostgres(options);
+    const pool = new pg.Pool(r.config);
+    // An idle connection killed by the server (restart, pg_terminate_backend) must not crash the process;
+    // the next query gets a fresh connection, and a failed cycle is retried by the worker.
+    pool.on('error', () => {});
+    const store = new PostgresStore(pool, r.schema, r.location, options.random ?? Math.random);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  private t(table: string): string {
+    return `"${this.schema}".${table}`;
+  }
+
+  async migrate(): Promise<MigrationStatus> {
+    return this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tasker.migrate.${this.schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${this.t('schema_migrations')} (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+      );
+      const cur = await c.query<{ v: number | null }>(
+        `SELECT MAX(version) AS v FROM ${this.t('schema_migrations')}`,
+      );
+      const current = cur.rows[0]?.v ?? 0;
+      if (current > LATEST_POSTGRES_VERSION) {
+        throw new TaskerError(
+          'SCHEMA_VERSION_MISMATCH',
+          `PostgreSQL schema "${this.schema}" at ${this.location} is at version ${current}, newer than this tasker-engine knows (${LATEST_POSTGRES_VERSION}); upgrade tasker-engine`,
+          { schema: this.schema, current, latest: LATEST_POSTGRES_VERSION },
+        );
+      }
+      const applied: number[] = [];
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (m.version <= current) continue;
+        await c.query(m.sql.replaceAll('{schema}', `"${this.schema}"`));
+        await c.query(
+          `INSERT INTO ${this.t('schema_migrations')} (version, name, applied_at) VALUES ($1, $2, $3)`,
+          [m.version, m.name, Date.now()],
+        );
+        applied.push(m.version);
+      }
+      return { current: Math.max(current, ...applied), latest: LATEST_POSTGRES_VERSION, applied };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]> {
+    return this.tx(async (c) => {
+      const out: CreatedTask[] = [];
+      for (const d of drafts) out.push(await this.insertTask(c, d));
+      return out;
+    });
+  }
+
+  private async insertTask(c: Client, draft: TaskCreatedDraft): Promise<CreatedTask> {
+    const t = draft.task;
+    const ins = await c.query(
+      `INSERT INTO ${this.t('tasks')} (id, namespace, name, version, status, context, correlation_id, idempotency_key,
+         tags, business, created_at, updated_at, started_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14)
+       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
+      [
+        t.id,
+        t.namespace,
+        t.name,
+        t.version,
+        t.status,
+        JSON.stringify(t.context),
+        t.correlationId,
+        t.idempotencyKey,
+        JSON.stringify(t.tags),
+        t.business ? JSON.stringify(t.business) : null,
+        t.createdAt,
+        t.updatedAt,
+        t.startedAt,
+        t.finishedAt,
+      ],
+    );
+    if (ins.rowCount === 0) {
+      const existing = await c.query<TaskRow>(
+        `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE idempotency_key = $1`,
+        [t.idempotencyKey],
+      );
+      const row = existing.rows[0];
+      if (!row)
+        throw new TaskerError(
+          'STORE_CONFLICT',
+          `idempotency key ${t.idempotencyKey ?? ''} conflicted but no task has it`,
+        );
+      return { task: taskFromRow(row), created: false, events: [] };
+    }
+    const s = draft.steps;
+    await c.query(
+      `INSERT INTO ${this.t('steps')} (task_id, name, position, handler, status, depends_on, attempts, attempt_limit,
+         retry, timeout_ms, handler_config, ready_at)
+       SELECT $1, v.name, v.position, v.handler, v.status, v.depends_on::jsonb, v.attempts, v.attempt_limit,
+         v.retry::jsonb, v.timeout_ms, v.handler_config::jsonb, v.ready_at
+       FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[],
+         $10::int[], $11::text[], $12::bigint[])
+         AS v(name, position, handler, status, depends_on, attempts, attempt_limit, retry, timeout_ms, handler_config, ready_at)`,
+      [
+        t.id,
+        s.map((x) => x.name),
+        s.map((x) => x.position),
+        s.map((x) => x.handler),
+        s.map((x) => x.status),
+        s.map((x) => JSON.stringify(x.dependsOn)),
+        s.map((x) => x.attempts),
+        s.map((x) => x.attemptLimit),
+        s.map((x) => JSON.stringify(x.retry)),
+        s.map((x) => x.timeoutMs),
+        s.map((x) => JSON.stringify(x.handlerConfig)),
+        s.map((x) => x.readyAt),
+      ],
+    );
+    if (t.tags.length > 0) {
+      await c.query(
+        `INSERT INTO ${this.t('task_tags')} (tag, task_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
+        [t.tags, t.id],
+      );
+    }
+    await this.insertTransitions(c, [draft.transition]);
+    return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
+  }
+
+  cycle(input: CycleInput): Promise<CycleResult> {
+    return this.tx(async (c) => {
+      const plan = new CyclePlanner(input.workerId, input.now, this.random, input.wantsEvent);
+      plan.add(await this.lockAndLoad(c, plan.missing(input.outcomes.map((o) => o.taskId)), 'wait'));
+      plan.applyOutcomes(input.outcomes);
+      if (input.recoverExpiredLeases) {
+        const rows = await c.query<{ id: number; task_id: string }>(
+          `SELECT id, task_id FROM ${this.t('steps')} WHERE lease_expires_at IS NOT NULL AND lease_expires_at < $1
+           ORDER BY lease_expires_at LIMIT $2`,
+          [input.now, RECOVERY_BATCH],
+        );
+        const expired = rows.rows.map(toRef);
+        plan.add(await this.lockAndLoad(c, plan.missing(expired.map((e) => e.taskId)), 'skip'));
+        plan.recover(expired);
+      }
+      const rules = input.claim;
+      if (rules && rules.limit > 0) {
+        plan.claimReadyInMemory(rules);
+        const room = plan.room(rules);
+        if (room > 0) {
+          // Over-fetch: candidates whose task another worker holds right now are skipped, not waited for.
+          const rows = await c.query<{ id: number; task_id: string }>(
+            `SELECT s.id, s.task_id FROM ${this.t('steps')} s JOIN ${this.t('tasks')} t ON t.id = s.task_id
+             WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 AND t.status IN ('pending', 'in_progress')
+               AND ($2::text[] IS NULL OR s.handler = ANY($2::text[]))
+             ORDER BY s.ready_at, s.id LIMIT $3`,
+            [input.now, rules.handlers ? [...rules.handlers] : null, room * 4 + 16],
+          );
+          const candidates = rows.rows.map(toRef);
+          plan.add(await this.lockAndLoad(c, plan.missing(candidates.map((x) => x.taskId)), 'skip'));
+          plan.claimCandidates(candidates, rules);
+        }
+      }
+      const events = await this.write(c, [...plan.workspaces()]);
+      const next = await c.query<{ at: number | null }>(
+        `SELECT MIN(ready_at) AS at FROM ${this.t('steps')} WHERE ready_at IS NOT NULL`,
+      );
+      return {
+        applied: plan.applied,
+        claimed: plan.claimed,
+        recovered: plan.recovered,
+        events,
+        nextReadyAt: next.rows[0]?.at ?? null,
+      };
+    });
+  }
+
+  heartbeat(workerId: string, leases: readonly HeldLease[], leaseExpiresAt: number): Promise<HeldLease[]> {
+    return this.tx(async (c) => {
+      const held = await c.query<{ id: number }>(
+        `UPDATE ${this.t('steps')} s SET lease_expires_at = $1
+         FROM unnest($2::bigint[], $3::int[]) AS v(id, attempt)
+         WHERE s.id = v.id AND s.attempts = v.attempt AND s.lease_owner = $4 AND s.status = 'in_progress'
+         RETURNING s.id`,
+        [leaseExpiresAt, leases.map((l) => l.stepId), leases.map((l) => l.attempt), workerId],
+      );
+      const ok = new Set(held.rows.map((r) => r.id));
+      return leases.filter((l) => !ok.has(l.stepId));
+    });
+  }
+
+  mutateTask(
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+  ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
+    return this.tx(async (c) => {
+      const [snap] = await this.lockAndLoad(c, [taskId], 'wait');
+      if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+      const ws = new TaskWorkspace(snap, this.random);
+      action(ws);
+      const events = await this.write(c, [ws]);
+      return { snapshot: { task: { ...ws.task }, steps: ws.steps.map((s) => ({ ...s })) }, events };
+    });
+  }
+
+  getTask(taskId: string): Promise<TaskSnapshot | null> {
+    if (!isUuid(taskId)) return Promise.resolve(null);
+    return this.tx(async (c) => {
+      const [snap] = await this.load(c, [taskId]);
+      return snap ?? null;
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    if (!isUuid(taskId)) return [];
+    const r = await this.query<AttemptRow>(
+      `SELECT * FROM ${this.t('step_attempts')} WHERE task_id = $1 ORDER BY started_at, step_id, attempt`,
+      [taskId],
+    );
+    return r.rows.map(attemptFromRow);
+  }
+
+  async getTransitions(taskId: string): Promise<TransitionRecord[]> {
+    if (!isUuid(taskId)) return [];
+    const r = await this.query<TransitionRow>(
+      `SELECT * FROM ${this.t('transitions')} WHERE task_id = $1 ORDER BY id`,
+      [taskId],
+    );
+    return r.rows.map(transitionFromRow);
+  }
+
+  async listTasks(filter: TaskFilter): Promise<TaskPage> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (filter.status && filter.status.length > 0)
+      where.push(`t.status = ANY(${arg(filter.status)}::text[])`);
+    if (filter.namespace !== undefined) where.push(`t.namespace = ${arg(filter.namespace)}`);
+    if (filter.name !== undefined) where.push(`t.name = ${arg(filter.name)}`);
+    if (filter.version !== undefined) where.push(`t.version = ${arg(filter.version)}`);
+    if (filter.correlationId !== undefined) where.push(`t.correlation_id = ${arg(filter.correlationId)}`);
+    if (filter.tag !== undefined) {
+      where.push(`t.id IN (SELECT task_id FROM ${this.t('task_tags')} WHERE tag = ${arg(filter.tag)})`);
+    }
+    if (filter.createdAfter !== undefined) {
+      // See the SQLite adapter: an id's millisecond is never before created_at, so the id bound is safe.
+      where.push(
+        `t.id >= ${arg(uuidFloor(filter.createdAfter))}::uuid AND t.created_at >= ${arg(filter.createdAfter)}`,
+      );
+    }
+    if (filter.createdBefore !== undefined) where.push(`t.created_at < ${arg(filter.createdBefore)}`);
+    if (filter.cursor !== undefined) where.push(`t.id < ${arg(decodeCursor(filter.cursor))}::uuid`);
+    const limit = filter.limit ?? 50;
+    const r = await this.query<TaskRow>(
+      `SELECT ${taskCols('t')} FROM ${this.t('tasks')} t
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ${arg(limit + 1)}`,
+      args,
+    );
+    const tasks = r.rows.slice(0, limit).map(taskFromRow);
+    const last = tasks[tasks.length - 1];
+    return { tasks, nextCursor: r.rows.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  /** Lock the tasks (waiting, or skipping those another worker holds) and load them with their steps. */
+  private async lockAndLoad(c: Client, ids: string[], mode: 'wait' | 'skip'): Promise<TaskSnapshot[]> {
+    if (ids.length === 0) return [];
+    const locked = await c.query<{ id: string }>(
+      `SELECT id FROM ${this.t('tasks')} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE${mode === 'skip' ? ' SKIP LOCKED' : ''}`,
+      [ids],
+    );
+    return this.load(
+      c,
+      locked.rows.map((r) => r.id),
+    );
+  }
+
+  private async load(c: Client, ids: string[]): Promise<TaskSnapshot[]> {
+    if (ids.length === 0) return [];
+    const tasks = await c.query<TaskRow>(
+      `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const steps = await c.query<StepRow>(
+      `SELECT ${STEP_COLS} FROM ${this.t('steps')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, position`,
+      [ids],
+    );
+    const byTask = new Map<string, TaskSnapshot>();
+    for (const row of tasks.rows) byTask.set(row.id, { task: taskFromRow(row), steps: [] });
+    for (const row of steps.rows) byTask.get(row.task_id)?.steps.push(stepFromRow(row));
+    return [...byTask.values()];
+  }
+
+  /** Write what the workspaces changed: fenced batch UPDATEs, then bulk INSERTs of the audit rows. */
+  private async write(c: Client, spaces: TaskWorkspace[]): Promise<TaskerEvent[]> {
+    const changes = spaces.map((ws) => ws.changes());
+    const tasks = changes.flatMap((ch) => (ch.task ? [ch.task] : []));
+    const steps = changes.flatMap((ch) => ch.steps);
+    if (tasks.length > 0) {
+      const r = await c.query(
+        `UPDATE ${this.t('tasks')} t SET status = v.status, updated_at = v.updated_at, started_at = v.started_at,
+           finished_at = v.finished_at
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
+           AS v(id, status, updated_at, started_at, finished_at, expect)
+         WHERE t.id = v.id AND t.status = v.expect`,
+        [
+          tasks.map((x) => x.record.id),
+          tasks.map((x) => x.record.status),
+          tasks.map((x) => x.record.updatedAt),
+          tasks.map((x) => x.record.startedAt),
+          tasks.map((x) => x.record.finishedAt),
+          tasks.map((x) => x.expectStatus),
+        ],
+      );
+      if (r.rowCount !== tasks.length) throw conflict('tasks', tasks.length, r.rowCount);
+    }
+    if (steps.length > 0) {
+      const r = await c.query(
+        `UPDATE ${this.t('steps')} s SET status = v.status, attempts = v.attempts, attempt_limit = v.attempt_limit,
+           ready_at = v.ready_at, lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at,
+           started_at = v.started_at, finished_at = v.finished_at, results = v.results::jsonb,
+           error_message = v.error_message, error_type = v.error_type
+         FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[], $5::bigint[], $6::text[], $7::bigint[],
+           $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[])
+           AS v(id, status, attempts, attempt_limit, ready_at, lease_owner, lease_expires_at, started_at,
+             finished_at, results, error_message, error_type, expect_status, expect_attempts)
+         WHERE s.id = v.id AND s.status = v.expect_status AND s.attempts = v.expect_attempts`,
+        [
+          steps.map((x) => x.record.id),
+          steps.map((x) => x.record.status),
+          steps.map((x) => x.record.attempts),
+          steps.map((x) => x.record.attemptLimit),
+          steps.map((x) => x.record.readyAt),
+          steps.map((x) => x.record.leaseOwner),
+          steps.map((x) => x.record.leaseExpiresAt),
+          steps.map((x) => x.record.startedAt),
+          steps.map((x) => x.record.finishedAt),
+          steps.map((x) => resultsJson(x.record.results)),
+          steps.map((x) => x.record.errorMessage),
+          steps.map((x) => x.record.errorType),
+          steps.map((x) => x.expectStatus),
+          steps.map((x) => x.expectAttempts),
+        ],
+      );
+      if (r.rowCount !== steps.length) throw conflict('steps', steps.length, r.rowCount);
+    }
+    await this.insertTransitions(
+      c,
+      changes.flatMap((ch) => ch.transitions),
+    );
+    const attempts = changes.flatMap((ch) => ch.attempts);
+    if (attempts.length > 0) {
+      await c.query(
+        `INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
+           duration_ms, outcome, error_message, error_type, worker_id)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::bigint[],
+           $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+        [
+          attempts.map((a) => a.taskId),
+          attempts.map((a) => a.stepId),
+          attempts.map((a) => a.attempt),
+          attempts.map((a) => a.stepName),
+          attempts.map((a) => a.startedAt),
+          attempts.map((a) => a.finishedAt),
+          attempts.map((a) => a.durationMs),
+          attempts.map((a) => a.outcome),
+          attempts.map((a) => a.errorMessage),
+          attempts.map((a) => a.errorType),
+          attempts.map((a) => a.workerId),
+        ],
+      );
+    }
+    return changes.flatMap((ch) => ch.events);
+  }
+
+  private async insertTransitions(c: Client, list: TransitionRecord[]): Promise<void> {
+    if (list.length === 0) return;
+    await c.query(
+      `INSERT INTO ${this.t('transitions')} (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[],
+         $8::text[])`,
+      [
+        list.map((t) => t.taskId),
+        list.map((t) => t.stepName),
+        list.map((t) => t.fromState),
+        list.map((t) => t.toState),
+        list.map((t) => t.at),
+        list.map((t) => t.attempt),
+        list.map((t) => t.reason),
+        list.map((t) => t.errorType),
+      ],
+    );
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, args);
+    } catch (err) {
+      throw mapPostgresError(err, this.location);
+    }
+  }
+
+  /** One transaction on one pooled connection; a broken connection is discarded, not returned to the pool. */
+  private async tx<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapPostgresError(err, this.location);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error;
+      }
+      throw err instanceof TaskerError ? err : mapPostgresError(err, this.location);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+function toRef(row: { id: number; task_id: string }): StepRef {
+  return { taskId: row.task_id, stepId: row.id };
+}
+
+function conflict(table: string, expected: number, got: number | null): TaskerError {
+  return new TaskerError(
+    'STORE_CONFLICT',
+    `${table}: ${expected - (got ?? 0)} of ${expected} rows changed underneath this transaction`,
+    { table },
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(v: string): boolean {
+  return UUID.test(v);
+}
+
+/** uuidv7Floor gives a string prefix; PostgreSQL compares uuid values, so pad it to a full uuid. */
+function uuidFloor(ms: number): string {
+  const prefix = uuidv7Floor(ms);
+  return `${prefix}0000-0000-000000000000`;
+}
