@@ -16,6 +16,8 @@ const BEHAVIOURAL = [
   'test/library.test.ts',
   'test/edge-cases.test.ts',
 ];
+/** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
+const POSTGRES_ONLY = ['test/postgres.test.ts'];
 
 async function postgresReachable(): Promise<string | null> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -50,6 +52,7 @@ export default defineConfig(async () => {
             ...common,
             name: 'sqlite',
             include: ['test/**/*.test.ts'],
+            exclude: POSTGRES_ONLY,
             env: { TASKER_TEST_STORE: 'sqlite' },
           },
         },
@@ -60,7 +63,7 @@ export default defineConfig(async () => {
                 test: {
                   ...common,
                   name: 'postgres',
-                  include: BEHAVIOURAL,
+                  include: [...BEHAVIOURAL, ...POSTGRES_ONLY],
                   env: { TASKER_TEST_STORE: 'postgres' },
                 },
               },

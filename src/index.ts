@@ -54,3 +54,4 @@ export { loadTemplatesFrom, loadTemplateSource } from './templates/load.js';
 export { TemplateRegistry } from './templates/registry.js';
 export type { TaskStore, TaskFilter, TaskPage } from './store/port.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
+export { PostgresStore } from './store/postgres/postgres-store.js';

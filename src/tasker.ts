@@ -26,8 +26,7 @@ import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
 import { Worker } from './runtime/worker.js';
 import type { TaskFilter, TaskPage, TaskStore } from './store/port.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
 import { TemplateRegistry } from './templates/registry.js';
@@ -223,7 +222,17 @@ export class Tasker {
     const deadline = Date.now() + timeoutMs;
     const isDone = (t: TaskRecord) => TERMINAL_TASK_STATES.has(t.status) || t.status === 'error';
     for (;;) {
-      const snap = await this.store.getTask(taskId);
+      let snap: TaskSnapshot | null | undefined;
+      try {
+        snap = await this.store.getTask(taskId);
+      } catch (err) {
+        // A dropped connection is not the task's fault: keep waiting (the next poll reconnects).
+        if (!(err instanceof TaskerError && err.code === 'DATABASE_UNAVAILABLE') || Date.now() >= deadline)
+          throw err;
+        this.logger.warn({ err, task_id: taskId }, 'waiting for a task: store unavailable, retrying');
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
       if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
       if (isDone(snap.task)) return snap.task;
       const left = deadline - Date.now();
@@ -375,23 +384,9 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
     }
   }
 
-  let store = options.store;
-  if (!store) {
-    if (opts.database.kind === 'postgres') {
-      store = await PostgresStore.open({
-        url: opts.database.url,
-        schema: options.postgresSchema,
-        random: opts.random,
-      });
-    } else {
-      store = SqliteStore.open({
-        path: opts.database.path,
-        synchronous: opts.sqliteSynchronous,
-        busyTimeoutMs: opts.sqliteBusyTimeoutMs,
-        random: opts.random,
-      });
-    }
-  }
+  const store =
+    options.store ??
+    (await openStore(opts, { migrate: options.migrate ?? false, postgresSchema: options.postgresSchema }));
   return new Tasker(store, registry, handlers, logger, opts, options.workerId ?? newWorkerId());
 }
 

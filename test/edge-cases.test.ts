@@ -116,7 +116,7 @@ steps:
 `;
     const database = testDatabase();
     const templates = templatesFromYaml(yaml);
-    const producer = await createTasker({ database, templates, logger: false });
+    const producer = await createTasker({ database, templates, logger: false, migrate: true });
     const { task } = await producer.createTask({ namespace: 'e', name: 'split' });
     const partial = await createTasker({
       database,

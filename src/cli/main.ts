@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { TaskerError } from '../errors.js';
 import type { CliIo } from './context.js';
+import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -41,6 +42,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   registerTaskCommands(program, ctx, common);
   registerWorker(program, ctx, common);
   registerDemo(program, ctx, common);
+  registerDb(program, ctx, common);
 
   try {
     await program.parseAsync(argv);

@@ -17,6 +17,12 @@ export interface TaskerOptions {
   database?: string;
   /** PostgreSQL schema holding all of the engine's tables (also `?schema=` in the URL). @default 'tasker' */
   postgresSchema?: string;
+  /**
+   * Apply pending schema migrations on open. SQLite always does. For PostgreSQL the default is false: a
+   * schema that is missing or behind is refused with the migration to apply (`tasker db migrate`), so a
+   * deploy never changes a shared database as a side effect of starting a worker. @default false
+   */
+  migrate?: boolean;
   /** A ready store (overrides `database`). */
   store?: TaskStore;
   /** Template objects, or a YAML file / folder of YAML files to load. */

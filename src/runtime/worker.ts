@@ -38,6 +38,7 @@ export class Worker {
   private started = false;
   private nextRecoveryAt = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
+  private stopListening: (() => Promise<void>) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -71,6 +72,20 @@ export class Worker {
     this.handlerNames = this.handlers.names();
     this.stopping = false;
     this.pollTimer = setInterval(() => this.notify(), this.opts.pollMs);
+    if (this.store.listen) {
+      this.store
+        .listen(
+          () => this.notify(),
+          (err) => this.logger.warn({ err }, 'wake-up channel lost; reconnecting (polling meanwhile)'),
+        )
+        .then(
+          (stop) => {
+            if (this.started) this.stopListening = stop;
+            else void stop();
+          },
+          (err: unknown) => this.logger.warn({ err }, 'cannot listen for wake-ups; relying on polling'),
+        );
+    }
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
     this.logger.debug({ worker_id: this.id, concurrency: this.opts.concurrency }, 'worker started');
     this.notify();
@@ -108,6 +123,8 @@ export class Worker {
     }
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
+    await this.stopListening?.();
+    this.stopListening = undefined;
     clearTimeout(this.wakeTimer);
     this.started = false;
   }

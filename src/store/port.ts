@@ -78,9 +78,14 @@ export interface TaskPage {
 }
 
 export interface MigrationStatus {
+  /** Schema version the database is at (0: nothing applied). */
   current: number;
+  /** Newest version this tasker-engine knows. */
   latest: number;
+  /** Versions applied by this call (migrate) — empty for a status check. */
   applied: number[];
+  /** Migrations still to apply. */
+  pending: Array<{ version: number; name: string }>;
 }
 
 export interface TaskStore {
@@ -88,6 +93,8 @@ export interface TaskStore {
   /** Where the data lives, for messages (file path or host:port/db). */
   readonly location: string;
   migrate(): Promise<MigrationStatus>;
+  /** Where the schema stands, without changing anything. */
+  schemaStatus(): Promise<MigrationStatus>;
   close(): Promise<void>;
   /**
    * Insert tasks in one transaction; for an idempotency key already used, returns the existing task with
@@ -103,6 +110,11 @@ export interface TaskStore {
     action: (ws: TaskWorkspace) => void,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
   getTask(taskId: string): Promise<TaskSnapshot | null>;
+  /**
+   * Optional: call `onWake` when another process may have made work ready (PostgreSQL LISTEN/NOTIFY).
+   * Returns a function that stops listening. Without it, workers rely on polling alone.
+   */
+  listen?(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>>;
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
   getTransitions(taskId: string): Promise<TransitionRecord[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;

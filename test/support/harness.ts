@@ -89,6 +89,7 @@ export async function startEngine(
     handlers,
     logger: false,
     pollIntervalMs: 50,
+    migrate: true,
     ...options,
   });
   const events: TaskerEvent[] = [];

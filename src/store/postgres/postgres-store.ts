@@ -38,6 +38,7 @@ import {
   type TransitionRow,
 } from '../rows.js';
 import { mapPostgresError, resolvePostgres, type PostgresOptions } from './connect.js';
+import { statusOf } from '../sqlite/migrations.js';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
 
 const RECOVERY_BATCH = 100;
@@ -62,6 +63,7 @@ export class PostgresStore implements TaskStore {
 
   private constructor(
     private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
     schema: string,
     location: string,
     private readonly random: () => number,
@@ -70,16 +72,22 @@ export class PostgresStore implements TaskStore {
     this.location = location;
   }
 
-  /** Connect and bring the schema up to date (migrations serialised by an advisory lock). */
-  static async open(options: PostgresOptions & { random?: () => number }): Promise<PostgresStore> {
+  /**
+   * Connect. With `migrate`, bring the schema up to date (serialised across processes by an advisory
+   * lock); without, refuse a schema that is missing, behind, or ahead, naming what to run.
+   */
+  static async open(
+    options: PostgresOptions & { random?: () => number; migrate?: boolean; checkSchema?: boolean },
+  ): Promise<PostgresStore> {
     const r = resolvePostgres(options);
     const pool = new pg.Pool(r.config);
     // An idle connection killed by the server (restart, pg_terminate_backend) must not crash the process;
     // the next query gets a fresh connection, and a failed cycle is retried by the worker.
     pool.on('error', () => {});
-    const store = new PostgresStore(pool, r.schema, r.location, options.random ?? Math.random);
+    const store = new PostgresStore(pool, r.config, r.schema, r.location, options.random ?? Math.random);
     try {
-      await store.migrate();
+      if (options.migrate) await store.migrate();
+      else if (options.checkSchema !== false) store.assertCurrent(await store.schemaStatus());
     } catch (err) {
       await pool.end().catch(() => {});
       throw err;
@@ -89,6 +97,57 @@ export class PostgresStore implements TaskStore {
 
   private t(table: string): string {
     return `"${this.schema}".${table}`;
+  }
+
+  /** One channel per schema; the payload is empty: a wake-up, not a message. */
+  private get channel(): string {
+    return `tasker_${this.schema}`;
+  }
+
+  /** Delivered when the surrounding transaction commits, so a woken worker sees the new rows. */
+  private async notify(c: Client): Promise<void> {
+    await c.query('SELECT pg_notify($1, $2)', [this.channel, '']);
+  }
+
+  async listen(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let failures = 0;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client(this.clientConfig);
+      c.on('notification', () => onWake());
+      c.on('error', (err) => {
+        onError(err);
+        void reconnect();
+      });
+      await c.connect();
+      await c.query(`LISTEN "${this.channel}"`);
+      client = c;
+      failures = 0;
+      onWake(); // notifications may have been missed while disconnected
+    };
+    const reconnect = async (): Promise<void> => {
+      const old = client;
+      client = undefined;
+      await old?.end().catch(() => {});
+      if (stopped || retry) return;
+      const delay = Math.min(10_000, 100 * 2 ** Math.min(failures++, 7));
+      retry = setTimeout(() => {
+        retry = undefined;
+        if (!stopped)
+          connect().catch((err: unknown) => {
+            onError(err);
+            void reconnect();
+          });
+      }, delay);
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
   }
 
   async migrate(): Promise<MigrationStatus> {
@@ -119,8 +178,39 @@ export class PostgresStore implements TaskStore {
         );
         applied.push(m.version);
       }
-      return { current: Math.max(current, ...applied), latest: LATEST_POSTGRES_VERSION, applied };
+      return statusOf(Math.max(current, ...applied), POSTGRES_MIGRATIONS, applied);
     });
+  }
+
+  async schemaStatus(): Promise<MigrationStatus> {
+    const table = await this.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+      `"${this.schema}".schema_migrations`,
+    ]);
+    if (!table.rows[0]?.t) return statusOf(0, POSTGRES_MIGRATIONS, []);
+    const cur = await this.query<{ v: number | null }>(
+      `SELECT MAX(version) AS v FROM ${this.t('schema_migrations')}`,
+      [],
+    );
+    return statusOf(cur.rows[0]?.v ?? 0, POSTGRES_MIGRATIONS, []);
+  }
+
+  private assertCurrent(status: MigrationStatus): void {
+    if (status.current === status.latest) return;
+    const where = `PostgreSQL schema "${this.schema}" at ${this.location}`;
+    if (status.current > status.latest) {
+      throw new TaskerError(
+        'SCHEMA_VERSION_MISMATCH',
+        `${where} is at version ${status.current}, newer than this tasker-engine knows (${status.latest}); upgrade tasker-engine`,
+        { schema: this.schema, ...status },
+      );
+    }
+    const pending = status.pending.map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`).join(', ');
+    throw new TaskerError(
+      'SCHEMA_VERSION_MISMATCH',
+      `${where} is at version ${status.current}${status.current === 0 ? ' (not installed)' : ''}; this tasker-engine needs ${status.latest}. ` +
+        `Apply ${pending} with: tasker db migrate --db <url>${this.schema === 'tasker' ? '' : ` (schema ${this.schema})`}`,
+      { schema: this.schema, ...status },
+    );
   }
 
   async close(): Promise<void> {
@@ -131,6 +221,7 @@ export class PostgresStore implements TaskStore {
     return this.tx(async (c) => {
       const out: CreatedTask[] = [];
       for (const d of drafts) out.push(await this.insertTask(c, d));
+      if (out.some((x) => x.created)) await this.notify(c);
       return out;
     });
   }
@@ -239,7 +330,10 @@ export class PostgresStore implements TaskStore {
           plan.claimCandidates(candidates, rules);
         }
       }
-      const events = await this.write(c, [...plan.workspaces()]);
+      const spaces = [...plan.workspaces()];
+      const events = await this.write(c, spaces);
+      // Work this worker made ready but could not take: wake the others now rather than at their poll.
+      if (spaces.some((ws) => ws.readyStepIds(input.now).length > 0)) await this.notify(c);
       const next = await c.query<{ at: number | null }>(
         `SELECT MIN(ready_at) AS at FROM ${this.t('steps')} WHERE ready_at IS NOT NULL`,
       );
@@ -277,6 +371,7 @@ export class PostgresStore implements TaskStore {
       const ws = new TaskWorkspace(snap, this.random);
       action(ws);
       const events = await this.write(c, [ws]);
+      if (ws.readyStepIds(Date.now()).length > 0) await this.notify(c);
       return { snapshot: { task: { ...ws.task }, steps: ws.steps.map((s) => ({ ...s })) }, events };
     });
   }
@@ -489,6 +584,12 @@ export class PostgresStore implements TaskStore {
       throw mapPostgresError(err, this.location);
     }
     let broken: Error | undefined;
+    // A checked-out connection the server kills (restart, pg_terminate_backend) reports it as an 'error'
+    // event; unheard, that event would crash the process. Note it, fail this transaction, drop the connection.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query(begin);
       const out = await fn(client);
@@ -502,6 +603,7 @@ export class PostgresStore implements TaskStore {
       }
       throw err instanceof TaskerError ? err : mapPostgresError(err, this.location);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

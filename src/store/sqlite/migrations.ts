@@ -104,3 +104,16 @@ CREATE INDEX transitions_task ON transitions (task_id, id);
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
+
+export function statusOf(
+  current: number,
+  migrations: readonly Migration[],
+  applied: number[],
+): { current: number; latest: number; applied: number[]; pending: Array<{ version: number; name: string }> } {
+  return {
+    current,
+    latest: migrations.reduce((m, x) => Math.max(m, x.version), 0),
+    applied,
+    pending: migrations.filter((m) => m.version > current).map((m) => ({ version: m.version, name: m.name })),
+  };
+}

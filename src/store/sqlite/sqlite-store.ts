@@ -23,7 +23,7 @@ import type {
 } from '../port.js';
 import { decodeCursor, encodeCursor, uuidv7Floor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
-import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS } from './migrations.js';
+import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS, statusOf } from './migrations.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
 import {
   attemptFromRow,
@@ -157,6 +157,15 @@ export class SqliteStore implements TaskStore {
 
   migrate(): Promise<MigrationStatus> {
     return this.guard(() => migrateSqlite(this.db, this.location));
+  }
+
+  schemaStatus(): Promise<MigrationStatus> {
+    return this.guard(() => {
+      const current =
+        (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null })
+          .v ?? 0;
+      return statusOf(current, SQLITE_MIGRATIONS, []);
+    });
   }
 
   close(): Promise<void> {
@@ -551,7 +560,7 @@ function migrateSqlite(db: Database.Database, path: string): MigrationStatus {
     }).immediate();
     applied.push(m.version);
   }
-  return { current: Math.max(current, ...applied), latest: LATEST_SQLITE_VERSION, applied };
+  return statusOf(Math.max(current, ...applied), SQLITE_MIGRATIONS, applied);
 }
 
 /** Callers get their own records: the cached ones must not change behind the cache's back. */

@@ -1,0 +1,158 @@
+/**
+ * PostgreSQL-only behaviour: claims that exactly one of several workers wins, wake-ups across engines via
+ * LISTEN/NOTIFY, lost connections, and clear refusals (server down, schema missing). Runs in the
+ * `postgres` test project only.
+ */
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { createTasker, PostgresStore } from '../src/index.js';
+import { PG_URL, sleep, startEngine, templatesFromYaml, testDatabase } from './support/harness.js';
+
+const ONE = `
+namespace: pgt
+name: one
+version: 1.0.0
+steps:
+  - { name: only, handler: ok }
+`;
+
+const CHAIN = `
+namespace: pgt
+name: chain
+version: 1.0.0
+steps:
+  - { name: a, handler: work }
+  - { name: b, handler: work, depends_on: [a] }
+  - { name: c, handler: work, depends_on: [a] }
+  - { name: d, handler: work, depends_on: [b, c] }
+`;
+
+describe('PostgreSQL store', () => {
+  it('lets exactly one of two racing workers claim each ready step, 1,000 times over', async () => {
+    const database = testDatabase();
+    const producer = await createTasker({
+      database,
+      templates: templatesFromYaml(ONE),
+      logger: false,
+      migrate: true,
+    });
+    const a = await PostgresStore.open({ url: database });
+    const b = await PostgresStore.open({ url: database });
+    try {
+      const claim = { limit: 1, leaseMs: 30_000 };
+      let doubles = 0;
+      let misses = 0;
+      for (let round = 0; round < 1000; round++) {
+        const { task } = await producer.createTask({ namespace: 'pgt', name: 'one' });
+        const now = Date.now();
+        const [ra, rb] = await Promise.all([
+          a.cycle({ workerId: 'a', now, outcomes: [], claim, recoverExpiredLeases: false }),
+          b.cycle({ workerId: 'b', now, outcomes: [], claim, recoverExpiredLeases: false }),
+        ]);
+        const winners = [...ra.claimed, ...rb.claimed].filter((c) => c.task.id === task.id);
+        if (winners.length > 1) doubles += 1;
+        if (winners.length === 0) misses += 1;
+        // Finish the step so the next round starts from an empty queue.
+        const w = winners[0];
+        if (w) {
+          const owner = ra.claimed.includes(w) ? a : b;
+          await owner.cycle({
+            workerId: owner === a ? 'a' : 'b',
+            now: Date.now(),
+            outcomes: [
+              {
+                kind: 'success',
+                taskId: w.task.id,
+                stepId: w.step.id,
+                attempt: w.step.attempts,
+                workerId: owner === a ? 'a' : 'b',
+                startedAt: now,
+                finishedAt: Date.now(),
+                results: null,
+              },
+            ],
+            claim: null,
+            recoverExpiredLeases: false,
+          });
+        }
+      }
+      expect(doubles).toBe(0);
+      expect(misses).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close(), producer.close()]);
+    }
+  }, 120_000);
+
+  it('wakes an idle worker in another engine within milliseconds (LISTEN/NOTIFY), not at its poll', async () => {
+    const database = testDatabase();
+    const started: number[] = [];
+    const { tasker: worker } = await startEngine(
+      ONE,
+      { ok: () => void started.push(Date.now()) },
+      { database, pollIntervalMs: 60_000 },
+    );
+    const producer = await createTasker({ database, templates: templatesFromYaml(ONE), logger: false });
+    try {
+      await sleep(300); // let the worker's first poll pass and its LISTEN connect
+      const t0 = Date.now();
+      const { task } = await producer.createTask({ namespace: 'pgt', name: 'one' });
+      expect((await worker.waitForTask(task.id, { timeoutMs: 5000, pollMs: 20 })).status).toBe('complete');
+      expect((started[0] ?? Infinity) - t0).toBeLessThan(1000);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('survives its connections being terminated mid-run: reconnects and finishes, nothing lost or doubled', async () => {
+    const app = `tasker_term_${Date.now()}`;
+    const database = `${testDatabase()}&application_name=${app}`;
+    const { tasker } = await startEngine(
+      CHAIN,
+      { work: () => sleep(Math.random() * 5) },
+      { database, concurrency: 16, pollIntervalMs: 100 },
+    );
+    const created = await tasker.createTasks(
+      Array.from({ length: 150 }, () => ({ namespace: 'pgt', name: 'chain' })),
+    );
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await sleep(150); // work in flight: cycles, heartbeats, the LISTEN connection
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+        [app],
+      );
+      expect(killed.rowCount).toBeGreaterThan(0);
+      for (const { task } of created) {
+        expect((await tasker.waitForTask(task.id, { timeoutMs: 30_000 })).status).toBe('complete');
+      }
+      for (const { task } of created.slice(0, 20)) {
+        const d = await tasker.getTask(task.id);
+        for (const s of d.steps)
+          expect(d.attempts.filter((x) => x.stepId === s.id && x.outcome === 'complete')).toHaveLength(1);
+      }
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
+
+  it('refuses a schema that is not installed, naming the migration to apply', async () => {
+    const database = testDatabase(); // a fresh schema name nobody migrated
+    const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
+    expect((err as Error).message).toMatch(
+      /is at version 0 \(not installed\); this tasker-engine needs 1\. Apply 001_initial with: tasker db migrate/,
+    );
+  });
+
+  it('fails clearly when the server is down, naming host and port', async () => {
+    const err = await createTasker({
+      database: 'postgres://postgres@127.0.0.1:5499/test',
+      logger: false,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    expect((err as Error).message).toMatch(
+      /cannot reach PostgreSQL at 127\.0\.0\.1:5499\/test \(ECONNREFUSED/,
+    );
+  });
+});
