@@ -156,3 +156,88 @@ describe('PostgreSQL store', () => {
     );
   });
 });
+
+describe('several worker processes on PostgreSQL', () => {
+  it('3 workers, one SIGKILLed mid-run and replaced: every task completes once, lost attempts are retried', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('./support/harness.js');
+    const WORKER = join(import.meta.dirname, 'fixtures', 'dag-worker.mjs');
+    const database = testDatabase();
+    const log = join(tempDir(), 'log.txt');
+    const TASKS = 2000;
+    const DAG = `
+namespace: mp
+name: dag
+version: 1.0.0
+steps:
+  - { name: a, handler: work }
+  - { name: b, handler: work, depends_on: [a] }
+  - { name: c, handler: work, depends_on: [a] }
+  - { name: d, handler: work, depends_on: [b, c] }
+  - { name: e, handler: work, depends_on: [d] }
+`;
+    const seed = await createTasker({
+      database,
+      templates: templatesFromYaml(DAG),
+      logger: false,
+      migrate: true,
+    });
+    await seed.createTasks(Array.from({ length: TASKS }, () => ({ namespace: 'mp', name: 'dag' })));
+    const lines = () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split(' '))
+        : [];
+    const run = () => {
+      const child = spawn(process.execPath, [WORKER, database, log], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      return { child, exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
+    };
+    const workers = [run(), run(), run()];
+    // Kill one once it has real work in flight.
+    const victim = workers[0];
+    for (let i = 0; i < 500; i++) {
+      if (lines().filter((l) => l[0] === String(victim?.child.pid) && l[1] === 'start').length >= 200) break;
+      await sleep(10);
+    }
+    victim?.child.kill('SIGKILL');
+    expect(await victim?.exited).toBeNull();
+    const replacement = run();
+    const codes = await Promise.all([...workers.slice(1), replacement].map((w) => w.exited));
+    expect(codes).toEqual([0, 0, 0]);
+
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const schema = new URL(database).searchParams.get('schema') ?? '';
+      const q = async (sql: string) =>
+        (await admin.query(sql.replaceAll('{s}', `"${schema}"`))).rows as Array<Record<string, unknown>>;
+      expect(await q('SELECT status, COUNT(*)::int AS n FROM {s}.tasks GROUP BY status')).toEqual([
+        { status: 'complete', n: TASKS },
+      ]);
+      expect(
+        await q(
+          "SELECT step_id FROM {s}.step_attempts WHERE outcome = 'complete' GROUP BY step_id HAVING COUNT(*) > 1",
+        ),
+      ).toEqual([]);
+      const lost = await q(
+        "SELECT outcome, worker_id FROM {s}.step_attempts WHERE error_type = 'worker_lost'",
+      );
+      expect(lost.length).toBeGreaterThan(0);
+      expect(
+        lost.every((l) => l.outcome === 'retry' && String(l.worker_id).includes(`:${victim?.child.pid}:`)),
+      ).toBe(true);
+    } finally {
+      await admin.end();
+      await seed.close();
+    }
+    const terminal = lines().filter((l) => l[1] === 'event');
+    expect(terminal).toHaveLength(TASKS);
+    expect(new Set(terminal.map((l) => l[3])).size).toBe(TASKS);
+  }, 120_000);
+});
