@@ -3,10 +3,13 @@
  * LISTEN/NOTIFY, lost connections, and clear refusals (server down, schema missing). Runs in the
  * `postgres` test project only.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTasker, PostgresStore } from '../src/index.js';
-import { PG_URL, sleep, startEngine, templatesFromYaml, testDatabase } from './support/harness.js';
+import { PG_URL, sleep, startEngine, tempDir, templatesFromYaml, testDatabase } from './support/harness.js';
 
 const ONE = `
 namespace: pgt
@@ -159,10 +162,6 @@ describe('PostgreSQL store', () => {
 
 describe('several worker processes on PostgreSQL', () => {
   it('3 workers, one SIGKILLed mid-run and replaced: every task completes once, lost attempts are retried', async () => {
-    const { spawn } = await import('node:child_process');
-    const { existsSync, readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tempDir } = await import('./support/harness.js');
     const WORKER = join(import.meta.dirname, 'fixtures', 'dag-worker.mjs');
     const database = testDatabase();
     const log = join(tempDir(), 'log.txt');
