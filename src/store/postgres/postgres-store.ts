@@ -297,7 +297,17 @@ export class PostgresStore implements TaskStore {
     return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
   }
 
-  cycle(input: CycleInput): Promise<CycleResult> {
+  async cycle(input: CycleInput): Promise<CycleResult> {
+    if (input.outcomes.length === 0 && !input.recoverExpiredLeases) {
+      // An idle poll is one indexed query, not a transaction: an idle worker stays quiet.
+      const next = await this.query<{ at: number | null }>(
+        `SELECT MIN(ready_at) AS at FROM ${this.t('steps')} WHERE ready_at IS NOT NULL`,
+        [],
+      );
+      const at = next.rows[0]?.at ?? null;
+      if (at === null || at > input.now)
+        return { applied: [], claimed: [], recovered: 0, events: [], nextReadyAt: at };
+    }
     return this.tx(async (c) => {
       const plan = new CyclePlanner(input.workerId, input.now, this.random, input.wantsEvent);
       plan.add(await this.lockAndLoad(c, plan.missing(input.outcomes.map((o) => o.taskId)), 'wait'));
