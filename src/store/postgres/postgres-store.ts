@@ -217,84 +217,102 @@ export class PostgresStore implements TaskStore {
     await this.pool.end();
   }
 
+  /** All drafts in one transaction and a handful of statements, however many there are. */
   createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]> {
     return this.tx(async (c) => {
-      const out: CreatedTask[] = [];
-      for (const d of drafts) out.push(await this.insertTask(c, d));
-      if (out.some((x) => x.created)) await this.notify(c);
-      return out;
-    });
-  }
-
-  private async insertTask(c: Client, draft: TaskCreatedDraft): Promise<CreatedTask> {
-    const t = draft.task;
-    const ins = await c.query(
-      `INSERT INTO ${this.t('tasks')} (id, namespace, name, version, status, context, correlation_id, idempotency_key,
-         tags, business, created_at, updated_at, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14)
-       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
-      [
-        t.id,
-        t.namespace,
-        t.name,
-        t.version,
-        t.status,
-        JSON.stringify(t.context),
-        t.correlationId,
-        t.idempotencyKey,
-        JSON.stringify(t.tags),
-        t.business ? JSON.stringify(t.business) : null,
-        t.createdAt,
-        t.updatedAt,
-        t.startedAt,
-        t.finishedAt,
-      ],
-    );
-    if (ins.rowCount === 0) {
-      const existing = await c.query<TaskRow>(
-        `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE idempotency_key = $1`,
-        [t.idempotencyKey],
+      const ts = drafts.map((d) => d.task);
+      const inserted = await c.query<{ id: string }>(
+        `INSERT INTO ${this.t('tasks')} (id, namespace, name, version, status, context, correlation_id, idempotency_key,
+           tags, business, created_at, updated_at, started_at, finished_at)
+         SELECT v.id, v.namespace, v.name, v.version, v.status, v.context::jsonb, v.correlation_id, v.idempotency_key,
+           v.tags::jsonb, v.business::jsonb, v.created_at, v.updated_at, v.started_at, v.finished_at
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+           AS v(id, namespace, name, version, status, context, correlation_id, idempotency_key, tags, business,
+             created_at, updated_at, started_at, finished_at)
+         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id`,
+        [
+          ts.map((t) => t.id),
+          ts.map((t) => t.namespace),
+          ts.map((t) => t.name),
+          ts.map((t) => t.version),
+          ts.map((t) => t.status),
+          ts.map((t) => JSON.stringify(t.context)),
+          ts.map((t) => t.correlationId),
+          ts.map((t) => t.idempotencyKey),
+          ts.map((t) => JSON.stringify(t.tags)),
+          ts.map((t) => (t.business ? JSON.stringify(t.business) : null)),
+          ts.map((t) => t.createdAt),
+          ts.map((t) => t.updatedAt),
+          ts.map((t) => t.startedAt),
+          ts.map((t) => t.finishedAt),
+        ],
       );
-      const row = existing.rows[0];
-      if (!row)
-        throw new TaskerError(
-          'STORE_CONFLICT',
-          `idempotency key ${t.idempotencyKey ?? ''} conflicted but no task has it`,
+      const created = new Set(inserted.rows.map((r) => r.id));
+      const fresh = drafts.filter((d) => created.has(d.task.id));
+      // Idempotency keys that already existed (or repeat within this batch): return the task that has it.
+      const keys = drafts.filter((d) => !created.has(d.task.id)).map((d) => d.task.idempotencyKey);
+      const existing = new Map<string, TaskRow>();
+      if (keys.length > 0) {
+        const r = await c.query<TaskRow>(
+          `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE idempotency_key = ANY($1::text[])`,
+          [keys],
         );
-      return { task: taskFromRow(row), created: false, events: [] };
-    }
-    const s = draft.steps;
-    await c.query(
-      `INSERT INTO ${this.t('steps')} (task_id, name, position, handler, status, depends_on, attempts, attempt_limit,
-         retry, timeout_ms, handler_config, ready_at)
-       SELECT $1, v.name, v.position, v.handler, v.status, v.depends_on::jsonb, v.attempts, v.attempt_limit,
-         v.retry::jsonb, v.timeout_ms, v.handler_config::jsonb, v.ready_at
-       FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[],
-         $10::int[], $11::text[], $12::bigint[])
-         AS v(name, position, handler, status, depends_on, attempts, attempt_limit, retry, timeout_ms, handler_config, ready_at)`,
-      [
-        t.id,
-        s.map((x) => x.name),
-        s.map((x) => x.position),
-        s.map((x) => x.handler),
-        s.map((x) => x.status),
-        s.map((x) => JSON.stringify(x.dependsOn)),
-        s.map((x) => x.attempts),
-        s.map((x) => x.attemptLimit),
-        s.map((x) => JSON.stringify(x.retry)),
-        s.map((x) => x.timeoutMs),
-        s.map((x) => JSON.stringify(x.handlerConfig)),
-        s.map((x) => x.readyAt),
-      ],
-    );
-    if (t.tags.length > 0) {
-      await c.query(
-        `INSERT INTO ${this.t('task_tags')} (tag, task_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
-        [t.tags, t.id],
+        for (const row of r.rows) if (row.idempotency_key !== null) existing.set(row.idempotency_key, row);
+      }
+      const steps = fresh.flatMap((d) => d.steps);
+      if (steps.length > 0) {
+        await c.query(
+          `INSERT INTO ${this.t('steps')} (task_id, name, position, handler, status, depends_on, attempts, attempt_limit,
+             retry, timeout_ms, handler_config, ready_at)
+           SELECT v.task_id, v.name, v.position, v.handler, v.status, v.depends_on::jsonb, v.attempts, v.attempt_limit,
+             v.retry::jsonb, v.timeout_ms, v.handler_config::jsonb, v.ready_at
+           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
+             $9::text[], $10::int[], $11::text[], $12::bigint[])
+             AS v(task_id, name, position, handler, status, depends_on, attempts, attempt_limit, retry, timeout_ms,
+               handler_config, ready_at)`,
+          [
+            steps.map((x) => x.taskId),
+            steps.map((x) => x.name),
+            steps.map((x) => x.position),
+            steps.map((x) => x.handler),
+            steps.map((x) => x.status),
+            steps.map((x) => JSON.stringify(x.dependsOn)),
+            steps.map((x) => x.attempts),
+            steps.map((x) => x.attemptLimit),
+            steps.map((x) => JSON.stringify(x.retry)),
+            steps.map((x) => x.timeoutMs),
+            steps.map((x) => JSON.stringify(x.handlerConfig)),
+            steps.map((x) => x.readyAt),
+          ],
+        );
+      }
+      const tags = fresh.flatMap((d) => d.task.tags.map((tag) => [tag, d.task.id] as const));
+      if (tags.length > 0) {
+        await c.query(
+          `INSERT INTO ${this.t('task_tags')} (tag, task_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+          [tags.map((x) => x[0]), tags.map((x) => x[1])],
+        );
+      }
+      await this.insertTransitions(
+        c,
+        fresh.map((d) => d.transition),
       );
-    }
-    await this.insertTransitions(c, [draft.transition]);
-    return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
+      if (fresh.length > 0) await this.notify(c);
+      return drafts.map((d): CreatedTask => {
+        if (created.has(d.task.id))
+          return { task: d.task, created: true, events: [buildTaskCreatedEvent(d.task)] };
+        const row = d.task.idempotencyKey === null ? undefined : existing.get(d.task.idempotencyKey);
+        if (!row) {
+          throw new TaskerError(
+            'STORE_CONFLICT',
+            `task ${d.task.id} was neither inserted nor found by its idempotency key`,
+          );
+        }
+        return { task: taskFromRow(row), created: false, events: [] };
+      });
+    });
   }
 
   async cycle(input: CycleInput): Promise<CycleResult> {
@@ -449,26 +467,20 @@ export class PostgresStore implements TaskStore {
 
   /** Lock the tasks (waiting, or skipping those another worker holds) and load them with their steps. */
   private async lockAndLoad(c: Client, ids: string[], mode: 'wait' | 'skip'): Promise<TaskSnapshot[]> {
-    if (ids.length === 0) return [];
-    const locked = await c.query<{ id: string }>(
-      `SELECT id FROM ${this.t('tasks')} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE${mode === 'skip' ? ' SKIP LOCKED' : ''}`,
-      [ids],
-    );
-    return this.load(
-      c,
-      locked.rows.map((r) => r.id),
-    );
+    return this.load(c, ids, ` ORDER BY id FOR UPDATE${mode === 'skip' ? ' SKIP LOCKED' : ''}`);
   }
 
-  private async load(c: Client, ids: string[]): Promise<TaskSnapshot[]> {
+  /** Task rows (locked when `lock` says so) and their steps: two queries for any number of tasks. */
+  private async load(c: Client, ids: string[], lock = ''): Promise<TaskSnapshot[]> {
     if (ids.length === 0) return [];
     const tasks = await c.query<TaskRow>(
-      `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE id = ANY($1::uuid[])`,
+      `SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE id = ANY($1::uuid[])${lock}`,
       [ids],
     );
+    if (tasks.rows.length === 0) return [];
     const steps = await c.query<StepRow>(
       `SELECT ${STEP_COLS} FROM ${this.t('steps')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, position`,
-      [ids],
+      [tasks.rows.map((r) => r.id)],
     );
     const byTask = new Map<string, TaskSnapshot>();
     for (const row of tasks.rows) byTask.set(row.id, { task: taskFromRow(row), steps: [] });
