@@ -48,7 +48,15 @@ export class Worker {
   /** After a store error, no tick before this instant (backoff). */
   private retryAt = 0;
   /** Counters for the live summary and later for metrics. */
-  readonly stats = { ticks: 0, claimed: 0, committed: 0, stale: 0, recovered: 0, storeErrors: 0 };
+  readonly stats = {
+    ticks: 0,
+    emptyTicks: 0,
+    claimed: 0,
+    committed: 0,
+    stale: 0,
+    recovered: 0,
+    storeErrors: 0,
+  };
 
   constructor(
     private readonly store: TaskStore,
@@ -188,6 +196,8 @@ export class Worker {
     }
     this.failures = 0;
     this.stats.ticks += 1;
+    if (result.applied.length === 0 && result.claimed.length === 0 && result.recovered === 0)
+      this.stats.emptyTicks += 1;
     if (recover) this.nextRecoveryAt = now + this.opts.recoveryIntervalMs;
     this.afterCommit(result, claim ? capacity : 0);
     this.ticking = false;
