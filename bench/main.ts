@@ -5,6 +5,7 @@
  * file in the OS temp dir, so peak RSS and JIT state of one run do not leak into the next. The parent only
  * schedules runs and prints the median (with min and max) of each figure.
  */
+import { postgresMain, postgresWorkerChild } from './postgres.js';
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -525,6 +526,8 @@ function headline(r: JobResult): string {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child' && argv[1] !== undefined) return childMain(argv[1]);
+  if (argv[0] === '--pg-worker' && argv[1] !== undefined) return postgresWorkerChild(argv[1]);
+  if (argv.some((a) => a === '--db' || a.startsWith('--db='))) return postgresMain(argv);
   const cfg = parseConfig(argv);
   const m = machine();
   const t0 = Date.now();

@@ -1,0 +1,408 @@
+/**
+ * `npm run bench -- --db postgres://…`: the engine on PostgreSQL with 1, 2 and 4 worker processes, plus
+ * graphile-worker and pg-boss doing the equivalent no-op jobs against the same server in the same run.
+ * Prints figures (medians of --runs) and ratios; it is not a test.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createTasker, type TaskTemplate } from '../src/index.js';
+
+const SINGLE: TaskTemplate = {
+  namespace: 'bench',
+  name: 'single',
+  version: '1.0.0',
+  steps: [
+    {
+      name: 'only',
+      handler: 'noop',
+      dependsOn: [],
+      retry: {
+        retryable: true,
+        maxAttempts: 3,
+        backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 },
+      },
+      handlerConfig: {},
+    },
+  ],
+};
+
+const CHAIN: TaskTemplate = {
+  namespace: 'bench',
+  name: 'chain',
+  version: '1.0.0',
+  steps: Array.from({ length: 10 }, (_, i) => ({
+    name: `s${i}`,
+    handler: 'timed',
+    dependsOn: i === 0 ? [] : [`s${i - 1}`],
+    retry: {
+      retryable: true,
+      maxAttempts: 3,
+      backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 300, jitter: 0.1 },
+    },
+    handlerConfig: {},
+  })),
+};
+
+interface PgConfig {
+  url: string;
+  runs: number;
+  tasks: number;
+  workers: number[];
+  concurrency: number;
+  json: boolean;
+}
+
+interface WorkerJob {
+  database: string;
+  concurrency: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+      ? (s[(s.length - 1) / 2] as number)
+      : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number);
+};
+const fmt = (n: number, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : 'n/a';
+
+function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+function baseUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.delete('schema');
+  return u.toString();
+}
+
+async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: baseUrl(url) });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function transactions(url: string): Promise<number> {
+  return admin(url, async (c) => {
+    const r = await c.query<{ n: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  });
+}
+
+/** A child process: one engine worker, started on 'go', stopped on 'stop'. */
+export async function postgresWorkerChild(jobJson: string): Promise<void> {
+  const job = JSON.parse(jobJson) as WorkerJob;
+  const tasker = await createTasker({
+    database: job.database,
+    templates: [SINGLE],
+    handlers: { noop: () => ({ ok: true }) },
+    concurrency: job.concurrency,
+    logger: false,
+  });
+  process.on('message', (m) => {
+    if (m === 'go') tasker.start();
+    if (m === 'stop') {
+      void tasker.close().then(() => {
+        process.send?.({ stats: tasker.workerStats() ?? null }, () => process.exit(0));
+      });
+    }
+  });
+  process.send?.('ready');
+}
+
+async function engineRun(
+  cfg: PgConfig,
+  workers: number,
+): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number }> {
+  const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
+  const database = withSchema(cfg.url, schema);
+  const seed = await createTasker({ database, templates: [SINGLE], logger: false, migrate: true });
+  for (let i = 0; i < cfg.tasks; i += 1000) {
+    await seed.createTasks(
+      Array.from({ length: Math.min(1000, cfg.tasks - i) }, () => ({ namespace: 'bench', name: 'single' })),
+    );
+  }
+  await seed.close();
+  const self = fileURLToPath(new URL('./main.js', import.meta.url));
+  const children = Array.from({ length: workers }, () =>
+    fork(
+      self,
+      ['--pg-worker', JSON.stringify({ database, concurrency: cfg.concurrency } satisfies WorkerJob)],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
+  );
+  try {
+    await Promise.all(children.map((c) => new Promise<void>((r) => c.once('message', () => r()))));
+    const t0 = performance.now();
+    for (const c of children) c.send('go');
+    const done = await admin(cfg.url, async (c) => {
+      for (;;) {
+        const r = await c.query<{ n: number }>(
+          `SELECT COUNT(*)::int AS n FROM "${schema}".tasks WHERE status = 'complete'`,
+        );
+        if ((r.rows[0]?.n ?? 0) >= cfg.tasks) return performance.now();
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    });
+    // Idle: nothing left to do; count every transaction the server sees for a few seconds.
+    await new Promise((r) => setTimeout(r, 1500));
+    const x0 = await transactions(cfg.url);
+    await new Promise((r) => setTimeout(r, 5000));
+    const x1 = await transactions(cfg.url);
+    return {
+      stepsPerSec: cfg.tasks / ((done - t0) / 1000),
+      idleTxPerSecPerWorker: (x1 - x0 - 1) / 5 / workers,
+    };
+  } finally {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            c.once('exit', () => r());
+            c.send('stop');
+          }),
+      ),
+    );
+    await admin(cfg.url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  }
+}
+
+/** Dispatch latency on PostgreSQL, unsaturated: a 10-step chain, 2 tasks in flight, one worker. */
+async function latencyRun(cfg: PgConfig): Promise<{ p50: number; p99: number }> {
+  const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
+  const database = withSchema(cfg.url, schema);
+  const ends = new Map<string, number>();
+  const gaps: number[] = [];
+  const tasker = await createTasker({
+    database,
+    templates: [CHAIN],
+    logger: false,
+    migrate: true,
+    concurrency: 8,
+    handlers: {
+      timed: ({ task, step }) => {
+        const now = performance.now();
+        const i = Number(step.name.slice(1));
+        const prev = ends.get(`${task.id}:${i - 1}`);
+        if (prev !== undefined) gaps.push(now - prev);
+        ends.set(`${task.id}:${i}`, performance.now());
+        return null;
+      },
+    },
+  });
+  tasker.start();
+  try {
+    for (let i = 0; i < 50; i++) {
+      const batch = await tasker.createTasks([
+        { namespace: 'bench', name: 'chain' },
+        { namespace: 'bench', name: 'chain' },
+      ]);
+      for (const b of batch) await tasker.waitForTask(b.task.id, { timeoutMs: 30_000, pollMs: 5 });
+    }
+  } finally {
+    await tasker.close();
+    await admin(cfg.url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  }
+  return { p50: pct(gaps, 0.5), p99: pct(gaps, 0.99) };
+}
+
+async function graphileRun(cfg: PgConfig): Promise<number> {
+  const { run, makeWorkerUtils } = await import('graphile-worker');
+  const connectionString = baseUrl(cfg.url);
+  await admin(cfg.url, (c) => c.query('DROP SCHEMA IF EXISTS graphile_worker CASCADE'));
+  const utils = await makeWorkerUtils({ connectionString });
+  await utils.migrate();
+  for (let i = 0; i < cfg.tasks; i += 1000) {
+    await utils.addJobs(
+      Array.from({ length: Math.min(1000, cfg.tasks - i) }, () => ({ identifier: 'noop', payload: {} })),
+    );
+  }
+  await utils.release();
+  let done = 0;
+  let resolve!: () => void;
+  const all = new Promise<void>((r) => (resolve = r));
+  const t0 = performance.now();
+  // The tuned settings graphile-worker's docs recommend for throughput (see docs/performance.md).
+  const runner = await run({
+    connectionString,
+    concurrency: 24,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0 } },
+    logger: new (await import('graphile-worker')).Logger(() => () => {}),
+    taskList: {
+      noop: () => {
+        if (++done === cfg.tasks) resolve();
+        return Promise.resolve();
+      },
+    },
+  });
+  await all;
+  const rate = cfg.tasks / ((performance.now() - t0) / 1000);
+  await runner.stop();
+  await admin(cfg.url, (c) => c.query('DROP SCHEMA IF EXISTS graphile_worker CASCADE'));
+  return rate;
+}
+
+async function pgBossRun(cfg: PgConfig): Promise<number> {
+  const { default: PgBoss } = await import('pg-boss');
+  const schema = `pgboss_bench_${randomBytes(4).toString('hex')}`;
+  const boss = new PgBoss({ connectionString: baseUrl(cfg.url), schema });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.createQueue('noop');
+  for (let i = 0; i < cfg.tasks; i += 1000) {
+    await boss.insert(
+      Array.from({ length: Math.min(1000, cfg.tasks - i) }, () => ({ name: 'noop', data: {} })),
+    );
+  }
+  let done = 0;
+  let resolve!: () => void;
+  const all = new Promise<void>((r) => (resolve = r));
+  const t0 = performance.now();
+  await boss.work('noop', { batchSize: 1000, pollingIntervalSeconds: 0.5 }, (jobs) => {
+    done += jobs.length;
+    if (done >= cfg.tasks) resolve();
+    return Promise.resolve();
+  });
+  await all;
+  const rate = cfg.tasks / ((performance.now() - t0) / 1000);
+  await boss.stop({ graceful: false, wait: true });
+  await admin(cfg.url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  return rate;
+}
+
+function parse(argv: string[]): PgConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      db: { type: 'string' },
+      runs: { type: 'string' },
+      tasks: { type: 'string' },
+      workers: { type: 'string' },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const int = (v: string | undefined, d: number, name: string) => {
+    const n = v === undefined ? d : Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${v}`);
+    return n;
+  };
+  return {
+    url: values.db ?? '',
+    runs: int(values.runs, 3, '--runs'),
+    tasks: int(values.tasks, 10_000, '--tasks'),
+    workers: (values.workers ?? '1,2,4').split(',').map((w) => int(w.trim(), 1, '--workers')),
+    concurrency: int(values.concurrency, 64, '--concurrency'),
+    json: values.json,
+  };
+}
+
+export async function postgresMain(argv: string[]): Promise<void> {
+  const cfg = parse(argv);
+  const out = (s: string) => process.stderr.write(`${s}\n`);
+  const server = await admin(cfg.url, async (c) => {
+    const v = await c.query<{ v: string; sc: string }>(
+      "SELECT version() AS v, current_setting('synchronous_commit') AS sc",
+    );
+    return v.rows[0];
+  });
+  out(`tasker-engine PostgreSQL benchmark`);
+  out(
+    `machine   ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}`,
+  );
+  out(`server    ${server?.v.split(' on ')[0] ?? '?'}, synchronous_commit=${server?.sc ?? '?'}`);
+  out(
+    `work      ${fmt(cfg.tasks)} one-step no-op tasks per run, ${cfg.runs} run(s), engine concurrency ${cfg.concurrency} per worker`,
+  );
+  const engine: Record<number, { steps: number[]; idle: number[] }> = {};
+  for (const w of cfg.workers) {
+    engine[w] = { steps: [], idle: [] };
+    for (let r = 0; r < cfg.runs; r++) {
+      const res = await engineRun(cfg, w);
+      engine[w].steps.push(res.stepsPerSec);
+      engine[w].idle.push(res.idleTxPerSecPerWorker);
+      out(
+        `  tasker, ${w} worker process(es), run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s; idle ${fmt(res.idleTxPerSecPerWorker, 2)} tx/s per worker`,
+      );
+    }
+  }
+  const lat = await latencyRun(cfg);
+  out(`  tasker dispatch (10-step chain, 2 in flight): p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms`);
+  const graphile: number[] = [];
+  const boss: number[] = [];
+  for (let r = 0; r < cfg.runs; r++) {
+    graphile.push(await graphileRun(cfg));
+    out(`  graphile-worker 0.17.3 run ${r + 1}: ${fmt(graphile[r] ?? NaN)} jobs/s`);
+    boss.push(await pgBossRun(cfg));
+    out(`  pg-boss 10.4.2 run ${r + 1}: ${fmt(boss[r] ?? NaN)} jobs/s`);
+  }
+  const g = median(graphile);
+  const b = median(boss);
+  const rows = cfg.workers.map((w) => {
+    const e = engine[w] ?? { steps: [], idle: [] };
+    return {
+      workers: w,
+      stepsPerSec: median(e.steps),
+      idleTxPerSecPerWorker: median(e.idle),
+      vsGraphile: median(e.steps) / g,
+      vsPgBoss: median(e.steps) / b,
+    };
+  });
+  const report = {
+    machine: cpus()[0]?.model,
+    cores: cpus().length,
+    server: server?.v,
+    synchronousCommit: server?.sc,
+    tasks: cfg.tasks,
+    runs: cfg.runs,
+    rows,
+    dispatchMs: lat,
+    graphileJobsPerSec: g,
+    pgBossJobsPerSec: b,
+  };
+  if (cfg.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    '',
+    '| workers | tasker steps/s | idle tx/s per worker | vs graphile-worker | vs pg-boss |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.workers} | ${fmt(r.stepsPerSec)} | ${fmt(r.idleTxPerSecPerWorker, 2)} | ${fmt(r.vsGraphile, 2)}× | ${fmt(r.vsPgBoss, 2)}× |`,
+    ),
+    '',
+    `graphile-worker 0.17.3 (1 process, concurrency 24, localQueue 500, completeJobBatchDelay 0): ${fmt(g)} jobs/s (median)`,
+    `pg-boss 10.4.2 (1 process, batchSize 1000, polling 0.5 s): ${fmt(b)} jobs/s (median)`,
+    `tasker dispatch, unsaturated 10-step chain: p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms`,
+    `goal ≥ 10,000 steps/s with 2 workers: ${fmt(rows.find((r) => r.workers === 2)?.stepsPerSec ?? NaN)} (${(rows.find((r) => r.workers === 2)?.stepsPerSec ?? 0) >= 10_000 ? 'met' : 'not met'})`,
+    `goal ≥ graphile-worker: ${(rows.find((r) => r.workers === 2)?.vsGraphile ?? 0) >= 1 ? 'met' : 'not met'} with 2 workers; dispatch p50 ≤ 5 ms: ${lat.p50 <= 5 ? 'met' : 'not met'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
