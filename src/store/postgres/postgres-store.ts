@@ -345,13 +345,18 @@ export class PostgresStore implements TaskStore {
         plan.claimReadyInMemory(rules);
         const room = plan.room(rules);
         if (room > 0) {
-          // Over-fetch: candidates whose task another worker holds right now are skipped, not waited for.
+          // Locks the candidates' task rows in the same statement, skipping tasks another worker holds, so
+          // concurrent workers take disjoint sets of tasks instead of all reaching for the oldest ones. Only
+          // task rows are locked (never step rows): the locking rule in the header stays deadlock-free.
+          const fetch =
+            rules.perTaskLimit === undefined || rules.perTaskLimit >= rules.limit ? room : room * 2 + 16;
           const rows = await c.query<{ id: number; task_id: string }>(
             `SELECT s.id, s.task_id FROM ${this.t('steps')} s JOIN ${this.t('tasks')} t ON t.id = s.task_id
              WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 AND t.status IN ('pending', 'in_progress')
                AND ($2::text[] IS NULL OR s.handler = ANY($2::text[]))
-             ORDER BY s.ready_at, s.id LIMIT $3`,
-            [input.now, rules.handlers ? [...rules.handlers] : null, room * 4 + 16],
+             ORDER BY s.ready_at, s.id LIMIT $3
+             FOR UPDATE OF t SKIP LOCKED`,
+            [input.now, rules.handlers ? [...rules.handlers] : null, fetch],
           );
           const candidates = rows.rows.map(toRef);
           plan.add(await this.lockAndLoad(c, plan.missing(candidates.map((x) => x.taskId)), 'skip'));
