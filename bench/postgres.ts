@@ -317,7 +317,7 @@ function parse(argv: string[]): PgConfig {
     runs: int(values.runs, 3, '--runs'),
     tasks: int(values.tasks, 10_000, '--tasks'),
     workers: (values.workers ?? '1,2,4').split(',').map((w) => int(w.trim(), 1, '--workers')),
-    concurrency: int(values.concurrency, 64, '--concurrency'),
+    concurrency: int(values.concurrency, 256, '--concurrency'),
     json: values.json,
   };
 }

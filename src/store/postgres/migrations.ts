@@ -78,8 +78,9 @@ CREATE TABLE {schema}.step_attempts (
   PRIMARY KEY (task_id, step_id, attempt)
 );
 
+-- Keyed by task first: one B-tree serves both the append and "the audit trail of a task", in order.
 CREATE TABLE {schema}.transitions (
-  id         bigserial PRIMARY KEY,
+  id         bigserial,
   task_id    uuid NOT NULL REFERENCES {schema}.tasks (id) ON DELETE CASCADE,
   step_name  text,
   from_state text,
@@ -87,9 +88,9 @@ CREATE TABLE {schema}.transitions (
   at         bigint NOT NULL,
   attempt    integer,
   reason     text,
-  error_type text
+  error_type text,
+  PRIMARY KEY (task_id, id)
 );
-CREATE INDEX transitions_task ON {schema}.transitions (task_id, id);
 `,
   },
 ];
