@@ -493,85 +493,86 @@ export class PostgresStore implements TaskStore {
     return [...byTask.values()];
   }
 
-  /** Write what the workspaces changed: fenced batch UPDATEs, then bulk INSERTs of the audit rows. */
+  /**
+   * Write what the workspaces changed in ONE statement (one round trip): fenced batch UPDATEs of tasks and
+   * steps and the bulk INSERTs of transitions and attempts, as data-modifying CTEs. The fence is checked
+   * on the returned counts; a mismatch aborts the transaction.
+   */
   private async write(c: Client, spaces: TaskWorkspace[]): Promise<TaskerEvent[]> {
     const changes = spaces.map((ws) => ws.changes());
     const tasks = changes.flatMap((ch) => (ch.task ? [ch.task] : []));
     const steps = changes.flatMap((ch) => ch.steps);
-    if (tasks.length > 0) {
-      const r = await c.query(
-        `UPDATE ${this.t('tasks')} t SET status = v.status, updated_at = v.updated_at, started_at = v.started_at,
+    const transitions = changes.flatMap((ch) => ch.transitions);
+    const attempts = changes.flatMap((ch) => ch.attempts);
+    if (tasks.length + steps.length + transitions.length + attempts.length === 0) return [];
+    const r = await c.query<{ tasks: number; steps: number }>(
+      `WITH ut AS (
+         UPDATE ${this.t('tasks')} t SET status = v.status, updated_at = v.updated_at, started_at = v.started_at,
            finished_at = v.finished_at
          FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
            AS v(id, status, updated_at, started_at, finished_at, expect)
-         WHERE t.id = v.id AND t.status = v.expect`,
-        [
-          tasks.map((x) => x.record.id),
-          tasks.map((x) => x.record.status),
-          tasks.map((x) => x.record.updatedAt),
-          tasks.map((x) => x.record.startedAt),
-          tasks.map((x) => x.record.finishedAt),
-          tasks.map((x) => x.expectStatus),
-        ],
-      );
-      if (r.rowCount !== tasks.length) throw conflict('tasks', tasks.length, r.rowCount);
-    }
-    if (steps.length > 0) {
-      const r = await c.query(
-        `UPDATE ${this.t('steps')} s SET status = v.status, attempts = v.attempts, attempt_limit = v.attempt_limit,
+         WHERE t.id = v.id AND t.status = v.expect
+         RETURNING 1
+       ), us AS (
+         UPDATE ${this.t('steps')} s SET status = v.status, attempts = v.attempts, attempt_limit = v.attempt_limit,
            ready_at = v.ready_at, lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at,
            started_at = v.started_at, finished_at = v.finished_at, results = v.results::jsonb,
            error_message = v.error_message, error_type = v.error_type
-         FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[], $5::bigint[], $6::text[], $7::bigint[],
-           $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[])
+         FROM unnest($7::bigint[], $8::text[], $9::int[], $10::int[], $11::bigint[], $12::text[], $13::bigint[],
+           $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[])
            AS v(id, status, attempts, attempt_limit, ready_at, lease_owner, lease_expires_at, started_at,
              finished_at, results, error_message, error_type, expect_status, expect_attempts)
-         WHERE s.id = v.id AND s.status = v.expect_status AND s.attempts = v.expect_attempts`,
-        [
-          steps.map((x) => x.record.id),
-          steps.map((x) => x.record.status),
-          steps.map((x) => x.record.attempts),
-          steps.map((x) => x.record.attemptLimit),
-          steps.map((x) => x.record.readyAt),
-          steps.map((x) => x.record.leaseOwner),
-          steps.map((x) => x.record.leaseExpiresAt),
-          steps.map((x) => x.record.startedAt),
-          steps.map((x) => x.record.finishedAt),
-          steps.map((x) => resultsJson(x.record.results)),
-          steps.map((x) => x.record.errorMessage),
-          steps.map((x) => x.record.errorType),
-          steps.map((x) => x.expectStatus),
-          steps.map((x) => x.expectAttempts),
-        ],
-      );
-      if (r.rowCount !== steps.length) throw conflict('steps', steps.length, r.rowCount);
-    }
-    await this.insertTransitions(
-      c,
-      changes.flatMap((ch) => ch.transitions),
-    );
-    const attempts = changes.flatMap((ch) => ch.attempts);
-    if (attempts.length > 0) {
-      await c.query(
-        `INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
+         WHERE s.id = v.id AND s.status = v.expect_status AND s.attempts = v.expect_attempts
+         RETURNING 1
+       ), it AS (
+         INSERT INTO ${this.t('transitions')} (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
+         SELECT * FROM unnest($21::uuid[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::int[],
+           $27::text[], $28::text[])
+       ), ia AS (
+         INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
            duration_ms, outcome, error_message, error_type, worker_id)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::bigint[],
-           $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])`,
-        [
-          attempts.map((a) => a.taskId),
-          attempts.map((a) => a.stepId),
-          attempts.map((a) => a.attempt),
-          attempts.map((a) => a.stepName),
-          attempts.map((a) => a.startedAt),
-          attempts.map((a) => a.finishedAt),
-          attempts.map((a) => a.durationMs),
-          attempts.map((a) => a.outcome),
-          attempts.map((a) => a.errorMessage),
-          attempts.map((a) => a.errorType),
-          attempts.map((a) => a.workerId),
-        ],
-      );
-    }
+         SELECT * FROM unnest($29::uuid[], $30::bigint[], $31::int[], $32::text[], $33::bigint[], $34::bigint[],
+           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[])
+       )
+       SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
+      [
+        tasks.map((x) => x.record.id),
+        tasks.map((x) => x.record.status),
+        tasks.map((x) => x.record.updatedAt),
+        tasks.map((x) => x.record.startedAt),
+        tasks.map((x) => x.record.finishedAt),
+        tasks.map((x) => x.expectStatus),
+        steps.map((x) => x.record.id),
+        steps.map((x) => x.record.status),
+        steps.map((x) => x.record.attempts),
+        steps.map((x) => x.record.attemptLimit),
+        steps.map((x) => x.record.readyAt),
+        steps.map((x) => x.record.leaseOwner),
+        steps.map((x) => x.record.leaseExpiresAt),
+        steps.map((x) => x.record.startedAt),
+        steps.map((x) => x.record.finishedAt),
+        steps.map((x) => resultsJson(x.record.results)),
+        steps.map((x) => x.record.errorMessage),
+        steps.map((x) => x.record.errorType),
+        steps.map((x) => x.expectStatus),
+        steps.map((x) => x.expectAttempts),
+        ...transitionColumns(transitions),
+        attempts.map((a) => a.taskId),
+        attempts.map((a) => a.stepId),
+        attempts.map((a) => a.attempt),
+        attempts.map((a) => a.stepName),
+        attempts.map((a) => a.startedAt),
+        attempts.map((a) => a.finishedAt),
+        attempts.map((a) => a.durationMs),
+        attempts.map((a) => a.outcome),
+        attempts.map((a) => a.errorMessage),
+        attempts.map((a) => a.errorType),
+        attempts.map((a) => a.workerId),
+      ],
+    );
+    const row = r.rows[0];
+    if ((row?.tasks ?? 0) !== tasks.length) throw conflict('tasks', tasks.length, row?.tasks ?? 0);
+    if ((row?.steps ?? 0) !== steps.length) throw conflict('steps', steps.length, row?.steps ?? 0);
     return changes.flatMap((ch) => ch.events);
   }
 
@@ -581,16 +582,7 @@ export class PostgresStore implements TaskStore {
       `INSERT INTO ${this.t('transitions')} (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[],
          $8::text[])`,
-      [
-        list.map((t) => t.taskId),
-        list.map((t) => t.stepName),
-        list.map((t) => t.fromState),
-        list.map((t) => t.toState),
-        list.map((t) => t.at),
-        list.map((t) => t.attempt),
-        list.map((t) => t.reason),
-        list.map((t) => t.errorType),
-      ],
+      transitionColumns(list),
     );
   }
 
@@ -658,4 +650,17 @@ function isUuid(v: string): boolean {
 function uuidFloor(ms: number): string {
   const prefix = uuidv7Floor(ms);
   return `${prefix}0000-0000-000000000000`;
+}
+
+function transitionColumns(list: readonly TransitionRecord[]): unknown[][] {
+  return [
+    list.map((t) => t.taskId),
+    list.map((t) => t.stepName),
+    list.map((t) => t.fromState),
+    list.map((t) => t.toState),
+    list.map((t) => t.at),
+    list.map((t) => t.attempt),
+    list.map((t) => t.reason),
+    list.map((t) => t.errorType),
+  ];
 }
