@@ -5,7 +5,7 @@
  * decision, including claim order: steps this cycle made ready first (tasks in flight finish first), then
  * the oldest ready steps the adapter found.
  */
-import type { StepOutcome } from './outcomes.js';
+import { ENGINE_ERROR_TYPES, type StepOutcome } from './outcomes.js';
 import type { StepRecord, TaskRecord, TaskSnapshot } from './records.js';
 import { TaskWorkspace, type OutcomeResult } from './task-workspace.js';
 
@@ -88,7 +88,7 @@ export class CyclePlanner {
         finishedAt: this.now,
         failure: {
           message: `worker ${step.leaseOwner} stopped renewing its lease (expired ${new Date(step.leaseExpiresAt ?? this.now).toISOString()}); attempt presumed lost`,
-          errorType: 'worker_lost',
+          errorType: ENGINE_ERROR_TYPES.workerLost,
           retryable: true,
         },
       });

@@ -108,16 +108,3 @@ export function mapPostgresError(err: unknown, location: string): TaskerError {
     err,
   );
 }
-
-/** Errors after which retrying the whole transaction is the right response. */
-export function isRetryablePostgresError(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return (
-    code === '40P01' ||
-    code === '40001' ||
-    code === '55P03' ||
-    CONNECTION_CODES.has(code) ||
-    code.startsWith('08') ||
-    code === '57P01'
-  );
-}

@@ -15,7 +15,7 @@ import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } 
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
-import { decodeCursor, encodeCursor, uuidv7Floor } from '../cursor.js';
+import { decodeCursor, encodeCursor, isUuid, uuidv7Floor } from '../cursor.js';
 import type {
   CreatedTask,
   CycleInput,
@@ -454,7 +454,7 @@ export class PostgresStore implements TaskStore {
     if (filter.createdAfter !== undefined) {
       // See the SQLite adapter: an id's millisecond is never before created_at, so the id bound is safe.
       where.push(
-        `t.id >= ${arg(uuidFloor(filter.createdAfter))}::uuid AND t.created_at >= ${arg(filter.createdAfter)}`,
+        `t.id >= ${arg(uuidv7Floor(filter.createdAfter))}::uuid AND t.created_at >= ${arg(filter.createdAfter)}`,
       );
     }
     if (filter.createdBefore !== undefined) where.push(`t.created_at < ${arg(filter.createdBefore)}`);
@@ -638,18 +638,6 @@ function conflict(table: string, expected: number, got: number | null): TaskerEr
     `${table}: ${expected - (got ?? 0)} of ${expected} rows changed underneath this transaction`,
     { table },
   );
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function isUuid(v: string): boolean {
-  return UUID.test(v);
-}
-
-/** uuidv7Floor gives a string prefix; PostgreSQL compares uuid values, so pad it to a full uuid. */
-function uuidFloor(ms: number): string {
-  const prefix = uuidv7Floor(ms);
-  return `${prefix}0000-0000-000000000000`;
 }
 
 function transitionColumns(list: readonly TransitionRecord[]): unknown[][] {
