@@ -54,6 +54,8 @@ interface PgConfig {
   workers: number[];
   concurrency: number;
   json: boolean;
+  /** Skip the dispatch-latency run and the peers: for profiling the engine alone. */
+  engineOnly: boolean;
 }
 
 interface WorkerJob {
@@ -150,6 +152,8 @@ async function engineRun(
       ['--pg-worker', JSON.stringify({ database, concurrency: cfg.concurrency } satisfies WorkerJob)],
       {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // TASKER_BENCH_CHILD_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles each worker process.
+        execArgv: (process.env.TASKER_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean),
       },
     ),
   );
@@ -159,14 +163,20 @@ async function engineRun(
     for (const c of children) c.send('go');
     const done = await admin(cfg.url, async (c) => {
       for (;;) {
-        const r = await c.query<{ n: number }>(
-          `SELECT COUNT(*)::int AS n FROM "${schema}".tasks WHERE status = 'complete'`,
+        // An index probe, not a count: the watcher must not compete with the workers for the server's CPU.
+        const r = await c.query<{ left: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM "${schema}".tasks WHERE status IN ('pending', 'in_progress')) AS left`,
         );
-        if ((r.rows[0]?.n ?? 0) >= cfg.tasks) return performance.now();
+        if (r.rows[0]?.left === false) return performance.now();
         await new Promise((res) => setTimeout(res, 20));
       }
     });
-    // Idle: nothing left to do; count every transaction the server sees for a few seconds.
+    // Idle: nothing left to do; count every transaction the server sees for a few seconds. Vacuum first, so
+    // autovacuum's own transactions after the churn are not counted against the workers.
+    await admin(cfg.url, async (c) => {
+      for (const table of ['tasks', 'steps', 'transitions', 'step_attempts'])
+        await c.query(`VACUUM ANALYZE "${schema}".${table}`);
+    });
     await new Promise((r) => setTimeout(r, 1500));
     const x0 = await transactions(cfg.url);
     await new Promise((r) => setTimeout(r, 5000));
@@ -304,6 +314,7 @@ function parse(argv: string[]): PgConfig {
       workers: { type: 'string' },
       concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'engine-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -319,6 +330,7 @@ function parse(argv: string[]): PgConfig {
     workers: (values.workers ?? '1,2,4').split(',').map((w) => int(w.trim(), 1, '--workers')),
     concurrency: int(values.concurrency, 256, '--concurrency'),
     json: values.json,
+    engineOnly: values['engine-only'],
   };
 }
 
@@ -351,6 +363,7 @@ export async function postgresMain(argv: string[]): Promise<void> {
       );
     }
   }
+  if (cfg.engineOnly) return;
   const lat = await latencyRun(cfg);
   out(`  tasker dispatch (10-step chain, 2 in flight): p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms`);
   const graphile: number[] = [];

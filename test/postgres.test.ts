@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTasker, PostgresStore } from '../src/index.js';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.js';
 import { PG_URL, sleep, startEngine, tempDir, templatesFromYaml, testDatabase } from './support/harness.js';
 
 const ONE = `
@@ -86,6 +87,46 @@ describe('PostgreSQL store', () => {
     }
   }, 120_000);
 
+  it('a change made by another engine is seen by a worker that cached the task (revision check), never overwritten', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const handlers = {
+      work: async ({ step }: { step: { name: string } }) => {
+        if (step.name === 'b') await released; // ignores its abort signal: finishes late, after the cancel
+        return step.name;
+      },
+    };
+    const a = await startEngine(CHAIN, handlers);
+    // Engine B: another process's engine on the same schema; it only operates on tasks.
+    const b = await createTasker({
+      database: a.database,
+      templates: templatesFromYaml(CHAIN),
+      logger: false,
+    });
+    try {
+      const { task } = await a.tasker.createTask({ namespace: 'pgt', name: 'chain' });
+      for (let i = 0; i < 200; i++) {
+        const d = await b.getTask(task.id);
+        if (d.steps.find((s) => s.name === 'b')?.status === 'in_progress') break;
+        await sleep(10);
+      }
+      expect((await b.cancelTask(task.id, 'from engine B')).task.status).toBe('cancelled');
+      release();
+      // Engine A holds a snapshot of this task from when it claimed b; it must not record b's late result.
+      await sleep(300);
+      const d = await b.getTask(task.id);
+      expect(d.task.status).toBe('cancelled');
+      expect(d.steps.find((s) => s.name === 'b')).toMatchObject({ status: 'cancelled', results: null });
+      expect(d.steps.find((s) => s.name === 'd')?.status).toBe('cancelled');
+      expect(a.tasker.workerStats()?.storeErrors).toBe(0);
+      // And engine A keeps working: a new task runs to completion.
+      const next = await a.tasker.createTask({ namespace: 'pgt', name: 'chain' });
+      expect((await a.tasker.waitForTask(next.task.id, { timeoutMs: 10_000 })).status).toBe('complete');
+    } finally {
+      await b.close();
+    }
+  });
+
   it('wakes an idle worker in another engine within milliseconds (LISTEN/NOTIFY), not at its poll', async () => {
     const database = testDatabase();
     const started: number[] = [];
@@ -144,7 +185,61 @@ describe('PostgreSQL store', () => {
     const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
-      /is at version 0 \(not installed\); this tasker-engine needs 1\. Apply 001_initial with: tasker db migrate/,
+      new RegExp(
+        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision with: tasker db migrate`,
+      ),
+    );
+  });
+
+  it('refuses a schema one migration behind, naming it; migrating then upgrades it in place, keeping its tasks', async () => {
+    const database = testDatabase();
+    const schema = new URL(database).searchParams.get('schema') ?? '';
+    const first = POSTGRES_MIGRATIONS[0];
+    if (!first) throw new Error('no migrations');
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      // A database installed by the release that had only migration 1, holding one finished task.
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+      await admin.query(first.sql.replaceAll('{schema}', `"${schema}"`));
+      await admin.query(
+        `CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL);
+         INSERT INTO "${schema}".schema_migrations VALUES (1, 'initial', 0);`,
+      );
+      await admin.query(
+        `INSERT INTO "${schema}".tasks (id, namespace, name, version, status, context, correlation_id, created_at, updated_at)
+         VALUES ('01900000-0000-7000-8000-000000000001', 'pgt', 'one', '1.0.0', 'complete', '{}', 'old-one', 1, 1)`,
+      );
+      const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
+      expect((err as Error).message).toMatch(
+        /is at version 1; this tasker-engine needs 2\. Apply 002_task_revision with: tasker db migrate/,
+      );
+
+      const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });
+      expect((await tasker.getTask('01900000-0000-7000-8000-000000000001'))?.task.correlationId).toBe(
+        'old-one',
+      );
+      const { task } = await tasker.createTask({ namespace: 'pgt', name: 'one' });
+      expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000 })).status).toBe('complete');
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('refuses a schema written by a newer tasker-engine', async () => {
+    const database = testDatabase();
+    const store = await PostgresStore.open({ url: database, migrate: true });
+    await store.close();
+    const schema = new URL(database).searchParams.get('schema') ?? '';
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`INSERT INTO "${schema}".schema_migrations VALUES (999, 'from_the_future', 0)`);
+    await admin.end();
+    const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
+    expect((err as Error).message).toMatch(
+      /is at version 999, newer than this tasker-engine knows \(2\); upgrade tasker-engine/,
     );
   });
 

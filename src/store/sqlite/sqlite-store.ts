@@ -36,7 +36,7 @@ import {
   type TaskRow,
   type TransitionRow,
 } from '../rows.js';
-import { SnapshotCache } from './snapshot-cache.js';
+import { SnapshotCache } from '../snapshot-cache.js';
 
 type Stmt = Database.Statement;
 
