@@ -260,6 +260,28 @@ describe('bad input', () => {
   });
 });
 
+describe('PostgreSQL down at start', () => {
+  it.each(['worker', 'db status', 'tasks'])(
+    'tasker %s: one line naming host and port, exit 1, no stack trace',
+    (cmd) => {
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'bin', 'tasker.js'),
+          ...cmd.split(' '),
+          '--db',
+          'postgres://postgres@127.0.0.1:5499/test',
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^tasker: cannot reach PostgreSQL at 127\.0\.0\.1:5499\/test \(ECONNREFUSED/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
+});
+
 describe('npm start (the demo)', () => {
   it('runs the checkout demo on a fresh embedded database and prints the summary', () => {
     const dir = tempDir();

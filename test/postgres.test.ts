@@ -32,7 +32,7 @@ steps:
 `;
 
 describe('PostgreSQL store', () => {
-  it('lets exactly one of two racing workers claim each ready step, 1,000 times over', async () => {
+  it('lets exactly one of two racing workers claim each ready step, 2,000 times over', async () => {
     const database = testDatabase();
     const producer = await createTasker({
       database,
@@ -46,7 +46,7 @@ describe('PostgreSQL store', () => {
       const claim = { limit: 1, leaseMs: 30_000 };
       let doubles = 0;
       let misses = 0;
-      for (let round = 0; round < 1000; round++) {
+      for (let round = 0; round < 2000; round++) {
         const { task } = await producer.createTask({ namespace: 'pgt', name: 'one' });
         const now = Date.now();
         const [ra, rb] = await Promise.all([
