@@ -21,7 +21,14 @@ export type TaskerErrorCode =
   | 'NOT_SERIALIZABLE'
   | 'ENGINE_STOPPED'
   | 'WAIT_TIMEOUT'
-  | 'STORE_CONFLICT';
+  | 'STORE_CONFLICT'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'ROUTE_NOT_FOUND'
+  | 'INVALID_JSON'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INTERNAL';
 
 export class TaskerError extends Error {
   readonly code: TaskerErrorCode;

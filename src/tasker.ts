@@ -3,7 +3,11 @@
  * by constructor injection; nothing below it constructs its own collaborators. The CLI (and later the
  * HTTP API) are thin clients of this class.
  */
+import type { FastifyPluginAsync } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { taskerPlugin, type ApiOptions } from './api/plugin.js';
+import { Redactor } from './core/redact.js';
 import { deepFreeze, toJsonValue } from './core/json.js';
 import { buildNewTask } from './core/new-task.js';
 import type {
@@ -58,6 +62,10 @@ export class Tasker {
   readonly handlers: HandlerRegistry;
   readonly events: EventBus;
   readonly logger: Logger;
+  /** Masks configured sensitive keys in everything that leaves the engine. */
+  readonly redactor: Redactor;
+  /** Prometheus registry the engine's metrics live in (served at /tasker/metrics). */
+  readonly metrics: Registry;
   private readonly contexts = new ContextValidator();
   private worker: Worker | undefined;
   private closed = false;
@@ -73,6 +81,8 @@ export class Tasker {
     this.templates = templates;
     this.handlers = handlers;
     this.logger = logger;
+    this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
+    this.metrics = new Registry();
     this.events = new EventBus(({ subscriber, event, error, kind }) =>
       this.logger.error(
         { subscriber, event, err: error, kind },
@@ -169,6 +179,74 @@ export class Tasker {
     }
     return this.store.listTasks(filter);
   }
+
+  /** How many tasks match a filter (cursor and limit ignored). */
+  countTasks(filter: TaskFilter = {}): Promise<number> {
+    return this.store.countTasks(filter);
+  }
+
+  /** getTask() for many tasks in two reads; unknown ids are left out. */
+  async describeTasks(taskIds: readonly string[]): Promise<TaskDetails[]> {
+    const [snaps, attempts] = await Promise.all([
+      this.store.getTasks(taskIds),
+      this.store.getAttemptsFor(taskIds),
+    ]);
+    const byTask = new Map<string, AttemptRecord[]>();
+    for (const a of attempts) {
+      const list = byTask.get(a.taskId);
+      if (list) list.push(a);
+      else byTask.set(a.taskId, [a]);
+    }
+    return snaps.map((s) => {
+      const own = byTask.get(s.task.id) ?? [];
+      return { ...describeTask(s, own), attempts: own };
+    });
+  }
+
+  /** The attempts of several tasks in one read. */
+  attemptsOf(taskIds: readonly string[]): Promise<AttemptRecord[]> {
+    return this.store.getAttemptsFor(taskIds);
+  }
+
+  /** Averages over (up to 200 of) the tasks completed that were created since `since` (health report). */
+  async recentPerformance(
+    since: number,
+  ): Promise<{ avgTaskSeconds: number | null; avgStepSeconds: number | null; sampledTasks: number }> {
+    const { tasks } = await this.store.listTasks({ status: ['complete'], createdAfter: since, limit: 200 });
+    const durations = tasks.flatMap((t) =>
+      t.finishedAt === null ? [] : [t.finishedAt - (t.startedAt ?? t.createdAt)],
+    );
+    const attempts = tasks.length ? await this.store.getAttemptsFor(tasks.map((t) => t.id)) : [];
+    const avg = (xs: number[]) =>
+      xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) / 1000 : null;
+    return {
+      avgTaskSeconds: avg(durations),
+      avgStepSeconds: avg(attempts.filter((a) => a.outcome === 'complete').map((a) => a.durationMs)),
+      sampledTasks: tasks.length,
+    };
+  }
+
+  /** One round trip to the store; throws when it does not answer. */
+  ping(): Promise<void> {
+    return this.store.ping();
+  }
+
+  /** null when this process runs no worker. */
+  workerHealth(): { alive: boolean } | null {
+    return this.worker ? { alive: this.worker.alive() } : null;
+  }
+
+  /** Handlers that registered templates name but this process lacks (it cannot run those steps). */
+  missingHandlers(): string[] {
+    const names = new Set(this.templates.list().flatMap((t) => t.steps.map((s) => s.handler)));
+    return [...names].filter((h) => !this.handlers.has(h)).sort();
+  }
+
+  /** The HTTP API as a Fastify plugin: `app.register(tasker.fastifyPlugin, { prefix: '/tasker' })`. */
+  get fastifyPlugin(): FastifyPluginAsync<ApiOptions> {
+    return (this.#plugin ??= taskerPlugin(this));
+  }
+  #plugin: FastifyPluginAsync<ApiOptions> | undefined;
 
   getTransitions(taskId: string): Promise<TransitionRecord[]> {
     return this.store.getTransitions(taskId);

@@ -9,6 +9,7 @@ import type { CliIo } from './context.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
@@ -43,6 +44,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   registerWorker(program, ctx, common);
   registerDemo(program, ctx, common);
   registerDb(program, ctx, common);
+  registerServe(program, ctx, common);
 
   try {
     await program.parseAsync(argv);

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { TaskTemplate } from '../core/template.js';
+import { DEFAULT_FILTER_MASK, DEFAULT_FILTER_PARAMETERS } from '../core/redact.js';
 import { TaskerError } from '../errors.js';
 import type { HandlerMap } from '../runtime/handlers.js';
 import type { TaskStore } from '../store/port.js';
@@ -49,6 +50,15 @@ export interface TaskerOptions {
   logger?: Logger | false;
   /** Identifies this process's leases. @default `<host>:<pid>:<random>` */
   workerId?: string;
+  /**
+   * Context keys whose values are masked wherever they leave the engine (API, CLI, logs, spans, events).
+   * Matched case-insensitively as fragments: `password` also masks `password_confirmation`.
+   * @default password, passwd, secret, token, api_key, apikey, access_key, private_key, authorization,
+   * credit_card, card_number, cvv, cvc, ssn
+   */
+  filterParameters?: string[];
+  /** What a masked value becomes. @default '[FILTERED]' */
+  filterMask?: string;
   /** Clock and randomness, for tests. */
   now?: () => number;
   random?: () => number;
@@ -66,6 +76,8 @@ export interface ResolvedOptions {
   recoveryIntervalMs: number;
   sqliteSynchronous: 'normal' | 'full';
   sqliteBusyTimeoutMs: number;
+  filterParameters: readonly string[];
+  filterMask: string;
   now: () => number;
   random: () => number;
 }
@@ -127,6 +139,33 @@ function numberIn(v: unknown, field: string, dflt: number, min: number, max: num
   return v;
 }
 
+function stringList(v: unknown, field: string, dflt: readonly string[]): readonly string[] {
+  if (v === undefined) return dflt;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${field}: expected a list of non-empty strings, got ${JSON.stringify(v)}`,
+      { field, value: v },
+    );
+  }
+  return v as string[];
+}
+
+function nonEmptyString(v: unknown, field: string, dflt: string): string {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || v === '') {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `${field}: expected a non-empty string, got ${JSON.stringify(v)}`,
+      {
+        field,
+        value: v,
+      },
+    );
+  }
+  return v;
+}
+
 export function compileOptions(o: TaskerOptions): ResolvedOptions {
   const concurrency = positiveInt(o.concurrency, 'concurrency', 10, 10_000);
   // At least 0.5 s so a heartbeat (every lease/3) always lands well inside the lease; at most a day.
@@ -152,6 +191,8 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
     recoveryIntervalMs: Math.max(100, Math.floor(leaseMs / 2)),
     sqliteSynchronous: sync,
     sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000, 600_000),
+    filterParameters: stringList(o.filterParameters, 'filterParameters', DEFAULT_FILTER_PARAMETERS),
+    filterMask: nonEmptyString(o.filterMask, 'filterMask', DEFAULT_FILTER_MASK),
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,
   };

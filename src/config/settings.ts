@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { TaskerError } from '../errors.js';
 import { suggest } from '../core/template-parse.js';
+import { parseTokens, type ApiToken } from '../api/auth.js';
 import type { TaskerOptions } from './options.js';
 
 export interface Settings {
@@ -21,6 +22,15 @@ export interface Settings {
   logLevel?: string | undefined;
   sqliteSynchronous?: 'normal' | 'full' | undefined;
   sqliteBusyTimeoutMs?: number | undefined;
+  filterParameters?: string[] | undefined;
+  filterMask?: string | undefined;
+  /** HTTP API (`tasker serve`). */
+  host?: string | undefined;
+  port?: number | undefined;
+  bodyLimit?: number | undefined;
+  apiTokens?: ApiToken[] | undefined;
+  metricsRequireAuth?: boolean | undefined;
+  allowUnauthenticated?: boolean | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
 }
@@ -36,6 +46,12 @@ const FILE_KEYS: Record<string, keyof Settings> = {
   log_level: 'logLevel',
   sqlite_synchronous: 'sqliteSynchronous',
   sqlite_busy_timeout_ms: 'sqliteBusyTimeoutMs',
+  filter_parameters: 'filterParameters',
+  filter_mask: 'filterMask',
+  host: 'host',
+  port: 'port',
+  body_limit: 'bodyLimit',
+  auth: 'apiTokens',
 };
 
 const ENV_KEYS: Array<[string, keyof Settings]> = [
@@ -50,6 +66,9 @@ const ENV_KEYS: Array<[string, keyof Settings]> = [
   ['TASKER_LOG_LEVEL', 'logLevel'],
   ['TASKER_SQLITE_SYNCHRONOUS', 'sqliteSynchronous'],
   ['TASKER_SQLITE_BUSY_TIMEOUT_MS', 'sqliteBusyTimeoutMs'],
+  ['TASKER_HOST', 'host'],
+  ['TASKER_PORT', 'port'],
+  ['TASKER_API_TOKENS', 'apiTokens'],
 ];
 
 const NUMERIC: ReadonlySet<keyof Settings> = new Set([
@@ -58,10 +77,26 @@ const NUMERIC: ReadonlySet<keyof Settings> = new Set([
   'leaseSeconds',
   'pollIntervalMs',
   'sqliteBusyTimeoutMs',
+  'port',
+  'bodyLimit',
 ]);
 const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
 
 function coerce(key: keyof Settings, value: unknown, source: string): unknown {
+  if (key === 'apiTokens') return tokensFrom(value, source);
+  if (key === 'filterParameters') {
+    const list = typeof value === 'string' ? value.split(',').map((x) => x.trim()) : value;
+    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === ''))
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${source}: expected a list of key names, got ${JSON.stringify(value)}`,
+        {
+          field: key,
+          source,
+        },
+      );
+    return list;
+  }
   if (NUMERIC.has(key)) {
     const n =
       typeof value === 'number'
@@ -116,6 +151,65 @@ function coerce(key: keyof Settings, value: unknown, source: string): unknown {
   return value;
 }
 
+/**
+ * `auth: {tokens: [...], metrics_require_auth, allow_unauthenticated}` in the file; TASKER_API_TOKENS holds
+ * the JSON of the token list alone.
+ */
+function tokensFrom(value: unknown, source: string): ApiToken[] {
+  if (typeof value === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (err) {
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${source}: expected the JSON of a token list ([{"name", "token_sha256", "scopes"}]): ${err instanceof Error ? err.message : String(err)}`,
+        { source },
+      );
+    }
+    return parseTokens(parsed, source);
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    const unknownKey = Object.keys(o).find(
+      (k) => !['tokens', 'metrics_require_auth', 'allow_unauthenticated'].includes(k),
+    );
+    if (unknownKey)
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${source}: unknown setting "${unknownKey}"; known: tokens, metrics_require_auth, allow_unauthenticated`,
+        {
+          source,
+        },
+      );
+    return parseTokens(o.tokens ?? [], `${source}.tokens`);
+  }
+  return parseTokens(value, source);
+}
+
+function authFlags(
+  raw: unknown,
+  source: string,
+): Pick<Settings, 'metricsRequireAuth' | 'allowUnauthenticated'> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  const o = raw as Record<string, unknown>;
+  const flag = (k: string): boolean | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean')
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${source}.${k}: expected true or false, got ${JSON.stringify(v)}`,
+        { source },
+      );
+    return v;
+  };
+  return {
+    metricsRequireAuth: flag('metrics_require_auth'),
+    allowUnauthenticated: flag('allow_unauthenticated'),
+  };
+}
+
 export function readConfigFile(path: string): Settings {
   let raw: unknown;
   try {
@@ -147,6 +241,7 @@ export function readConfigFile(path: string): Settings {
         { file: path, field: k },
       );
     }
+    if (k === 'auth') Object.assign(out, authFlags(v, `${path}: auth`));
     let value = coerce(key, v, `${path}: ${k}`);
     if (key === 'templates') value = (value as string[]).map((p) => resolve(base, p));
     else if (PATHS.has(key)) value = resolve(base, value as string);
@@ -208,5 +303,7 @@ export function settingsToOptions(s: Settings): TaskerOptions {
   if (s.pollIntervalMs !== undefined) o.pollIntervalMs = s.pollIntervalMs;
   if (s.sqliteSynchronous !== undefined) o.sqliteSynchronous = s.sqliteSynchronous;
   if (s.sqliteBusyTimeoutMs !== undefined) o.sqliteBusyTimeoutMs = s.sqliteBusyTimeoutMs;
+  if (s.filterParameters !== undefined) o.filterParameters = s.filterParameters;
+  if (s.filterMask !== undefined) o.filterMask = s.filterMask;
   return o;
 }

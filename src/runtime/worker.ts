@@ -156,9 +156,21 @@ export class Worker {
     else setImmediate(() => void this.tick());
   }
 
+  /** performance.now() of the last tick (an idle worker ticks at least every poll interval). */
+  lastTickAt = 0;
+
+  /**
+   * Alive: started, and ticked within a few poll intervals. A loop stuck (a store call that never returns,
+   * an event loop blocked by a handler) stops ticking and reads as stalled.
+   */
+  alive(): boolean {
+    return this.started && performance.now() - this.lastTickAt < Math.max(5 * this.opts.pollMs, 10_000);
+  }
+
   private async tick(): Promise<void> {
     this.scheduled = false;
     this.ticking = true;
+    this.lastTickAt = performance.now();
     const now = this.opts.now();
     const outcomes = this.outcomes;
     this.outcomes = [];

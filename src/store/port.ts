@@ -118,4 +118,12 @@ export interface TaskStore {
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
   getTransitions(taskId: string): Promise<TransitionRecord[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
+  /** How many tasks match (cursor and limit ignored). */
+  countTasks(filter: TaskFilter): Promise<number>;
+  /** Snapshots of several tasks in one read (analytics); unknown ids are left out. */
+  getTasks(taskIds: readonly string[]): Promise<TaskSnapshot[]>;
+  /** Attempts of several tasks in one read (analytics). */
+  getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]>;
+  /** One cheap round trip: proves the store answers (health checks). */
+  ping(): Promise<void>;
 }

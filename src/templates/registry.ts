@@ -60,6 +60,15 @@ export class TemplateRegistry {
     return this.#find(namespace, name, version) !== undefined;
   }
 
+  /** Like get(), but undefined instead of an error (a stored task whose template is no longer loaded). */
+  find(namespace: string, name: string, version?: string): TaskTemplate | undefined {
+    return this.#find(namespace, name, version);
+  }
+
+  namespaces(): string[] {
+    return [...new Set([...this.#byKey.values()].map((t) => t.namespace))].sort(cmp);
+  }
+
   /** Sorted by namespace, name, then version (semver order). */
   list(): TaskTemplate[] {
     return [...this.#byKey.values()].sort(

@@ -15,7 +15,8 @@ import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } 
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
-import { decodeCursor, encodeCursor, isUuid, uuidv7Floor } from '../cursor.js';
+import { encodeCursor, isUuid } from '../cursor.js';
+import { taskWhere } from '../task-filter.js';
 import type {
   CreatedTask,
   CycleInput,
@@ -468,38 +469,44 @@ export class PostgresStore implements TaskStore {
   }
 
   async listTasks(filter: TaskFilter): Promise<TaskPage> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => {
-      args.push(v);
-      return `$${args.length}`;
-    };
-    if (filter.status && filter.status.length > 0)
-      where.push(`t.status = ANY(${arg(filter.status)}::text[])`);
-    if (filter.namespace !== undefined) where.push(`t.namespace = ${arg(filter.namespace)}`);
-    if (filter.name !== undefined) where.push(`t.name = ${arg(filter.name)}`);
-    if (filter.version !== undefined) where.push(`t.version = ${arg(filter.version)}`);
-    if (filter.correlationId !== undefined) where.push(`t.correlation_id = ${arg(filter.correlationId)}`);
-    if (filter.tag !== undefined) {
-      where.push(`t.id IN (SELECT task_id FROM ${this.t('task_tags')} WHERE tag = ${arg(filter.tag)})`);
-    }
-    if (filter.createdAfter !== undefined) {
-      // See the SQLite adapter: an id's millisecond is never before created_at, so the id bound is safe.
-      where.push(
-        `t.id >= ${arg(uuidv7Floor(filter.createdAfter))}::uuid AND t.created_at >= ${arg(filter.createdAfter)}`,
-      );
-    }
-    if (filter.createdBefore !== undefined) where.push(`t.created_at < ${arg(filter.createdBefore)}`);
-    if (filter.cursor !== undefined) where.push(`t.id < ${arg(decodeCursor(filter.cursor))}::uuid`);
+    const w = taskWhere(filter, (n) => `$${n}`, this.t('task_tags'), '::uuid');
     const limit = filter.limit ?? 50;
     const r = await this.query<TaskRow>(
-      `SELECT ${taskCols('t')} FROM ${this.t('tasks')} t
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ${arg(limit + 1)}`,
-      args,
+      `SELECT ${taskCols('t')} FROM ${this.t('tasks')} t ${w.sql} ORDER BY t.id DESC LIMIT $${w.args.length + 1}`,
+      [...w.args, limit + 1],
     );
     const tasks = r.rows.slice(0, limit).map(taskFromRow);
     const last = tasks[tasks.length - 1];
     return { tasks, nextCursor: r.rows.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  async countTasks(filter: TaskFilter): Promise<number> {
+    const w = taskWhere({ ...filter, cursor: undefined }, (n) => `$${n}`, this.t('task_tags'), '::uuid');
+    const r = await this.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM ${this.t('tasks')} t ${w.sql}`,
+      w.args,
+    );
+    return r.rows[0]?.n ?? 0;
+  }
+
+  getTasks(taskIds: readonly string[]): Promise<TaskSnapshot[]> {
+    const ids = taskIds.filter(isUuid);
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.tx((c) => this.load(c, ids), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]> {
+    const ids = taskIds.filter(isUuid);
+    if (ids.length === 0) return [];
+    const r = await this.query<AttemptRow>(
+      `SELECT * FROM ${this.t('step_attempts')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, started_at, step_id, attempt`,
+      [ids],
+    );
+    return r.rows.map(attemptFromRow);
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1', []);
   }
 
   /**

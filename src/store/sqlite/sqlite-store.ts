@@ -21,7 +21,7 @@ import type {
   TaskPage,
   TaskStore,
 } from '../port.js';
-import { decodeCursor, encodeCursor, uuidv7Floor } from '../cursor.js';
+import { encodeCursor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
 import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS, statusOf } from './migrations.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
@@ -37,6 +37,7 @@ import {
   type TransitionRow,
 } from '../rows.js';
 import { SnapshotCache } from '../snapshot-cache.js';
+import { taskWhere } from '../task-filter.js';
 
 type Stmt = Database.Statement;
 
@@ -353,54 +354,51 @@ export class SqliteStore implements TaskStore {
 
   listTasks(filter: TaskFilter): Promise<TaskPage> {
     return this.guard(() => {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.status && filter.status.length > 0) {
-        where.push(`t.status IN (${filter.status.map(() => '?').join(', ')})`);
-        args.push(...filter.status);
-      }
-      const eq: Array<[string, string | undefined]> = [
-        ['t.namespace', filter.namespace],
-        ['t.name', filter.name],
-        ['t.version', filter.version],
-        ['t.correlation_id', filter.correlationId],
-      ];
-      for (const [col, v] of eq) {
-        if (v !== undefined) {
-          where.push(`${col} = ?`);
-          args.push(v);
-        }
-      }
-      if (filter.tag !== undefined) {
-        where.push('t.id IN (SELECT task_id FROM task_tags WHERE tag = ?)');
-        args.push(filter.tag);
-      }
-      if (filter.createdAfter !== undefined) {
-        // Ids are UUIDv7 whose millisecond is never before created_at, so the id bound is safe and lets the
-        // primary key narrow the scan; created_at keeps the filter exact.
-        where.push('t.id >= ? AND t.created_at >= ?');
-        args.push(uuidv7Floor(filter.createdAfter), filter.createdAfter);
-      }
-      if (filter.createdBefore !== undefined) {
-        // No id bound here: an id's millisecond can run ahead of created_at (counter overflow, a clock
-        // stepped back), never behind, so only created_after can narrow by id.
-        where.push('t.created_at < ?');
-        args.push(filter.createdBefore);
-      }
-      if (filter.cursor !== undefined) {
-        where.push('t.id < ?');
-        args.push(decodeCursor(filter.cursor));
-      }
+      const w = taskWhere(filter, () => '?', 'task_tags');
       const limit = filter.limit ?? 50;
-      const sql = `SELECT t.* FROM tasks t ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY t.id DESC LIMIT ?`;
-      const rows = this.db.prepare(sql).all(...args, limit + 1) as TaskRow[];
+      const rows = this.db
+        .prepare(`SELECT t.* FROM tasks t ${w.sql} ORDER BY t.id DESC LIMIT ?`)
+        .all(...w.args, limit + 1) as TaskRow[];
       const tasks = rows.slice(0, limit).map(taskFromRow);
       const last = tasks[tasks.length - 1];
       return {
         tasks,
         nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
       };
+    });
+  }
+
+  countTasks(filter: TaskFilter): Promise<number> {
+    return this.guard(() => {
+      const w = taskWhere({ ...filter, cursor: undefined }, () => '?', 'task_tags');
+      return (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks t ${w.sql}`).get(...w.args) as { n: number })
+        .n;
+    });
+  }
+
+  getTasks(taskIds: readonly string[]): Promise<TaskSnapshot[]> {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        this.cache.sync(this.dataVersion.get() as number);
+        return taskIds.flatMap((id) => {
+          const snap = this.loadSnapshot(id);
+          return snap ? [copySnapshot(snap)] : [];
+        });
+      })(),
+    );
+  }
+
+  getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]> {
+    return this.guard(() =>
+      this.db.transaction(() =>
+        taskIds.flatMap((id) => (this.s.selectAttempts.all(id) as AttemptRow[]).map(attemptFromRow)),
+      )(),
+    );
+  }
+
+  ping(): Promise<void> {
+    return this.guard(() => {
+      this.db.prepare('SELECT 1').get();
     });
   }
 

@@ -1,0 +1,69 @@
+/**
+ * The OpenAPI 3 document, generated from the route schemas Fastify validates with, so it cannot drift from
+ * what the server accepts and returns.
+ */
+import type { FastifySchema, HTTPMethods } from 'fastify';
+import type { Scope } from './auth.js';
+
+export interface RouteDoc {
+  method: HTTPMethods | HTTPMethods[];
+  url: string;
+  schema: (FastifySchema & { summary?: string; description?: string; hide?: boolean }) | undefined;
+  scope: Scope | null | undefined;
+}
+
+interface JsonSchemaObject {
+  properties?: Record<string, Record<string, unknown>>;
+  required?: string[];
+}
+
+export function buildOpenApi(routes: readonly RouteDoc[], prefix: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    if (r.schema?.hide) continue;
+    const methods = (Array.isArray(r.method) ? r.method : [r.method]).filter((m) => m !== 'HEAD');
+    const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+    for (const m of methods) {
+      const op: Record<string, unknown> = {
+        summary: r.schema?.summary,
+        description: r.schema?.description,
+        parameters: [
+          ...params(r.schema?.params as JsonSchemaObject | undefined, 'path'),
+          ...params(r.schema?.querystring as JsonSchemaObject | undefined, 'query'),
+        ],
+        responses: responses(r.schema?.response as Record<string, unknown> | undefined),
+      };
+      if (r.scope) op.security = [{ bearer: [r.scope] }];
+      else if (r.scope === null) op.security = [];
+      if (r.schema?.body)
+        op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
+      (paths[path] ??= {})[m.toLowerCase()] = op;
+    }
+  }
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Tasker HTTP API', version: '1', description: `Mounted at ${prefix || '/'}` },
+    servers: [{ url: '/' }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}
+
+function params(schema: JsonSchemaObject | undefined, where: 'path' | 'query') {
+  return Object.entries(schema?.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (schema?.required ?? []).includes(name),
+    schema: s,
+    ...(typeof s.description === 'string' ? { description: s.description } : {}),
+  }));
+}
+
+function responses(schema: Record<string, unknown> | undefined) {
+  const out: Record<string, unknown> = {};
+  for (const [code, s] of Object.entries(schema ?? {}))
+    out[code] = { description: code, content: { 'application/json': { schema: s } } };
+  if (Object.keys(out).length === 0) out['200'] = { description: 'OK' };
+  out.default = { description: 'Error: {error, message, details?}' };
+  return out;
+}

@@ -1,0 +1,148 @@
+/**
+ * The HTTP API as a Fastify plugin: `app.register(taskerPlugin(tasker), { prefix: '/tasker' })` mounts it
+ * into a host application (as a Rails engine mounts); `tasker serve` mounts it into a server of its own.
+ * Hooks, in order: correlation id (validated, echoed on every response), authentication and scope per
+ * route, then the route. Errors are JSON with stable codes (errors.ts).
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import type { Registry } from 'prom-client';
+import { TaskerError } from '../errors.js';
+import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
+import type { Tasker } from '../tasker.js';
+import {
+  ANONYMOUS_ADMIN,
+  hasScope,
+  TokenVerifier,
+  type ApiToken,
+  type Principal,
+  type Scope,
+} from './auth.js';
+import { toApiError } from './errors.js';
+import { buildOpenApi, type RouteDoc } from './openapi.js';
+import { analyticsRoutes } from './routes/analytics.js';
+import { healthRoutes } from './routes/health.js';
+import { metaRoutes } from './routes/meta.js';
+import { taskRoutes } from './routes/tasks.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+    correlationId: string;
+  }
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    /** Left out of the OpenAPI document. */
+    hide?: boolean;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; null: open (liveness/readiness). */
+    scope?: Scope | null;
+  }
+}
+
+export interface ApiOptions {
+  /** Accepted bearer tokens (SHA-256 digests). None: every request is allowed (keep such a server on loopback). */
+  tokens?: readonly ApiToken[] | undefined;
+  /** Whether GET /metrics needs a token with `metrics:read`. @default false (Prometheus scrapes it) */
+  metricsRequireAuth?: boolean | undefined;
+  /** Largest accepted request body in bytes. @default 1 MiB */
+  bodyLimit?: number | undefined;
+  /** Request header carrying the caller's correlation id. @default 'x-correlation-id' */
+  correlationIdHeader?: string | undefined;
+  /** Prometheus registry served at /metrics. @default the tasker's */
+  registry?: Registry | undefined;
+}
+
+export interface ApiContext {
+  tasker: Tasker;
+  options: ApiOptions;
+}
+
+export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
+  return async (app: FastifyInstance, options: ApiOptions) => {
+    const verifier = new TokenVerifier(options.tokens ?? []);
+    const header = (options.correlationIdHeader ?? 'x-correlation-id').toLowerCase();
+    const docs: RouteDoc[] = [];
+    const prefix = app.prefix;
+
+    app.decorateRequest('principal', null as unknown as Principal);
+    app.decorateRequest('correlationId', '');
+
+    // Our own validator, so the API behaves the same mounted in any host app: unknown parameters are
+    // errors (Fastify's default silently drops them), a single ?status=x is a one-element list.
+    const ajv = new Ajv({
+      removeAdditional: false,
+      coerceTypes: 'array',
+      useDefaults: true,
+      allErrors: true,
+      strict: false,
+    });
+    app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+    app.addHook('onRoute', (route) => {
+      route.bodyLimit ??= options.bodyLimit ?? 1024 * 1024;
+      docs.push({ method: route.method, url: route.url, schema: route.schema, scope: route.config?.scope });
+    });
+
+    app.addHook('onRequest', async (req, reply) => {
+      const given = req.headers[header];
+      const value = Array.isArray(given) ? given[0] : given;
+      if (value !== undefined && !isValidCorrelationId(value)) {
+        req.correlationId = newCorrelationId();
+        req.log.warn(
+          { given: value.slice(0, 120), correlation_id: req.correlationId },
+          `invalid ${header} header replaced (expected [A-Za-z0-9][A-Za-z0-9_-]*, at most 100 characters)`,
+        );
+      } else {
+        req.correlationId = value ?? newCorrelationId();
+      }
+      void reply.header('x-correlation-id', req.correlationId);
+      req.principal = ANONYMOUS_ADMIN;
+      const scope = req.routeOptions.config.scope;
+      if (scope === null) return;
+      if (scope === 'metrics:read' && !options.metricsRequireAuth) return;
+      req.principal = authenticate(req, verifier);
+      // Unknown routes have no scope: they are authenticated, then answered 404 by the not-found handler.
+      if (scope !== undefined && !hasScope(req.principal, scope)) {
+        throw new TaskerError('FORBIDDEN', `token "${req.principal.name}" lacks the ${scope} scope`, {
+          scope,
+        });
+      }
+    });
+
+    app.setErrorHandler(async (err, req, reply) => {
+      const { status, body } = toApiError(err);
+      if (status >= 500) req.log.error({ err, correlation_id: req.correlationId }, 'request failed');
+      if (status === 401) void reply.header('www-authenticate', 'Bearer');
+      return reply.code(status).send(body);
+    });
+
+    app.setNotFoundHandler(async (req, reply) => {
+      return reply.code(404).send({
+        error: 'ROUTE_NOT_FOUND',
+        message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`,
+      });
+    });
+
+    const ctx: ApiContext = { tasker, options };
+    await app.register(healthRoutes(ctx));
+    await app.register(taskRoutes(ctx));
+    await app.register(analyticsRoutes(ctx));
+    await app.register(metaRoutes(ctx));
+    app.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () =>
+      buildOpenApi(docs, prefix),
+    );
+  };
+}
+
+function authenticate(req: FastifyRequest, verifier: TokenVerifier): Principal {
+  if (!verifier.enabled) return ANONYMOUS_ADMIN;
+  const auth = req.headers.authorization;
+  if (auth === undefined)
+    throw new TaskerError('UNAUTHORIZED', 'missing Authorization: Bearer <token> header');
+  const p = verifier.verify(auth);
+  if (!p) throw new TaskerError('UNAUTHORIZED', 'invalid bearer token');
+  return p;
+}

@@ -1,0 +1,130 @@
+/**
+ * Health: `/health` (the seed's detailed report: 503 when unhealthy), `/health/live` (the process answers;
+ * touches nothing) and `/health/ready` (the store answers and, where this process runs a worker, its loop
+ * is alive). Every figure is measured when asked, none is a constant.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiContext } from '../plugin.js';
+
+const HOUR = 3_600_000;
+/** A store slower than this is reported degraded. */
+const SLOW_STORE_MS = 1000;
+
+export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
+  let lastCpu = process.cpuUsage();
+  let lastCpuAt = performance.now();
+  const cpuPercent = () => {
+    const now = performance.now();
+    const used = process.cpuUsage(lastCpu);
+    const pct = ((used.user + used.system) / 1000 / Math.max(1, now - lastCpuAt)) * 100;
+    lastCpu = process.cpuUsage();
+    lastCpuAt = now;
+    return Math.round(pct * 10) / 10;
+  };
+
+  const ping = async () => {
+    const t0 = performance.now();
+    try {
+      await tasker.ping();
+      return { ok: true, ms: performance.now() - t0 };
+    } catch {
+      return { ok: false, ms: performance.now() - t0 };
+    }
+  };
+
+  return async (app) => {
+    app.get(
+      '/health/live',
+      { config: { scope: null }, schema: { summary: 'Liveness: the process answers' } },
+      async () => ({
+        status: 'alive',
+        timestamp: new Date().toISOString(),
+      }),
+    );
+
+    app.get(
+      '/health/ready',
+      { config: { scope: null }, schema: { summary: 'Readiness: store reachable, worker loop alive' } },
+      async (_req, reply) => {
+        const db = await ping();
+        const worker = tasker.workerHealth();
+        const ready = db.ok && (worker === null || worker.alive);
+        return reply.code(ready ? 200 : 503).send({
+          status: ready ? 'ready' : 'not_ready',
+          timestamp: new Date().toISOString(),
+          database: db.ok ? 'reachable' : 'unreachable',
+          worker: worker === null ? 'not_running' : worker.alive ? 'alive' : 'stalled',
+        });
+      },
+    );
+
+    app.get(
+      '/health',
+      {
+        config: { scope: 'tasks:read' },
+        schema: { summary: 'Detailed health: database, task processing, handlers, performance' },
+      },
+      async (_req, reply) => {
+        const db = await ping();
+        const now = Date.now();
+        const worker = tasker.workerHealth();
+        let processing: Record<string, unknown> = { status: 'unknown' };
+        let performanceReport: Record<string, unknown> = {};
+        if (db.ok) {
+          const [active, pending, failed, perf] = await Promise.all([
+            tasker.countTasks({ status: ['in_progress'] }),
+            tasker.countTasks({ status: ['pending'] }),
+            tasker.countTasks({ status: ['error'], createdAfter: now - HOUR }),
+            tasker.recentPerformance(now - HOUR),
+          ]);
+          processing = {
+            status: worker !== null && !worker.alive ? 'degraded' : 'healthy',
+            active_tasks: active,
+            pending_tasks: pending,
+            failed_tasks_last_hour: failed,
+            worker: worker === null ? 'not_running' : worker.alive ? 'alive' : 'stalled',
+          };
+          performanceReport = {
+            avg_task_completion_time_seconds: perf.avgTaskSeconds,
+            avg_step_execution_time_seconds: perf.avgStepSeconds,
+            sampled_tasks: perf.sampledTasks,
+          };
+        }
+        const missing = tasker.missingHandlers();
+        const handlers = {
+          status: missing.length === 0 ? 'healthy' : 'degraded',
+          registered_handlers: tasker.handlers.size,
+          namespaces: tasker.templates.namespaces(),
+          ...(missing.length > 0 ? { missing_handlers: missing } : {}),
+        };
+        const mem = process.memoryUsage();
+        const checks = {
+          database: {
+            status: !db.ok ? 'unhealthy' : db.ms > SLOW_STORE_MS ? 'degraded' : 'healthy',
+            response_time_ms: Math.round(db.ms * 100) / 100,
+            last_check: new Date(now).toISOString(),
+          },
+          task_processing: processing,
+          step_handlers: handlers,
+        };
+        const statuses = Object.values(checks).map((c) => c.status);
+        const status =
+          statuses.includes('unhealthy') || !db.ok
+            ? 'unhealthy'
+            : statuses.every((s) => s === 'healthy')
+              ? 'healthy'
+              : 'degraded';
+        return reply.code(status === 'unhealthy' ? 503 : 200).send({
+          status,
+          timestamp: new Date(now).toISOString(),
+          checks,
+          performance: {
+            ...performanceReport,
+            memory_usage_mb: Math.round((mem.rss / 2 ** 20) * 10) / 10,
+            cpu_usage_percent: cpuPercent(),
+          },
+        });
+      },
+    );
+  };
+}

@@ -1,0 +1,290 @@
+/** /tasks: create, list with filters, detail with dependency and business analysis, audit trail, actions. */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { analyzeDependencies } from '../../core/analysis.js';
+import type { TaskRecord } from '../../core/records.js';
+import { TaskerError } from '../../errors.js';
+import { encodeCursor } from '../../store/cursor.js';
+import type { TaskDetails } from '../../tasker.js';
+import { seesNamespace } from '../auth.js';
+import type { ApiContext } from '../plugin.js';
+import { parseStatuses, parseTime } from '../params.js';
+import { presentTaskDetail, presentTaskSummary, presentTransition } from '../present.js';
+
+const ID = {
+  type: 'object',
+  properties: { id: { type: 'string', maxLength: 100 } },
+  required: ['id'],
+} as const;
+const BOOL = { type: 'boolean', default: false } as const;
+const TEXT = { type: 'string', maxLength: 1000 } as const;
+
+const LIST_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: {
+      type: 'array',
+      items: TEXT,
+      maxItems: 20,
+      description: 'repeatable; pending, in_progress, completed, failed, cancelled, resolved_manually',
+    },
+    namespace: TEXT,
+    name: TEXT,
+    version: TEXT,
+    correlation_id: TEXT,
+    tag: TEXT,
+    created_after: { ...TEXT, description: 'ISO 8601 or epoch ms' },
+    created_before: { ...TEXT, description: 'ISO 8601 or epoch ms' },
+    include_dependencies: BOOL,
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+    cursor: { type: 'string', maxLength: 200 },
+  },
+} as const;
+
+const DETAIL_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { include_dependencies: BOOL, include_business_metrics: BOOL },
+} as const;
+
+const CREATE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['namespace', 'name'],
+  properties: {
+    namespace: { type: 'string', minLength: 1, maxLength: 200 },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    version: { type: 'string', minLength: 1, maxLength: 100 },
+    context: { type: 'object' },
+    correlation_id: { type: 'string', minLength: 1, maxLength: 100 },
+    idempotency_key: { type: 'string', minLength: 1, maxLength: 200 },
+    tags: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 }, maxItems: 50 },
+  },
+} as const;
+
+const REASON_BODY = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 2000 } },
+} as const;
+
+interface ListQuery {
+  status?: string[];
+  namespace?: string;
+  name?: string;
+  version?: string;
+  correlation_id?: string;
+  tag?: string;
+  created_after?: string;
+  created_before?: string;
+  include_dependencies: boolean;
+  limit: number;
+  cursor?: string;
+}
+
+export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
+  const redactor = tasker.redactor;
+
+  /** A task the caller may not see is reported exactly like one that does not exist. */
+  const visible = async (req: FastifyRequest, id: string): Promise<TaskDetails> => {
+    const d = await tasker.getTask(id);
+    if (!seesNamespace(req.principal, d.task.namespace))
+      throw new TaskerError('TASK_NOT_FOUND', `no task with id ${id}`, { taskId: id });
+    return d;
+  };
+  const analysis = (d: TaskDetails) => {
+    const t = d.task;
+    return analyzeDependencies(d, tasker.templates.find(t.namespace, t.name, t.version), Date.now());
+  };
+
+  return async (app) => {
+    app.post<{
+      Body: {
+        namespace: string;
+        name: string;
+        version?: string;
+        context?: Record<string, unknown>;
+        correlation_id?: string;
+        idempotency_key?: string;
+        tags?: string[];
+      };
+    }>(
+      '/tasks',
+      {
+        config: { scope: 'tasks:write' },
+        schema: { summary: 'Create a task from a registered template', body: CREATE_BODY },
+      },
+      async (req, reply) => {
+        const b = req.body;
+        if (!seesNamespace(req.principal, b.namespace)) {
+          throw new TaskerError('TEMPLATE_NOT_FOUND', `no template ${b.namespace}/${b.name}`, {
+            namespace: b.namespace,
+            name: b.name,
+          });
+        }
+        const { task, created } = await tasker.createTask({
+          namespace: b.namespace,
+          name: b.name,
+          version: b.version,
+          context: b.context ?? {},
+          correlationId: b.correlation_id ?? req.correlationId,
+          idempotencyKey: b.idempotency_key,
+          tags: b.tags,
+        });
+        return reply
+          .code(created ? 201 : 200)
+          .send({ ...presentTaskSummary(task), created, context: redactor.redact(task.context) });
+      },
+    );
+
+    app.get<{ Querystring: ListQuery }>(
+      '/tasks',
+      {
+        config: { scope: 'tasks:read' },
+        schema: {
+          summary: 'List tasks, newest first, with filters and cursor pagination',
+          querystring: LIST_QUERY,
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const allowed = req.principal.namespaces;
+        if (allowed !== null && q.namespace !== undefined && !allowed.has(q.namespace))
+          return { tasks: [], next_cursor: null, limit: q.limit };
+        const filter = {
+          status: parseStatuses(q.status),
+          namespace: q.namespace,
+          name: q.name,
+          version: q.version,
+          correlationId: q.correlation_id,
+          tag: q.tag,
+          createdAfter: parseTime('created_after', q.created_after),
+          createdBefore: parseTime('created_before', q.created_before),
+          cursor: q.cursor,
+          limit: q.limit,
+        };
+        // A token limited to some namespaces sees only theirs: filter each page and keep reading until the
+        // page is full or the store runs out (the cursor then points after the last task shown).
+        const tasks: TaskRecord[] = [];
+        let cursor = filter.cursor;
+        let next: string | null = null;
+        // Bounded: a short page with a cursor is still a correct page.
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await tasker.listTasks({ ...filter, cursor });
+          for (const t of page.tasks) {
+            if (allowed !== null && !allowed.has(t.namespace)) continue;
+            tasks.push(t);
+          }
+          next = page.nextCursor;
+          if (allowed === null || tasks.length >= q.limit || next === null) break;
+          cursor = next;
+        }
+        const shown = tasks.slice(0, q.limit);
+        const out = shown.map(presentTaskSummary);
+        if (q.include_dependencies && shown.length > 0) {
+          const details = await tasker.describeTasks(shown.map((t) => t.id));
+          const byId = new Map(details.map((d) => [d.task.id, d]));
+          for (const [i, t] of shown.entries()) {
+            const d = byId.get(t.id);
+            const row = out[i];
+            if (d && row) {
+              const a = analysis(d);
+              row.dependencies = {
+                analysis: a.analysis,
+                blocked_steps: a.blockedSteps,
+                bottleneck_identified: a.bottleneckIdentified,
+                bottleneck_step: a.bottleneckStep,
+                critical_path: a.criticalPath,
+                suggested_action: a.suggestedAction,
+              };
+            }
+          }
+        }
+        const last = shown[shown.length - 1];
+        return {
+          tasks: out,
+          next_cursor: tasks.length > q.limit && last ? encodeCursor(last.id) : next,
+          limit: q.limit,
+        };
+      },
+    );
+
+    app.get<{
+      Params: { id: string };
+      Querystring: { include_dependencies: boolean; include_business_metrics: boolean };
+    }>(
+      '/tasks/:id',
+      {
+        config: { scope: 'tasks:read' },
+        schema: {
+          summary: 'One task with its steps, performance and (optionally) analysis',
+          params: ID,
+          querystring: DETAIL_QUERY,
+        },
+      },
+      async (req) => {
+        const d = await visible(req, req.params.id);
+        return presentTaskDetail(d, d.attempts, redactor, {
+          dependencies: req.query.include_dependencies ? analysis(d) : undefined,
+          business: req.query.include_business_metrics,
+        });
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/tasks/:id/transitions',
+      { config: { scope: 'tasks:read' }, schema: { summary: 'The audit trail of a task', params: ID } },
+      async (req) => {
+        await visible(req, req.params.id);
+        return {
+          task_id: req.params.id,
+          transitions: (await tasker.getTransitions(req.params.id)).map(presentTransition),
+        };
+      },
+    );
+
+    const action = (
+      path: string,
+      summary: string,
+      run: (
+        id: string,
+        body: Record<string, unknown> | null,
+        params: Record<string, string>,
+      ) => Promise<unknown>,
+      body: object = REASON_BODY,
+    ) =>
+      app.post<{ Params: Record<string, string>; Body: Record<string, unknown> | null }>(
+        path,
+        {
+          config: { scope: 'tasks:write' },
+          schema: {
+            summary,
+            params: {
+              type: 'object',
+              properties: { id: ID.properties.id, step: { type: 'string', maxLength: 200 } },
+            },
+            body,
+          },
+        },
+        async (req) => {
+          const id = req.params.id ?? '';
+          await visible(req, id);
+          await run(id, req.body ?? null, req.params);
+          return presentTaskDetail(await tasker.getTask(id), [], redactor);
+        },
+      );
+    const reason = (b: Record<string, unknown> | null) => (typeof b?.reason === 'string' ? b.reason : null);
+    action('/tasks/:id/cancel', 'Cancel a task (running attempts are aborted)', (id, b) =>
+      tasker.cancelTask(id, reason(b)),
+    );
+    action('/tasks/:id/retry', 'Retry the failed steps of a failed task', (id, b) =>
+      tasker.retryTask(id, reason(b)),
+    );
+    action(
+      '/tasks/:id/steps/:step/resolve',
+      'Mark a step resolved by hand, with the results it should have produced',
+      (id, b, p) => tasker.resolveStep(id, p.step ?? '', b?.results ?? null),
+      { type: ['object', 'null'], additionalProperties: false, properties: { results: {} } },
+    );
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `tasker serve`: a Fastify server of its own with the API at /tasker. Refuses to listen beyond loopback
+ * without tokens unless told that is intended: an open API would let anyone cancel tasks or read contexts.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { collectDefaultMetrics } from 'prom-client';
+import { TaskerError } from '../errors.js';
+import type { Tasker } from '../tasker.js';
+import type { ApiOptions } from './plugin.js';
+
+export interface ServerOptions extends ApiOptions {
+  /** @default '127.0.0.1' */
+  host?: string | undefined;
+  /** @default 3000 */
+  port?: number | undefined;
+  /** Serve without tokens on a non-loopback address. @default false */
+  allowUnauthenticated?: boolean | undefined;
+  /** Where the API is mounted. @default '/tasker' */
+  prefix?: string | undefined;
+  /** Add Node process metrics (CPU, memory, event loop lag) to the tasker's registry. @default true */
+  processMetrics?: boolean | undefined;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host) && (opts.tokens ?? []).length === 0 && !opts.allowUnauthenticated) {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `refusing to serve on ${host} without API tokens: configure auth.tokens (or TASKER_API_TOKENS), ` +
+        'or pass --allow-unauthenticated if this network is trusted',
+      { host },
+    );
+  }
+  if (
+    opts.processMetrics !== false &&
+    tasker.metrics.getSingleMetric('process_cpu_seconds_total') === undefined
+  )
+    collectDefaultMetrics({ register: tasker.metrics });
+  // Typed as Fastify's logger so the instance keeps Fastify's default logger type parameter.
+  const logger: FastifyBaseLogger = tasker.logger.child({ component: 'api' });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // Request ids are ours (correlation ids); Fastify's counter would only add a second, unrelated id.
+    genReqId: () => '',
+  });
+  // Per-request lines at info would drown the engine's own logs; failures are logged by the error handler.
+  await app.register(tasker.fastifyPlugin, { ...opts, prefix: opts.prefix ?? '/tasker', logLevel: 'warn' });
+  return app;
+}
+
+/** Build and listen; resolves with the server and the URL it answers on. */
+export async function serve(
+  tasker: Tasker,
+  opts: ServerOptions = {},
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildServer(tasker, opts);
+  const host = opts.host ?? '127.0.0.1';
+  try {
+    await app.listen({ host, port: opts.port ?? 3000 });
+  } catch (err) {
+    await app.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `cannot listen on ${host}:${opts.port ?? 3000}: ${code === 'EADDRINUSE' ? 'the port is in use' : String((err as Error).message)}`,
+      { host, port: opts.port },
+    );
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 3000);
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { app, url: `http://${shown}:${port}${opts.prefix ?? '/tasker'}` };
+}

@@ -1,0 +1,54 @@
+/**
+ * The WHERE clause of a task query, shared by both adapters so a filter means the same on each. Every
+ * predicate is backed by an index (see docs/api.md#indexes): status (status, id), namespace/name
+ * (namespace, name, id), correlation id (correlation_id, id), tag (task_tags primary key), and
+ * created_after through the primary key (UUIDv7 ids are time-ordered).
+ */
+import { decodeCursor, uuidv7Floor } from './cursor.js';
+import type { TaskFilter } from './port.js';
+
+export interface TaskWhere {
+  sql: string;
+  args: unknown[];
+}
+
+/**
+ * @param param the dialect's placeholder for the n-th argument (1-based): `?` or `$n`
+ * @param tagsTable the task_tags table, schema-qualified where the dialect needs it
+ */
+export function taskWhere(
+  filter: Omit<TaskFilter, 'limit'>,
+  param: (n: number) => string,
+  tagsTable: string,
+  uuidCast = '',
+): TaskWhere {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const arg = (v: unknown): string => {
+    args.push(v);
+    return param(args.length);
+  };
+  if (filter.status && filter.status.length > 0)
+    where.push(`t.status IN (${filter.status.map((s) => arg(s)).join(', ')})`);
+  const eq: Array<[string, string | undefined]> = [
+    ['t.namespace', filter.namespace],
+    ['t.name', filter.name],
+    ['t.version', filter.version],
+    ['t.correlation_id', filter.correlationId],
+  ];
+  for (const [col, v] of eq) if (v !== undefined) where.push(`${col} = ${arg(v)}`);
+  if (filter.tag !== undefined)
+    where.push(`t.id IN (SELECT task_id FROM ${tagsTable} WHERE tag = ${arg(filter.tag)})`);
+  if (filter.createdAfter !== undefined) {
+    // Ids are UUIDv7 whose millisecond is never before created_at, so the id bound is safe and lets the
+    // primary key narrow the scan; created_at keeps the filter exact.
+    where.push(
+      `t.id >= ${arg(uuidv7Floor(filter.createdAfter))}${uuidCast} AND t.created_at >= ${arg(filter.createdAfter)}`,
+    );
+  }
+  // No id bound for created_before: an id's millisecond can run ahead of created_at (counter overflow, a
+  // clock stepped back), never behind, so only created_after can narrow by id.
+  if (filter.createdBefore !== undefined) where.push(`t.created_at < ${arg(filter.createdBefore)}`);
+  if (filter.cursor !== undefined) where.push(`t.id < ${arg(decodeCursor(filter.cursor))}${uuidCast}`);
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
