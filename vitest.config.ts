@@ -15,6 +15,8 @@ const BEHAVIOURAL = [
   'test/events.test.ts',
   'test/library.test.ts',
   'test/edge-cases.test.ts',
+  'test/api.test.ts',
+  'test/api-hardening.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

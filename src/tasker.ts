@@ -130,7 +130,9 @@ export class Tasker {
         { field: 'context' },
       );
     }
-    this.contexts.validate(template, context);
+    // Validate what will be stored, not what was given: JSON turns 1e400 into null, a Date into a string.
+    const stored = toJsonValue(context, 'context') as Record<string, unknown>;
+    this.contexts.validate(template, stored);
     if (this.handlers.size > 0) this.assertHandlers(template);
     const tags = input.tags ?? [];
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {
@@ -151,7 +153,7 @@ export class Tasker {
     return buildNewTask(template, {
       id: uuidv7(now),
       // The engine's own frozen copy: a caller reusing its object, or a handler mutating it, changes nothing.
-      context: toJsonValue(context, 'context') as Record<string, unknown>,
+      context: stored,
       correlationId: correlationId ?? newCorrelationId(now),
       idempotencyKey: input.idempotencyKey ?? null,
       tags: [...tags],
@@ -237,8 +239,13 @@ export class Tasker {
   }
 
   /** Handlers that registered templates name but this process lacks (it cannot run those steps). */
-  missingHandlers(): string[] {
-    const names = new Set(this.templates.list().flatMap((t) => t.steps.map((s) => s.handler)));
+  missingHandlers(inNamespace: (namespace: string) => boolean = () => true): string[] {
+    const names = new Set(
+      this.templates
+        .list()
+        .filter((t) => inNamespace(t.namespace))
+        .flatMap((t) => t.steps.map((s) => s.handler)),
+    );
     return [...names].filter((h) => !this.handlers.has(h)).sort();
   }
 

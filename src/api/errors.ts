@@ -41,8 +41,11 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody }
     const details: Record<string, unknown> = { ...err.details };
     if (err instanceof ValidationError)
       details.issues = err.issues.map((i) => ({ path: i.path, message: i.message }));
+    // One line for a JSON client: the summary, then each issue (also listed in details.issues).
     const message =
-      err instanceof ValidationError ? (err.message.split('\n')[0] ?? err.message) : err.message;
+      err instanceof ValidationError
+        ? `${err.message.split('\n')[0] ?? ''} ${err.issues.map((i) => `${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ')}`
+        : err.message;
     return {
       status,
       body: { error: err.code, message, ...(Object.keys(details).length ? { details } : {}) },

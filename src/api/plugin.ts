@@ -67,6 +67,8 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     const docs: RouteDoc[] = [];
     const prefix = app.prefix;
 
+    // Bodies are JSON only: text/plain would otherwise reach the routes as a string (415 instead).
+    app.removeContentTypeParser('text/plain');
     app.decorateRequest('principal', null as unknown as Principal);
     app.decorateRequest('correlationId', '');
 

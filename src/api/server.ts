@@ -2,11 +2,18 @@
  * `tasker serve`: a Fastify server of its own with the API at /tasker. Refuses to listen beyond loopback
  * without tokens unless told that is intended: an open API would let anyone cancel tasks or read contexts.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { TaskerError } from '../errors.js';
 import type { Tasker } from '../tasker.js';
+import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
+import { toApiError } from './errors.js';
 import type { ApiOptions } from './plugin.js';
+
+function correlationOf(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  return v !== undefined && isValidCorrelationId(v) ? v : newCorrelationId();
+}
 
 export interface ServerOptions extends ApiOptions {
   /** @default '127.0.0.1' */
@@ -45,11 +52,30 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // Long path segments reach the route schemas (and get their 400) instead of the router's bare 414.
+    routerOptions: { maxParamLength: 16_384 },
+    // The router's own errors (malformed percent-encoding) answer in the API's format too.
+    frameworkErrors: (err, req, reply) => {
+      const { status, body } = toApiError(err);
+      void (reply as FastifyReply)
+        .code(status)
+        .header('x-correlation-id', correlationOf(req.headers['x-correlation-id']))
+        .send(body);
+    },
     // Request ids are ours (correlation ids); Fastify's counter would only add a second, unrelated id.
     genReqId: () => '',
   });
-  // Per-request lines at info would drown the engine's own logs; failures are logged by the error handler.
-  await app.register(tasker.fastifyPlugin, { ...opts, prefix: opts.prefix ?? '/tasker', logLevel: 'warn' });
+  // Per-request lines at info would drown the engine's own logs (failures are logged by the error handler);
+  // a quieter engine logger stays quieter.
+  const quieter = ['error', 'fatal', 'silent'] as const;
+  const quiet = quieter.find((l) => l === tasker.logger.level) ?? 'warn';
+  await app.register(tasker.fastifyPlugin, { ...opts, prefix: opts.prefix ?? '/tasker', logLevel: quiet });
+  app.setNotFoundHandler(async (req, reply) =>
+    reply
+      .code(404)
+      .header('x-correlation-id', correlationOf(req.headers['x-correlation-id']))
+      .send({ error: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` }),
+  );
   return app;
 }
 

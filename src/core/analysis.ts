@@ -60,7 +60,8 @@ export function plural(n: number, word: string): string {
 }
 
 export function formatSeconds(seconds: number): string {
-  return `${Number(seconds.toFixed(1))} s`;
+  // Sub-second timeouts are common for internal calls; "0.1 s" for 150 ms would misstate them.
+  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${Number(seconds.toFixed(1))} s`;
 }
 
 export function percent(part: number, whole: number): string {

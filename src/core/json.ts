@@ -27,5 +27,31 @@ export function toJsonValue(value: unknown, what: string): unknown {
       { what },
     );
   }
-  return text === undefined ? null : deepFreeze(JSON.parse(text) as unknown);
+  if (text === undefined) return null;
+  const parsed = JSON.parse(text) as unknown;
+  if (nestingDepth(parsed) > MAX_JSON_DEPTH) {
+    throw new TaskerError('NOT_SERIALIZABLE', `${what} is nested deeper than ${MAX_JSON_DEPTH} levels`, {
+      what,
+    });
+  }
+  return deepFreeze(parsed);
+}
+
+/**
+ * Deeper values are refused: every later JSON.stringify/parse of them (stores, events, logs) recurses, and
+ * a few thousand levels overflow the stack somewhere far from the caller who sent them.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }

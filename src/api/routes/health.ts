@@ -4,6 +4,8 @@
  * is alive). Every figure is measured when asked, none is a constant.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { TaskFilter } from '../../store/port.js';
+import { seesNamespace, type Principal } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 
 const HOUR = 3_600_000;
@@ -30,6 +32,15 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
     } catch {
       return { ok: false, ms: performance.now() - t0 };
     }
+  };
+
+  /** A token limited to some namespaces counts only their tasks. */
+  const count = async (p: Principal, filter: TaskFilter): Promise<number> => {
+    if (p.namespaces === null) return tasker.countTasks(filter);
+    const counts = await Promise.all(
+      [...p.namespaces].map((namespace) => tasker.countTasks({ ...filter, namespace })),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   };
 
   return async (app) => {
@@ -64,7 +75,7 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         config: { scope: 'tasks:read' },
         schema: { summary: 'Detailed health: database, task processing, handlers, performance' },
       },
-      async (_req, reply) => {
+      async (req, reply) => {
         const db = await ping();
         const now = Date.now();
         const worker = tasker.workerHealth();
@@ -72,9 +83,9 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         let performanceReport: Record<string, unknown> = {};
         if (db.ok) {
           const [active, pending, failed, perf] = await Promise.all([
-            tasker.countTasks({ status: ['in_progress'] }),
-            tasker.countTasks({ status: ['pending'] }),
-            tasker.countTasks({ status: ['error'], createdAfter: now - HOUR }),
+            count(req.principal, { status: ['in_progress'] }),
+            count(req.principal, { status: ['pending'] }),
+            count(req.principal, { status: ['error'], createdAfter: now - HOUR }),
             tasker.recentPerformance(now - HOUR),
           ]);
           processing = {
@@ -90,11 +101,11 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
             sampled_tasks: perf.sampledTasks,
           };
         }
-        const missing = tasker.missingHandlers();
+        const missing = tasker.missingHandlers((ns) => seesNamespace(req.principal, ns));
         const handlers = {
           status: missing.length === 0 ? 'healthy' : 'degraded',
           registered_handlers: tasker.handlers.size,
-          namespaces: tasker.templates.namespaces(),
+          namespaces: tasker.templates.namespaces().filter((ns) => seesNamespace(req.principal, ns)),
           ...(missing.length > 0 ? { missing_handlers: missing } : {}),
         };
         const mem = process.memoryUsage();

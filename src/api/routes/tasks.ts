@@ -4,7 +4,7 @@ import { analyzeDependencies } from '../../core/analysis.js';
 import type { TaskRecord } from '../../core/records.js';
 import { TaskerError } from '../../errors.js';
 import { encodeCursor } from '../../store/cursor.js';
-import type { TaskDetails } from '../../tasker.js';
+import type { CreateTaskInput, TaskDetails } from '../../tasker.js';
 import { seesNamespace } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 import { parseStatuses, parseTime } from '../params.js';
@@ -87,7 +87,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
 
   /** A task the caller may not see is reported exactly like one that does not exist. */
   const visible = async (req: FastifyRequest, id: string): Promise<TaskDetails> => {
-    const d = await tasker.getTask(id);
+    const d = await tasker.getTask(taskId(id));
     if (!seesNamespace(req.principal, d.task.namespace))
       throw new TaskerError('TASK_NOT_FOUND', `no task with id ${id}`, { taskId: id });
     return d;
@@ -95,6 +95,29 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
   const analysis = (d: TaskDetails) => {
     const t = d.task;
     return analyzeDependencies(d, tasker.templates.find(t.namespace, t.name, t.version), Date.now());
+  };
+
+  /** A token limited to some namespaces must not learn other namespaces' template names from a hint. */
+  const createTask = async (req: FastifyRequest, input: CreateTaskInput) => {
+    try {
+      return await tasker.createTask(input);
+    } catch (err) {
+      if (
+        req.principal.namespaces !== null &&
+        err instanceof TaskerError &&
+        err.code === 'TEMPLATE_NOT_FOUND'
+      ) {
+        throw new TaskerError(
+          'TEMPLATE_NOT_FOUND',
+          `no template ${input.namespace}/${input.name}${input.version ? `@${input.version}` : ''}`,
+          {
+            namespace: input.namespace,
+            name: input.name,
+          },
+        );
+      }
+      throw err;
+    }
   };
 
   return async (app) => {
@@ -122,7 +145,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
             name: b.name,
           });
         }
-        const { task, created } = await tasker.createTask({
+        const { task, created } = await createTask(req, {
           namespace: b.namespace,
           name: b.name,
           version: b.version,
@@ -235,11 +258,9 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       '/tasks/:id/transitions',
       { config: { scope: 'tasks:read' }, schema: { summary: 'The audit trail of a task', params: ID } },
       async (req) => {
-        await visible(req, req.params.id);
-        return {
-          task_id: req.params.id,
-          transitions: (await tasker.getTransitions(req.params.id)).map(presentTransition),
-        };
+        const id = taskId(req.params.id);
+        await visible(req, id);
+        return { task_id: id, transitions: (await tasker.getTransitions(id)).map(presentTransition) };
       },
     );
 
@@ -267,7 +288,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           },
         },
         async (req) => {
-          const id = req.params.id ?? '';
+          const id = taskId(req.params.id ?? '');
           await visible(req, id);
           await run(id, req.body ?? null, req.params);
           return presentTaskDetail(await tasker.getTask(id), [], redactor);
@@ -288,3 +309,6 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
     );
   };
 }
+
+/** Ids are lower-case UUIDs; an upper-case copy finds the same task on every store. */
+const taskId = (id: string): string => (/^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : id);

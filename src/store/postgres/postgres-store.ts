@@ -233,7 +233,9 @@ export class PostgresStore implements TaskStore {
     );
   }
 
+  /** Idempotent: a second close (an owner closing after a failed health probe did) is a no-op. */
   async close(): Promise<void> {
+    if (this.pool.ended) return;
     await this.pool.end();
   }
 
