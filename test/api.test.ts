@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/api/auth.js';
 import { buildServer, serve } from '../src/api/server.js';
 import type { StepHandlerContext, Tasker } from '../src/index.js';
-import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
+import { main } from '../src/cli/main.js';
+import { FAST_RETRY, sleep, startEngine, tempDir } from './support/harness.js';
 
 const SHOP = `
 namespace: shop
@@ -513,6 +514,59 @@ describe('HTTP API', () => {
     // The plugin's strict validation applies inside it, not to the host's routes.
     expect((await host.inject('/ops/tasker/tasks?nope=1')).statusCode).toBe(400);
     expect((await host.inject('/orders?nope=1')).statusCode).toBe(200);
+  });
+
+  it('the CLI’s tasks/show/retry/cancel target a server with --url and --token', async () => {
+    const token = 'cli-token-456';
+    const { tasker } = await startEngine(SHOP, handlers);
+    const { app, url } = await serve(tasker, {
+      port: 0,
+      processMetrics: false,
+      tokens: [{ name: 'cli', tokenSha256: sha256Hex(token), scopes: ['tasks:read', 'tasks:write'] }],
+    });
+    apps.push(app);
+    const [failedId] = await runOrders(tasker, [{ order_id: 'cli-1', fail: 'boom' }]);
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(['node', 'tasker', ...args], {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        env: { TASKER_LOG_LEVEL: 'silent', TASKER_TOKEN: token },
+        cwd: tempDir(),
+      });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const list = await cli('tasks', '--url', url, '--status', 'error');
+    expect(list.code).toBe(0);
+    expect(list.out).toContain(failedId);
+    expect(list.out).toContain('shop.order@1.0.0');
+    const show = await cli('show', failedId ?? '', '--url', url);
+    expect(show.out).toMatch(/reserve +failed/);
+    expect(show.out).toMatch(/suggested action: .*stock-service/);
+    const json = await cli('show', failedId ?? '', '--url', url, '--json');
+    expect(JSON.parse(json.out)).toMatchObject({ id: failedId, status: 'failed' });
+    const retry = await cli('retry', failedId ?? '', '--url', url);
+    expect(retry.code).toBe(0);
+    expect(retry.out).toContain(`task ${failedId} is`);
+    const slow = await tasker.createTask({
+      namespace: 'shop',
+      name: 'order',
+      context: { order_id: 'cli-2', fail: 'timeout' },
+    });
+    const cancel = await cli('cancel', slow.task.id, '--url', url, '--reason', 'from the CLI');
+    expect(cancel.out).toBe(`task ${slow.task.id} is cancelled`);
+    const denied = await cli('tasks', '--url', url, '--token', 'nope');
+    expect(denied.code).toBe(1);
+    expect(denied.err).toMatch(
+      /^tasker: invalid bearer token \(HTTP 401 from http:\/\/127\.0\.0\.1:\d+\/tasker\)$/,
+    );
+    const missing = await cli('show', '01900000-0000-7000-8000-00000000dead', '--url', url);
+    expect(missing.err).toMatch(/no task with id .* \(HTTP 404/);
+    const down = await cli('tasks', '--url', 'http://127.0.0.1:59999/tasker');
+    expect(down.err).toMatch(
+      /cannot reach the Tasker API at http:\/\/127\.0\.0\.1:59999\/tasker \(ECONNREFUSED\)/,
+    );
   });
 
   it('the seed’s curl commands work against a listening server', async () => {

@@ -106,6 +106,7 @@ describe('library', () => {
       const db = new Database(path);
       expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
         { version: 1, name: 'initial' },
+        { version: 2, name: 'task_list_indexes' },
       ]);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
         'from the future',
@@ -113,7 +114,7 @@ describe('library', () => {
       db.close();
       const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
-      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(1\)/);
+      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(2\)/);
     },
   );
 

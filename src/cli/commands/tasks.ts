@@ -12,9 +12,22 @@ import {
   type CommonFlags,
 } from '../context.js';
 import { taskRows, taskTree } from '../format.js';
+import { ApiClient, remoteTaskRows, remoteTaskTree, type RemoteFlags } from '../remote.js';
 import type { Tasker } from '../../tasker.js';
 
-type Flags = CommonFlags & { json?: boolean };
+type Flags = CommonFlags & RemoteFlags & { json?: boolean };
+
+/** --url/--token: the command talks to a running server's API instead of the database. */
+function remote(c: Command): Command {
+  return c
+    .option(
+      '--url <url>',
+      'a Tasker API to talk to instead of the database (TASKER_URL), e.g. http://127.0.0.1:3000/tasker',
+    )
+    .option('--token <token>', 'bearer token for --url (TASKER_TOKEN)');
+}
+
+const enc = encodeURIComponent;
 
 async function withTasker<T>(io: CliIo, flags: CommonFlags, fn: (t: Tasker) => Promise<T>): Promise<T> {
   const tasker = await openTasker(io, settingsFrom(io, flags));
@@ -52,7 +65,7 @@ async function showTask(io: CliIo, tasker: Tasker, id: string, json: boolean | u
 }
 
 export function registerTaskCommands(program: Command, io: CliIo, common: (c: Command) => Command): void {
-  common(program.command('tasks').description('list tasks, newest first'))
+  remote(common(program.command('tasks').description('list tasks, newest first')))
     .option(
       '--status <status...>',
       `filter by status (${TASK_STATES.join('|')}); repeatable or comma-separated`,
@@ -66,6 +79,28 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
     .option('--cursor <cursor>', 'next page, from a previous --json next_cursor')
     .action(async (o: Flags & Record<string, string | string[] | undefined>) => {
       const limit = numberFlag('--limit', o.limit, 1, 1000, true);
+      const api = ApiClient.from(io, o);
+      if (api) {
+        const q = new URLSearchParams({ limit: String(limit) });
+        for (const s of statuses(o.status as string[] | undefined) ?? []) q.append('status', s);
+        const pairs: Array<[string, unknown]> = [
+          ['namespace', o.namespace],
+          ['name', o.name],
+          ['version', o.version],
+          ['correlation_id', o.correlationId],
+          ['tag', o.tag],
+          ['cursor', o.cursor],
+        ];
+        for (const [k, v] of pairs) if (typeof v === 'string') q.set(k, v);
+        const page = await api.request('GET', `/tasks?${q.toString()}`);
+        const tasks = (page.tasks ?? []) as Array<Record<string, unknown>>;
+        if (o.json) io.out(JSON.stringify(page, null, 2));
+        else {
+          io.out(tasks.length ? remoteTaskRows(tasks) : 'no tasks match');
+          if (typeof page.next_cursor === 'string') io.out(`more: --cursor ${page.next_cursor}`);
+        }
+        return;
+      }
       await withTasker(io, o, async (t) => {
         const page = await t.listTasks({
           status: statuses(o.status as string[] | undefined),
@@ -86,35 +121,61 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       });
     });
 
-  common(
-    program
-      .command('show <task-id>')
-      .description('show a task: steps in DAG order, attempts, errors, what blocks it'),
-  ).action(async (id: string, o: Flags) => withTasker(io, o, (t) => showTask(io, t, id, o.json)));
+  remote(
+    common(
+      program
+        .command('show <task-id>')
+        .description('show a task: steps in DAG order, attempts, errors, what blocks it'),
+    ),
+  ).action(async (id: string, o: Flags) => {
+    const api = ApiClient.from(io, o);
+    if (!api) return withTasker(io, o, (t) => showTask(io, t, id, o.json));
+    const d = await api.request(
+      'GET',
+      `/tasks/${enc(id)}?include_dependencies=true&include_business_metrics=true`,
+    );
+    io.out(o.json ? JSON.stringify(d, null, 2) : remoteTaskTree(d));
+  });
 
-  common(
-    program
-      .command('retry <task-id>')
-      .description('retry a failed task: failed steps get a fresh attempt budget'),
-  ).action(async (id: string, o: Flags) =>
-    withTasker(io, o, async (t) => {
+  remote(
+    common(
+      program
+        .command('retry <task-id>')
+        .description('retry a failed task: failed steps get a fresh attempt budget'),
+    ),
+  ).action(async (id: string, o: Flags) => {
+    const api = ApiClient.from(io, o);
+    if (api) {
+      const d = await api.request('POST', `/tasks/${enc(id)}/retry`, {});
+      io.out(
+        o.json ? JSON.stringify(d, null, 2) : `task ${id} is ${String(d.status)}; a worker will pick it up`,
+      );
+      return;
+    }
+    return withTasker(io, o, async (t) => {
       const s = await t.retryTask(id);
       io.out(
         o.json
           ? JSON.stringify(taskJson(s.task), null, 2)
           : `task ${id} is ${s.task.status}; a worker will pick it up`,
       );
-    }),
-  );
+    });
+  });
 
-  common(program.command('cancel <task-id>').description('cancel a task and every unfinished step'))
+  remote(common(program.command('cancel <task-id>').description('cancel a task and every unfinished step')))
     .option('--reason <text>', 'recorded in the audit trail')
-    .action(async (id: string, o: Flags & { reason?: string }) =>
-      withTasker(io, o, async (t) => {
+    .action(async (id: string, o: Flags & { reason?: string }) => {
+      const api = ApiClient.from(io, o);
+      if (api) {
+        const d = await api.request('POST', `/tasks/${enc(id)}/cancel`, o.reason ? { reason: o.reason } : {});
+        io.out(o.json ? JSON.stringify(d, null, 2) : `task ${id} is ${String(d.status)}`);
+        return;
+      }
+      return withTasker(io, o, async (t) => {
         const s = await t.cancelTask(id, o.reason ?? null);
         io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `task ${id} is ${s.task.status}`);
-      }),
-    );
+      });
+    });
 
   common(
     program.command('resolve <task-id> <step>').description('resolve a step by hand so its dependants run'),

@@ -106,6 +106,16 @@ ALTER TABLE {schema}.transitions DROP CONSTRAINT IF EXISTS transitions_task_id_f
 ALTER TABLE {schema}.step_attempts DROP CONSTRAINT IF EXISTS step_attempts_step_id_fkey;
 `,
   },
+  {
+    version: 3,
+    name: 'task_list_indexes',
+    // The API's filtered lists (status with namespace, and name), newest first, index-backed whatever the
+    // statistics say; see the SQLite migration of the same name.
+    sql: `
+CREATE INDEX tasks_template_status ON {schema}.tasks (namespace, name, status, id);
+CREATE INDEX tasks_namespace_status ON {schema}.tasks (namespace, status, id);
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

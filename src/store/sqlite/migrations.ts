@@ -101,6 +101,17 @@ CREATE TABLE transitions (
 CREATE INDEX transitions_task ON transitions (task_id, id);
 `,
   },
+  {
+    version: 2,
+    name: 'task_list_indexes',
+    // The API's filtered lists: status with namespace (and name), newest first. Without these the planner
+    // (which has no statistics on a young database) walked the template index through every task of the
+    // template to find the few failed ones: p99 7 s under load at 100k tasks (npm run bench:api).
+    sql: `
+CREATE INDEX tasks_template_status ON tasks (namespace, name, status, id);
+CREATE INDEX tasks_namespace_status ON tasks (namespace, status, id);
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
