@@ -282,7 +282,55 @@ describe('PostgreSQL down at start', () => {
   );
 });
 
-describe('npm start (the demo)', () => {
+describe('npm start (tasker serve --demo)', () => {
+  it('serves the API with the checkout demo’s traffic, prints the URLs, and stops cleanly on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir();
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'tasker.js'), 'serve', '--demo', '--port', '0', '--rate', '50'],
+      {
+        cwd: dir,
+        env: { ...process.env, TASKER_LOG_LEVEL: 'silent' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 200 && !url; i++) {
+        url = /Tasker API on (http:\/\/127\.0\.0\.1:\d+\/tasker)/.exec(out)?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url).toBeDefined();
+      expect(out).toContain(`curl "${url}/tasks?status=failed&namespace=ecommerce"`);
+      let completed = 0;
+      for (let i = 0; i < 100 && completed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const page = (await (await fetch(`${url}/tasks?status=completed&namespace=ecommerce`)).json()) as {
+          tasks: unknown[];
+        };
+        completed = page.tasks.length;
+      }
+      expect(completed).toBeGreaterThan(0);
+      const health = (await (await fetch(`${url}/health`)).json()) as {
+        status: string;
+        checks: Record<string, any>;
+      };
+      expect(health.checks.step_handlers).toMatchObject({
+        registered_handlers: 5,
+        namespaces: ['ecommerce'],
+      });
+      expect((await fetch(`${url}/metrics`)).headers.get('content-type')).toMatch(/^text\/plain/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 30_000);
+});
+
+describe('tasker demo (the terminal demo)', () => {
   it('runs the checkout demo on a fresh embedded database and prints the summary', () => {
     const dir = tempDir();
     const r = spawnSync(
