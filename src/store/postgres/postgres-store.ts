@@ -444,12 +444,48 @@ export class PostgresStore implements TaskStore {
     return out;
   }
 
-  getTask(taskId: string): Promise<TaskSnapshot | null> {
-    if (!isUuid(taskId)) return Promise.resolve(null);
-    return this.tx(async (c) => {
-      const [snap] = await this.load(c, [taskId]);
-      return snap ?? null;
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  /**
+   * One round trip: a read-only snapshot transaction sent as a single simple-protocol query (task, then
+   * steps, both as of the same snapshot). The id is inlined, which is safe only because isUuid() has
+   * admitted nothing but hex digits and dashes; the extended protocol would need four round trips.
+   */
+  async getTask(taskId: string): Promise<TaskSnapshot | null> {
+    if (!isUuid(taskId)) return null;
+    const id = `'${taskId.toLowerCase()}'::uuid`;
+    const results = (await this.simple(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+       SELECT ${TASK_COLS} FROM ${this.t('tasks')} WHERE id = ${id};
+       SELECT ${STEP_COLS} FROM ${this.t('steps')} WHERE task_id = ${id} ORDER BY position;
+       COMMIT`,
+    )) as Array<pg.QueryResult<TaskRow & StepRow>>;
+    const task = results[1]?.rows[0] as TaskRow | undefined;
+    if (!task) return null;
+    return { task: taskFromRow(task), steps: ((results[2]?.rows ?? []) as StepRow[]).map(stepFromRow) };
+  }
+
+  /**
+   * A multi-statement text query (no parameters). A failure can leave the connection inside the
+   * transaction the text opened, so a failed connection is destroyed, never returned to the pool.
+   */
+  private async simple(sql: string): Promise<unknown> {
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapPostgresError(err, this.location);
+    }
+    const onError = () => {};
+    client.on('error', onError);
+    let failed: Error | undefined;
+    try {
+      return await client.query(sql);
+    } catch (err) {
+      failed = err as Error;
+      throw mapPostgresError(err, this.location);
+    } finally {
+      client.off('error', onError);
+      client.release(failed ?? false);
+    }
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
