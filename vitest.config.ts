@@ -17,6 +17,7 @@ const BEHAVIOURAL = [
   'test/edge-cases.test.ts',
   'test/api.test.ts',
   'test/api-hardening.test.ts',
+  'test/metrics.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

@@ -23,7 +23,7 @@ import pg from 'pg';
 import { handlers as checkoutHandlers } from '../examples/checkout/handlers.js';
 import { makeOrder } from '../examples/checkout/orders.js';
 import { serve } from '../src/api/server.js';
-import { packageInfo } from '../src/cli/package-root.js';
+import { packageInfo } from '../src/package-root.js';
 import { createTasker, TASK_STATES, type TaskState } from '../src/index.js';
 
 const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';

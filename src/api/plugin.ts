@@ -62,6 +62,8 @@ export interface ApiContext {
 
 export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
   return async (app: FastifyInstance, options: ApiOptions) => {
+    // Serving /metrics means someone will scrape them: count from now on (see Tasker.enableMetrics).
+    if (!options.registry) tasker.enableMetrics();
     const verifier = new TokenVerifier(options.tokens ?? []);
     const header = (options.correlationIdHeader ?? 'x-correlation-id').toLowerCase();
     const docs: RouteDoc[] = [];

@@ -13,7 +13,7 @@ import { registerServe } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
-import { packageInfo } from './package-root.js';
+import { packageInfo } from '../package-root.js';
 
 function common(c: Command): Command {
   return c

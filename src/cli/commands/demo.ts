@@ -10,7 +10,7 @@ import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js
 import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
 import { duration, table } from '../format.js';
 import type { Tasker } from '../../tasker.js';
-import { packageInfo } from '../package-root.js';
+import { packageInfo } from '../../package-root.js';
 
 interface DemoFlags extends CommonFlags {
   orders?: number;

@@ -9,7 +9,7 @@ import { handlers as checkoutHandlers } from '../../../examples/checkout/handler
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import { serve } from '../../api/server.js';
 import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
-import { packageInfo } from '../package-root.js';
+import { packageInfo } from '../../package-root.js';
 
 interface ServeFlags extends CommonFlags {
   host?: string;
