@@ -19,12 +19,13 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { handlers as checkoutHandlers } from '../examples/checkout/handlers.js';
 import { makeOrder } from '../examples/checkout/orders.js';
 import { serve } from '../src/api/server.js';
 import { packageInfo } from '../src/package-root.js';
 import { createTasker, TASK_STATES, type TaskState } from '../src/index.js';
+import { admin, withSchema } from './pg-admin.js';
+import { fmt, median, percentile } from './stats.js';
 
 const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const GOAL_P99_MS = 50;
@@ -124,24 +125,6 @@ async function child(jobJson: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? (s[(s.length - 1) / 2] as number)
-      : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-/** Nearest-rank percentile of an ascending array. */
-const pct = (sorted: Float64Array | number[], p: number) =>
-  sorted.length === 0
-    ? NaN
-    : (sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number);
-const fmt = (n: number, d = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-
 /** Deterministic orders, so both stores get the same data. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -152,24 +135,6 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function withSchema(url: string, schema: string): string {
-  const u = new URL(url);
-  u.searchParams.set('schema', schema);
-  return u.toString();
-}
-
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const u = new URL(url);
-  u.searchParams.delete('schema');
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 function waitFor<K extends FromChild['kind']>(
@@ -303,8 +268,8 @@ async function measure(
     requests: all.length,
     seconds: result.duration,
     rps: all.length / result.duration,
-    p50: pct(sorted, 0.5),
-    p99: pct(sorted, 0.99),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
     max: sorted.length ? (sorted[sorted.length - 1] as number) : NaN,
     non2xx: result.non2xx,
     errors: result.errors,
@@ -312,7 +277,7 @@ async function measure(
     statusCodes,
     perLabel: [...byLabel].map(([label, s]) => {
       const l = Float64Array.from(s.lat).sort();
-      return { label, requests: l.length, p50: pct(l, 0.5), p99: pct(l, 0.99), non2xx: s.non2xx };
+      return { label, requests: l.length, p50: percentile(l, 50), p99: percentile(l, 99), non2xx: s.non2xx };
     }),
     failures,
   };

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createTasker, type TaskTemplate } from '../src/index.js';
+import { admin, baseUrl, withSchema } from './pg-admin.js';
+import { fmt, median } from './stats.js';
 
 const SINGLE: TaskTemplate = {
   namespace: 'bench',
@@ -63,44 +64,10 @@ interface WorkerJob {
   concurrency: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? (s[(s.length - 1) / 2] as number)
-      : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number);
 };
-const fmt = (n: number, d = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-
-function withSchema(url: string, schema: string): string {
-  const u = new URL(url);
-  u.searchParams.set('schema', schema);
-  return u.toString();
-}
-
-function baseUrl(url: string): string {
-  const u = new URL(url);
-  u.searchParams.delete('schema');
-  return u.toString();
-}
-
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: baseUrl(url) });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function transactions(url: string): Promise<number> {
   return admin(url, async (c) => {

@@ -30,6 +30,15 @@ export function summarize(values: number[]): Summary {
   return { median, min: s[0] ?? Number.NaN, max: s[n - 1] ?? Number.NaN, runs: values };
 }
 
+export const median = (values: number[]): number => summarize(values).median;
+
+/** en-US grouping with `d` decimals; `n/a` for NaN and infinities. */
+export function fmt(n: number, d = 0): string {
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : 'n/a';
+}
+
 const MiB = 1024 * 1024;
 
 /** Samples process RSS every `everyMs` (default 50 ms) and keeps the maximum. */

@@ -1,6 +1,7 @@
 /** Query values the JSON schemas cannot fully check: timestamps, time ranges, repeatable status words. */
 import type { TaskState } from '../core/states.js';
 import { TaskerError } from '../errors.js';
+import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
 import { TASK_STATUS_FILTER } from './present.js';
 
 const invalid = (field: string, value: unknown, expected: string) =>
@@ -44,4 +45,14 @@ export function parseStatuses(value: string[] | undefined): TaskState[] | undefi
       return st;
     }),
   );
+}
+
+/** The caller's correlation id when valid, else a generated one (`replaced` says the header was invalid). */
+export function correlationFrom(header: string | string[] | undefined): {
+  id: string;
+  replaced: string | null;
+} {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (v === undefined) return { id: newCorrelationId(), replaced: null };
+  return isValidCorrelationId(v) ? { id: v, replaced: null } : { id: newCorrelationId(), replaced: v };
 }

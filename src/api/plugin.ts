@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { Ajv } from 'ajv';
 import type { Registry } from 'prom-client';
 import { TaskerError } from '../errors.js';
-import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
 import type { Tasker } from '../tasker.js';
 import {
   ANONYMOUS_ADMIN,
@@ -19,6 +18,7 @@ import {
   type Scope,
 } from './auth.js';
 import { toApiError } from './errors.js';
+import { correlationFrom } from './params.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { healthRoutes } from './routes/health.js';
@@ -91,16 +91,13 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     });
 
     app.addHook('onRequest', async (req, reply) => {
-      const given = req.headers[header];
-      const value = Array.isArray(given) ? given[0] : given;
-      if (value !== undefined && !isValidCorrelationId(value)) {
-        req.correlationId = newCorrelationId();
+      const { id, replaced } = correlationFrom(req.headers[header]);
+      req.correlationId = id;
+      if (replaced !== null) {
         req.log.warn(
-          { given: value.slice(0, 120), correlation_id: req.correlationId },
+          { given: replaced.slice(0, 120), correlation_id: id },
           `invalid ${header} header replaced (expected [A-Za-z0-9][A-Za-z0-9_-]*, at most 100 characters)`,
         );
-      } else {
-        req.correlationId = value ?? newCorrelationId();
       }
       void reply.header('x-correlation-id', req.correlationId);
       req.principal = ANONYMOUS_ADMIN;

@@ -135,6 +135,18 @@ export function businessContext(t: TaskRecord, redactor: Redactor): BusinessCont
   };
 }
 
+/** The dependency analysis as the list (include_dependencies) and the detail show it. */
+export function presentDependencies(a: DependencyAnalysis): Record<string, unknown> {
+  return {
+    analysis: a.analysis,
+    blocked_steps: a.blockedSteps,
+    bottleneck_identified: a.bottleneckIdentified,
+    bottleneck_step: a.bottleneckStep,
+    critical_path: a.criticalPath,
+    suggested_action: a.suggestedAction,
+  };
+}
+
 export interface TaskDetailOptions {
   dependencies?: DependencyAnalysis | undefined;
   business?: boolean | undefined;
@@ -163,15 +175,8 @@ export function presentTaskDetail(
   };
   if (opts.dependencies) {
     const a = opts.dependencies;
-    out.dependencies = {
-      analysis: a.analysis,
-      blocked_steps: a.blockedSteps,
-      bottleneck_identified: a.bottleneckIdentified,
-      bottleneck_step: a.bottleneckStep,
-      critical_path: a.criticalPath,
-      critical_path_seconds: seconds(a.criticalPathMs),
-      suggested_action: a.suggestedAction,
-    };
+    const { suggested_action, ...rest } = presentDependencies(a);
+    out.dependencies = { ...rest, critical_path_seconds: seconds(a.criticalPathMs), suggested_action };
   }
   if (opts.business) {
     const bc = businessContext(task, redactor);

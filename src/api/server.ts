@@ -6,14 +6,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { collectDefaultMetrics } from 'prom-client';
 import { TaskerError } from '../errors.js';
 import type { Tasker } from '../tasker.js';
-import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
 import { toApiError } from './errors.js';
+import { correlationFrom } from './params.js';
 import type { ApiOptions } from './plugin.js';
-
-function correlationOf(header: string | string[] | undefined): string {
-  const v = Array.isArray(header) ? header[0] : header;
-  return v !== undefined && isValidCorrelationId(v) ? v : newCorrelationId();
-}
 
 export interface ServerOptions extends ApiOptions {
   /** @default '127.0.0.1' */
@@ -59,7 +54,7 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
       const { status, body } = toApiError(err);
       void (reply as FastifyReply)
         .code(status)
-        .header('x-correlation-id', correlationOf(req.headers['x-correlation-id']))
+        .header('x-correlation-id', correlationFrom(req.headers['x-correlation-id']).id)
         .send(body);
     },
     // Request ids are ours (correlation ids); Fastify's counter would only add a second, unrelated id.
@@ -73,7 +68,7 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
   app.setNotFoundHandler(async (req, reply) =>
     reply
       .code(404)
-      .header('x-correlation-id', correlationOf(req.headers['x-correlation-id']))
+      .header('x-correlation-id', correlationFrom(req.headers['x-correlation-id']).id)
       .send({ error: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` }),
   );
   return app;

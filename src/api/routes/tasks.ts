@@ -8,7 +8,7 @@ import type { CreateTaskInput, TaskDetails } from '../../tasker.js';
 import { seesNamespace } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 import { parseStatuses, parseTime } from '../params.js';
-import { presentTaskDetail, presentTaskSummary, presentTransition } from '../present.js';
+import { presentDependencies, presentTaskDetail, presentTaskSummary, presentTransition } from '../present.js';
 
 const ID = {
   type: 'object',
@@ -211,15 +211,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
             const d = byId.get(t.id);
             const row = out[i];
             if (d && row) {
-              const a = analysis(d);
-              row.dependencies = {
-                analysis: a.analysis,
-                blocked_steps: a.blockedSteps,
-                bottleneck_identified: a.bottleneckIdentified,
-                bottleneck_step: a.bottleneckStep,
-                critical_path: a.criticalPath,
-                suggested_action: a.suggestedAction,
-              };
+              row.dependencies = presentDependencies(analysis(d));
             }
           }
         }

@@ -467,25 +467,15 @@ export class PostgresStore implements TaskStore {
    * A multi-statement text query (no parameters). A failure can leave the connection inside the
    * transaction the text opened, so a failed connection is destroyed, never returned to the pool.
    */
-  private async simple(sql: string): Promise<unknown> {
-    let client: Client;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw mapPostgresError(err, this.location);
-    }
-    const onError = () => {};
-    client.on('error', onError);
-    let failed: Error | undefined;
-    try {
-      return await client.query(sql);
-    } catch (err) {
-      failed = err as Error;
-      throw mapPostgresError(err, this.location);
-    } finally {
-      client.off('error', onError);
-      client.release(failed ?? false);
-    }
+  private simple(sql: string): Promise<unknown> {
+    return this.withClient(async (c, broken) => {
+      try {
+        return (await c.query(sql)) as unknown;
+      } catch (err) {
+        broken(err as Error);
+        throw err;
+      }
+    });
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
@@ -727,35 +717,48 @@ export class PostgresStore implements TaskStore {
   }
 
   /** One transaction on one pooled connection; a broken connection is discarded, not returned to the pool. */
-  private async tx<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private tx<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    return this.withClient(async (c, broken) => {
+      try {
+        await c.query(begin);
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await c.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken(rollbackErr as Error);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A pooled connection for `fn`. A checked-out connection the server kills (restart,
+   * pg_terminate_backend) reports it as an 'error' event; unheard, that event would crash the process.
+   * It is noted, and a connection noted broken (by that event or by `fn`) is dropped, not pooled again.
+   */
+  private async withClient<T>(fn: (c: Client, broken: (err: Error) => void) => Promise<T>): Promise<T> {
     let client: Client;
     try {
       client = await this.pool.connect();
     } catch (err) {
       throw mapPostgresError(err, this.location);
     }
-    let broken: Error | undefined;
-    // A checked-out connection the server kills (restart, pg_terminate_backend) reports it as an 'error'
-    // event; unheard, that event would crash the process. Note it, fail this transaction, drop the connection.
-    const onError = (err: Error) => {
-      broken = err;
+    let failure: Error | undefined;
+    const broken = (err: Error) => {
+      failure = err;
     };
-    client.on('error', onError);
+    client.on('error', broken);
     try {
-      await client.query(begin);
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
+      return await fn(client, broken);
     } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr as Error;
-      }
       throw err instanceof TaskerError ? err : mapPostgresError(err, this.location);
     } finally {
-      client.off('error', onError);
-      client.release(broken);
+      client.off('error', broken);
+      client.release(failure);
     }
   }
 }
