@@ -310,7 +310,7 @@ function completions(
     offs.push(
       tasker.subscribe('task.completed', (e) => {
         count += 1;
-        onCompleted?.(e.payload.task_id, performance.now());
+        onCompleted?.(String(e.payload.task_id), performance.now());
         if (count === expected) finish();
       }),
       tasker.subscribe(['task.failed', 'task.cancelled'], (e) => {

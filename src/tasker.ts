@@ -5,11 +5,20 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry, type RegistryContentType } from 'prom-client';
 import { taskerPlugin, type ApiOptions } from './api/plugin.js';
-import { Redactor } from './core/redact.js';
+import { hostname } from 'node:os';
+import { Redactor, maskValues, sensitiveValues } from './core/redact.js';
+import { formatTraceparent, parseTraceparent } from './core/trace-context.js';
 import { packageInfo } from './package-root.js';
-import { attachEngineMetrics } from './telemetry/metrics.js';
+import { attachEngineMetrics, type EngineMetrics } from './telemetry/metrics.js';
+import { attachEventLog } from './telemetry/event-log.js';
+import { SlowStepMonitor, watchMemory } from './telemetry/performance.js';
+import { startMetricsPush, type MetricsPusher } from './telemetry/push.js';
+import { TASK_TERMINAL_EVENTS, TaskTracing } from './telemetry/tracing.js';
+import { composeObservers, type AttemptObserver } from './runtime/attempt-observer.js';
+import type { NormalizedFailure } from './errors.js';
+import type { ClaimedStep } from './store/port.js';
 import { deepFreeze, toJsonValue } from './core/json.js';
 import { buildNewTask } from './core/new-task.js';
 import type {
@@ -26,7 +35,7 @@ import type { TaskWorkspace } from './core/task-workspace.js';
 import { compileOptions, type ResolvedOptions, type TaskerOptions } from './config/options.js';
 import { TaskerError, ValidationError, formatIssue } from './errors.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
-import type { TaskerEvent } from './events/catalog.js';
+import { SAMPLEABLE_EVENTS, type TaskerEvent } from './events/catalog.js';
 import type { BaseSubscriber } from './events/subscriber.js';
 import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/handlers.js';
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
@@ -47,6 +56,11 @@ export interface CreateTaskInput {
   /** Creating twice with the same key returns the first task. */
   idempotencyKey?: string | undefined;
   tags?: string[] | undefined;
+  /**
+   * W3C traceparent of the span the task belongs to (e.g. the HTTP request that asked for it). With
+   * tracing on and none given, the active span's context is used.
+   */
+  traceparent?: string | undefined;
 }
 
 export interface CreateTaskResult {
@@ -67,10 +81,17 @@ export class Tasker {
   /** Masks configured sensitive keys in everything that leaves the engine. */
   readonly redactor: Redactor;
   /** Prometheus registry the engine's metrics live in (served at /tasker/metrics). */
-  readonly metrics: Registry;
+  readonly metrics: Registry<RegistryContentType>;
+  /** The telemetry settings in force. */
+  readonly telemetry: ResolvedOptions['telemetry'];
   private readonly contexts = new ContextValidator();
   private worker: Worker | undefined;
   private closed = false;
+  private readonly tracing: TaskTracing | undefined;
+  private readonly observer: AttemptObserver | undefined;
+  private engineMetrics: EngineMetrics | undefined;
+  private pusher: MetricsPusher | undefined;
+  private readonly detachers: Array<() => void> = [];
 
   constructor(
     readonly store: TaskStore,
@@ -82,15 +103,85 @@ export class Tasker {
   ) {
     this.templates = templates;
     this.handlers = handlers;
-    this.logger = logger;
+    const t = opts.telemetry;
+    this.telemetry = t;
     this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
-    this.metrics = new Registry();
-    this.events = new EventBus(({ subscriber, event, error, kind }) =>
-      this.logger.error(
-        { subscriber, event, err: error, kind },
-        `event subscriber ${kind === 'dropped' ? 'fell behind' : 'threw'}`,
-      ),
-    );
+    // Every line the engine (and a handler's ctx.log) writes passes the redactor.
+    this.logger = logger.child({}, { formatters: { log: (o) => this.redactor.redact(o) } });
+    this.metrics = t.registry ?? new Registry<RegistryContentType>();
+    if (!t.registry && t.metricsFormat === 'openmetrics')
+      this.metrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    this.events = new EventBus({
+      onError: ({ subscriber, event, error, kind }) => {
+        this.engineMetrics?.subscriberError(subscriber, event);
+        this.logger.error(
+          { subscriber, event, err: error, kind },
+          `event subscriber ${kind === 'dropped' ? 'fell behind' : 'threw'}`,
+        );
+      },
+      samplingRate: t.eventSamplingRate,
+      sampleable: SAMPLEABLE_EVENTS,
+      filtered: t.filteredEvents,
+      onWithheld: (name) => this.engineMetrics?.eventWithheld(name),
+      present: (e) => this.redactEvent(e),
+    });
+    const observers: AttemptObserver[] = [];
+    if (t.tracing) {
+      const tracing = new TaskTracing(t.tracerProvider, packageInfo().version);
+      this.tracing = tracing;
+      observers.push(tracing);
+      this.detachers.push(
+        this.events.subscribe([...TASK_TERMINAL_EVENTS], (e) => tracing.onTaskEvent(e), {
+          name: 'otel-task-spans',
+          exact: true,
+        }),
+      );
+    }
+    if (t.performanceMonitoring) {
+      observers.push(
+        new SlowStepMonitor(this.events, {
+          slowStepThresholdMs: t.slowStepThresholdMs,
+          stepTemplate: (ns, name, version, step) =>
+            this.templates.find(ns, name, version)?.steps.find((s) => s.name === step),
+          onSlow: (ns, name, step) => this.engineMetrics?.stepSlow(ns, name, step),
+        }),
+      );
+      this.detachers.push(watchMemory(this.events, t.memoryThresholdBytes));
+    }
+    this.observer = composeObservers(observers);
+    if (t.structuredLogging) this.detachers.push(attachEventLog(this.events, this.logger));
+    // Counting costs every event being built: start when someone will read the counts.
+    if (t.registry || t.push) this.enableMetrics();
+    if (t.push && this.engineMetrics) {
+      this.pusher = startMetricsPush(
+        this.metrics,
+        {
+          endpoint: t.push.endpoint,
+          job: t.metricPrefix,
+          instance: t.push.includeInstanceLabels ? `${hostname()}:${process.pid}` : undefined,
+          intervalMs: t.push.intervalMs,
+          exportTimeoutMs: t.push.exportTimeoutMs,
+          jobTimeoutMs: t.push.jobTimeoutMs,
+          retryAttempts: t.push.retryAttempts,
+        },
+        this.logger,
+        () => this.engineMetrics?.pushFailed(),
+      );
+    }
+  }
+
+  /** What ordinary subscribers see: user data (context, results, custom payloads) redacted. */
+  private redactEvent(e: TaskerEvent): TaskerEvent {
+    const p = e.payload as unknown as Record<string, unknown>;
+    if (p.context === undefined && p.results === undefined && p.payload === undefined) return e;
+    return { name: e.name, payload: this.redactor.redact(e.payload) };
+  }
+
+  /** A failure message may echo the task's sensitive values (a handler interpolating them): mask them. */
+  private maskFailure(claimed: ClaimedStep, failure: NormalizedFailure): NormalizedFailure {
+    const values = sensitiveValues(this.redactor, claimed.task.context);
+    if (values.length === 0) return failure;
+    return { ...failure, message: maskValues(failure.message, values, this.redactor.mask) };
   }
 
   /** Create a task from a registered template. Validates the context and that every handler exists first. */
@@ -154,6 +245,7 @@ export class Tasker {
     }
     return buildNewTask(template, {
       id: uuidv7(now),
+      traceparent: this.traceparentFor(input.traceparent),
       // The engine's own frozen copy: a caller reusing its object, or a handler mutating it, changes nothing.
       context: stored,
       correlationId: correlationId ?? newCorrelationId(now),
@@ -161,6 +253,21 @@ export class Tasker {
       tags: [...tags],
       now,
     });
+  }
+
+  private traceparentFor(given: string | undefined): string | null {
+    if (given !== undefined) {
+      const parsed = typeof given === 'string' ? parseTraceparent(given) : null;
+      if (!parsed) {
+        throw new TaskerError(
+          'INVALID_ARGUMENT',
+          `traceparent: expected a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(given).slice(0, 120)}`,
+          { field: 'traceparent' },
+        );
+      }
+      return formatTraceparent(parsed);
+    }
+    return this.tracing?.activeTraceparent() ?? null;
   }
 
   async getTask(taskId: string): Promise<TaskDetails> {
@@ -252,17 +359,21 @@ export class Tasker {
   }
 
   /**
-   * Count tasks, steps, retries and timeouts into `metrics` (the seed's metric names). Off until asked
-   * for (`tasker serve` asks): every event then has to be built, which costs a busy engine about a third
-   * of its steps/s on the SQLite bench. Idempotent.
+   * Count tasks, steps, retries, timeouts, business value … into `metrics` (the seed's metric names). Off
+   * until something will read them (the API plugin, a Pushgateway, a registry passed in): counting means
+   * every lifecycle event is built. Idempotent; a no-op with telemetry.metrics_enabled false.
    */
   enableMetrics(): void {
-    this.#metricsOff ??= attachEngineMetrics(this.events, {
+    if (this.engineMetrics || !this.telemetry.metrics) return;
+    this.engineMetrics = attachEngineMetrics(this.events, {
       registry: this.metrics,
+      prefix: this.telemetry.metricPrefix,
       version: packageInfo().version,
+      tierLabels: this.telemetry.tierLabels,
+      businessOf: (ns, name, version) => this.templates.find(ns, name, version)?.business,
+      readGauges: () => this.store.activeCounts(this.opts.now()),
     });
   }
-  #metricsOff: (() => void) | undefined;
 
   /** The HTTP API as a Fastify plugin: `app.register(tasker.fastifyPlugin, { prefix: '/tasker' })`. */
   get fastifyPlugin(): FastifyPluginAsync<ApiOptions> {
@@ -384,6 +495,8 @@ export class Tasker {
       );
     }
     this.worker ??= new Worker(this.store, this.handlers, this.events, this.logger, {
+      observer: this.observer,
+      maskFailure: (claimed, failure) => this.maskFailure(claimed, failure),
       workerId: this.workerId,
       concurrency: this.opts.concurrency,
       perTaskConcurrency: this.opts.perTaskConcurrency,
@@ -414,7 +527,9 @@ export class Tasker {
     if (this.closed) return;
     await this.stop();
     await this.events.drain();
-    this.#metricsOff?.();
+    for (const off of this.detachers) off();
+    this.engineMetrics?.detach();
+    await this.pusher?.stop();
     this.closed = true;
     await this.store.close();
   }

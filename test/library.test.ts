@@ -107,6 +107,7 @@ describe('library', () => {
       expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
         { version: 1, name: 'initial' },
         { version: 2, name: 'task_list_indexes' },
+        { version: 3, name: 'telemetry' },
       ]);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
         'from the future',
@@ -114,7 +115,7 @@ describe('library', () => {
       db.close();
       const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
-      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(2\)/);
+      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(3\)/);
     },
   );
 

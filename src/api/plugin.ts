@@ -49,7 +49,7 @@ export interface ApiOptions {
   metricsRequireAuth?: boolean | undefined;
   /** Largest accepted request body in bytes. @default 1 MiB */
   bodyLimit?: number | undefined;
-  /** Request header carrying the caller's correlation id. @default 'x-correlation-id' */
+  /** Request header carrying the caller's correlation id. @default telemetry.correlation_id_header */
   correlationIdHeader?: string | undefined;
   /** Prometheus registry served at /metrics. @default the tasker's */
   registry?: Registry | undefined;
@@ -65,7 +65,7 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     // Serving /metrics means someone will scrape them: count from now on (see Tasker.enableMetrics).
     if (!options.registry) tasker.enableMetrics();
     const verifier = new TokenVerifier(options.tokens ?? []);
-    const header = (options.correlationIdHeader ?? 'x-correlation-id').toLowerCase();
+    const header = (options.correlationIdHeader ?? tasker.telemetry.correlationIdHeader).toLowerCase();
     const docs: RouteDoc[] = [];
     const prefix = app.prefix;
 
@@ -99,7 +99,7 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
           `invalid ${header} header replaced (expected [A-Za-z0-9][A-Za-z0-9_-]*, at most 100 characters)`,
         );
       }
-      void reply.header('x-correlation-id', req.correlationId);
+      void reply.header(header, req.correlationId);
       req.principal = ANONYMOUS_ADMIN;
       const scope = req.routeOptions.config.scope;
       if (scope === null) return;

@@ -37,6 +37,16 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
       { host },
     );
   }
+  const prefix = opts.prefix ?? '/tasker';
+  const endpoint = tasker.telemetry.metricsEndpoint;
+  if (!endpoint.startsWith(`${prefix}/`) || endpoint.slice(prefix.length).includes('/', 1)) {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `telemetry.metrics_endpoint: expected a path directly under the API's ${prefix}/ (e.g. ${prefix}/metrics), got "${endpoint}"`,
+      { field: 'telemetry.metrics_endpoint', value: endpoint },
+    );
+  }
+  const correlationHeader = tasker.telemetry.correlationIdHeader.toLowerCase();
   if (
     opts.processMetrics !== false &&
     tasker.metrics.getSingleMetric('process_cpu_seconds_total') === undefined
@@ -54,7 +64,7 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
       const { status, body } = toApiError(err);
       void (reply as FastifyReply)
         .code(status)
-        .header('x-correlation-id', correlationFrom(req.headers['x-correlation-id']).id)
+        .header(correlationHeader, correlationFrom(req.headers[correlationHeader]).id)
         .send(body);
     },
     // Request ids are ours (correlation ids); Fastify's counter would only add a second, unrelated id.
@@ -64,11 +74,11 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
   // a quieter engine logger stays quieter.
   const quieter = ['error', 'fatal', 'silent'] as const;
   const quiet = quieter.find((l) => l === tasker.logger.level) ?? 'warn';
-  await app.register(tasker.fastifyPlugin, { ...opts, prefix: opts.prefix ?? '/tasker', logLevel: quiet });
+  await app.register(tasker.fastifyPlugin, { ...opts, prefix, logLevel: quiet });
   app.setNotFoundHandler(async (req, reply) =>
     reply
       .code(404)
-      .header('x-correlation-id', correlationFrom(req.headers['x-correlation-id']).id)
+      .header(correlationHeader, correlationFrom(req.headers[correlationHeader]).id)
       .send({ error: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` }),
   );
   return app;

@@ -1,6 +1,9 @@
 /** What every CLI command gets: output streams, environment, and a way to open the engine from settings. */
-import pino from 'pino';
 import { resolveSettings, settingsToOptions, type Settings } from '../config/settings.js';
+import { compileTelemetry } from '../config/telemetry.js';
+import { packageInfo } from '../package-root.js';
+import { createLogger } from '../telemetry/logger.js';
+import { setupTracing, type TracingSetup } from '../telemetry/sdk.js';
 import { TaskerError } from '../errors.js';
 import { createTasker, type Tasker } from '../tasker.js';
 
@@ -36,10 +39,16 @@ export function settingsFrom(io: CliIo, flags: CommonFlags, extra: Partial<Setti
   );
 }
 
+const tracingOf = new WeakMap<Tasker, TracingSetup>();
+
+/**
+ * `tracing`: a long-running command (serve, worker) sets up the OpenTelemetry SDK when
+ * telemetry.enabled is true; close with closeTasker() so the last spans are exported.
+ */
 export async function openTasker(
   io: CliIo,
   settings: Settings,
-  need: { templates?: boolean; handlers?: boolean; defaultLogLevel?: string } = {},
+  need: { templates?: boolean; handlers?: boolean; defaultLogLevel?: string; tracing?: boolean } = {},
 ): Promise<Tasker> {
   const options = settingsToOptions(settings);
   if (!need.templates) delete options.templates;
@@ -50,8 +59,32 @@ export async function openTasker(
       'no handlers module given: pass --handlers <module>, TASKER_HANDLERS, or handlers: in tasker.config.yaml',
     );
   }
-  const logger = pino({ level: settings.logLevel ?? need.defaultLogLevel ?? 'warn' }, pino.destination(2));
-  return createTasker({ ...options, logger });
+  const telemetry = compileTelemetry(settings.telemetry);
+  const logger = createLogger({
+    level: settings.logLevel ?? telemetry.logLevel ?? need.defaultLogLevel ?? 'warn',
+    format: telemetry.logFormat,
+  });
+  const tracing =
+    need.tracing && telemetry.tracing
+      ? setupTracing({
+          serviceName: telemetry.serviceName,
+          serviceVersion: telemetry.serviceVersion ?? packageInfo().version,
+        })
+      : null;
+  try {
+    const tasker = await createTasker({ ...options, logger });
+    if (tracing) tracingOf.set(tasker, tracing);
+    return tasker;
+  } catch (err) {
+    await tracing?.shutdown();
+    throw err;
+  }
+}
+
+/** Close the engine, then flush and stop the tracer openTasker set up. */
+export async function closeTasker(tasker: Tasker): Promise<void> {
+  await tasker.close();
+  await tracingOf.get(tasker)?.shutdown();
 }
 
 export function parseJsonFlag(flag: string, text: string): unknown {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { TaskTemplate } from '../core/template.js';
 import { DEFAULT_FILTER_MASK, DEFAULT_FILTER_PARAMETERS } from '../core/redact.js';
 import { TaskerError } from '../errors.js';
+import { compileTelemetry, type ResolvedTelemetry, type TelemetryOptions } from './telemetry.js';
 import type { HandlerMap } from '../runtime/handlers.js';
 import type { TaskStore } from '../store/port.js';
 
@@ -59,6 +60,8 @@ export interface TaskerOptions {
   filterParameters?: string[];
   /** What a masked value becomes. @default '[FILTERED]' */
   filterMask?: string;
+  /** Logs, traces, metrics, redaction, event sampling and thresholds (the seed's `config.telemetry`). */
+  telemetry?: TelemetryOptions;
   /** Clock and randomness, for tests. */
   now?: () => number;
   random?: () => number;
@@ -78,6 +81,7 @@ export interface ResolvedOptions {
   sqliteBusyTimeoutMs: number;
   filterParameters: readonly string[];
   filterMask: string;
+  telemetry: ResolvedTelemetry;
   now: () => number;
   random: () => number;
 }
@@ -180,6 +184,7 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
       },
     );
   }
+  const telemetry = compileTelemetry(o.telemetry);
   return {
     database: parseDatabase(o.database ?? DEFAULT_DATABASE),
     concurrency,
@@ -191,8 +196,11 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
     recoveryIntervalMs: Math.max(100, Math.floor(leaseMs / 2)),
     sqliteSynchronous: sync,
     sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000, 600_000),
-    filterParameters: stringList(o.filterParameters, 'filterParameters', DEFAULT_FILTER_PARAMETERS),
-    filterMask: nonEmptyString(o.filterMask, 'filterMask', DEFAULT_FILTER_MASK),
+    filterParameters:
+      telemetry.filterParameters ??
+      stringList(o.filterParameters, 'filterParameters', DEFAULT_FILTER_PARAMETERS),
+    filterMask: telemetry.filterMask ?? nonEmptyString(o.filterMask, 'filterMask', DEFAULT_FILTER_MASK),
+    telemetry,
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,
   };

@@ -10,6 +10,7 @@ import { TaskerError } from '../errors.js';
 import { suggest } from '../core/template-parse.js';
 import { parseTokens, type ApiToken } from '../api/auth.js';
 import type { TaskerOptions } from './options.js';
+import { compileTelemetry } from './telemetry.js';
 
 export interface Settings {
   database?: string | undefined;
@@ -31,6 +32,8 @@ export interface Settings {
   apiTokens?: ApiToken[] | undefined;
   metricsRequireAuth?: boolean | undefined;
   allowUnauthenticated?: boolean | undefined;
+  /** The `telemetry:` section, checked when read (snake_case, as in the seed's config.telemetry). */
+  telemetry?: Record<string, unknown> | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
 }
@@ -52,6 +55,7 @@ const FILE_KEYS: Record<string, keyof Settings> = {
   port: 'port',
   body_limit: 'bodyLimit',
   auth: 'apiTokens',
+  telemetry: 'telemetry',
 };
 
 const ENV_KEYS: Array<[string, keyof Settings]> = [
@@ -69,6 +73,7 @@ const ENV_KEYS: Array<[string, keyof Settings]> = [
   ['TASKER_HOST', 'host'],
   ['TASKER_PORT', 'port'],
   ['TASKER_API_TOKENS', 'apiTokens'],
+  ['TASKER_LOG_FORMAT', 'telemetry'],
 ];
 
 const NUMERIC: ReadonlySet<keyof Settings> = new Set([
@@ -84,6 +89,12 @@ const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
 
 function coerce(key: keyof Settings, value: unknown, source: string): unknown {
   if (key === 'apiTokens') return tokensFrom(value, source);
+  if (key === 'telemetry') {
+    // TASKER_LOG_FORMAT sets log_format alone; the file gives the whole section.
+    const section = typeof value === 'string' ? { log_format: value } : value;
+    compileTelemetry(section, source); // errors name the file (or variable) and the field
+    return section;
+  }
   if (key === 'filterParameters') {
     const list = typeof value === 'string' ? value.split(',').map((x) => x.trim()) : value;
     if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === ''))
@@ -286,7 +297,10 @@ export function resolveSettings(
   const merged: Settings = { ...file };
   for (const layer of [readEnv(env), flags]) {
     for (const [k, v] of Object.entries(layer)) {
-      if (v !== undefined && k !== 'config') (merged as Record<string, unknown>)[k] = v;
+      if (v === undefined || k === 'config') continue;
+      // The telemetry section merges (TASKER_LOG_FORMAT changes one key of the file's section).
+      (merged as Record<string, unknown>)[k] =
+        k === 'telemetry' ? { ...merged.telemetry, ...(v as Record<string, unknown>) } : v;
     }
   }
   return merged;
@@ -305,5 +319,7 @@ export function settingsToOptions(s: Settings): TaskerOptions {
   if (s.sqliteBusyTimeoutMs !== undefined) o.sqliteBusyTimeoutMs = s.sqliteBusyTimeoutMs;
   if (s.filterParameters !== undefined) o.filterParameters = s.filterParameters;
   if (s.filterMask !== undefined) o.filterMask = s.filterMask;
+  // Both spellings are accepted by compileTelemetry; the file's is snake_case.
+  if (s.telemetry !== undefined) o.telemetry = s.telemetry;
   return o;
 }

@@ -7,6 +7,7 @@ import type { TaskEventPayload, TaskerEvent } from '../events/catalog.js';
 import type { TaskCreatedDraft, TaskRecord } from './records.js';
 import type { TaskTemplate } from './template.js';
 import { topoOrder } from './dag.js';
+import { taskTraceContext } from './trace-context.js';
 
 export interface NewTaskInput {
   id: string;
@@ -14,6 +15,8 @@ export interface NewTaskInput {
   correlationId: string;
   idempotencyKey: string | null;
   tags: string[];
+  /** A valid W3C traceparent the task joins, or null for a trace of its own. */
+  traceparent?: string | null | undefined;
   now: number;
 }
 
@@ -31,6 +34,7 @@ export function buildNewTask(template: TaskTemplate, input: NewTaskInput): TaskC
     idempotencyKey: input.idempotencyKey,
     tags: input.tags,
     business: template.business ?? null,
+    traceparent: input.traceparent ?? null,
     createdAt: input.now,
     updatedAt: input.now,
     startedAt: null,
@@ -78,6 +82,7 @@ export function buildNewTask(template: TaskTemplate, input: NewTaskInput): TaskC
 }
 
 export function buildTaskCreatedEvent(task: TaskRecord): TaskerEvent<TaskEventPayload> {
+  const trace = taskTraceContext(task.id, task.traceparent);
   return {
     name: 'task.created',
     payload: {
@@ -88,6 +93,8 @@ export function buildTaskCreatedEvent(task: TaskRecord): TaskerEvent<TaskEventPa
       namespace_name: task.namespace,
       task_version: task.version,
       correlation_id: task.correlationId,
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
       status: task.status,
     },
   };

@@ -9,6 +9,8 @@ interface OutcomeBase {
   workerId: string;
   startedAt: number;
   finishedAt: number;
+  /** The attempt's span, when tracing: step events of this attempt name it, so logs join the trace. */
+  spanId?: string | undefined;
 }
 
 export interface StepSuccess extends OutcomeBase {

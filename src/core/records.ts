@@ -18,6 +18,8 @@ export interface TaskRecord {
   idempotencyKey: string | null;
   tags: string[];
   business: BusinessFields | null;
+  /** The W3C traceparent the task was created under (its trace's parent), if any. */
+  traceparent: string | null;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;

@@ -50,6 +50,9 @@ export class Redactor {
     // JSON from the store is finite; the bound only guards hand-built cyclic input.
     if (depth > 64 || value === null || typeof value !== 'object') return value;
     if (Array.isArray(value)) return value.map((v) => this.walk(v, depth + 1));
+    // Only plain data is walked: an Error or a Date keeps its class (a logger serialises those itself).
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       Object.defineProperty(out, k, {
@@ -61,4 +64,39 @@ export class Redactor {
     }
     return out;
   }
+}
+
+/** Values shorter than this are not masked inside text: masking "1" or "ok" everywhere would garble it. */
+const MIN_MASKED_VALUE = 4;
+
+/**
+ * The string forms of every value held under a sensitive key, at any depth: what must not appear in free
+ * text (error messages, log lines) that may echo the context.
+ */
+export function sensitiveValues(redactor: Redactor, value: unknown): string[] {
+  const out = new Set<string>();
+  const collect = (v: unknown, depth: number, under: boolean) => {
+    if (depth > 64 || v === null || v === undefined) return;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') {
+      const s = String(v);
+      if (under && s.length >= MIN_MASKED_VALUE) out.add(s);
+      return;
+    }
+    if (typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const x of v) collect(x, depth + 1, under);
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) collect(x, depth + 1, under || redactor.isSensitive(k));
+  };
+  collect(value, 0, false);
+  // Longest first, so a value that contains another is masked whole.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every occurrence of the given values replaced by the mask. */
+export function maskValues(text: string, values: readonly string[], mask: string): string {
+  let out = text;
+  for (const v of values) if (out.includes(v)) out = out.split(v).join(mask);
+  return out;
 }

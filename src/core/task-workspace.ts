@@ -17,6 +17,7 @@ import { blockedSteps } from './blocking.js';
 import { ENGINE_ERROR_TYPES, type StepFailure, type StepOutcome, type StepSuccess } from './outcomes.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './records.js';
 import { retryDelaySeconds, shouldRetry } from './retry.js';
+import { taskTraceContext, type TaskTraceContext } from './trace-context.js';
 import {
   assertStepTransition,
   assertTaskTransition,
@@ -118,12 +119,13 @@ export class TaskWorkspace {
     }
     step.attempts += 1;
     this.setStepStatus(step, 'in_progress', now, null, null);
+    const queueWait = step.readyAt === null ? null : Math.max(0, now - step.readyAt);
     step.readyAt = null;
     step.leaseOwner = workerId;
     step.leaseExpiresAt = leaseExpiresAt;
     step.startedAt = now;
     step.finishedAt = null;
-    this.stepEvent('step.started', step, now, {});
+    this.stepEvent('step.started', step, now, { queueWait });
     return true;
   }
 
@@ -156,7 +158,7 @@ export class TaskWorkspace {
     step.errorType = null;
     this.releaseLease(step);
     step.finishedAt = now;
-    this.stepEvent('step.completed', step, now, { duration: o.finishedAt - o.startedAt });
+    this.stepEvent('step.completed', step, now, { duration: o.finishedAt - o.startedAt, spanId: o.spanId });
     this.markDependantsReady(step, now);
   }
 
@@ -167,7 +169,7 @@ export class TaskWorkspace {
     step.errorMessage = f.message;
     step.errorType = f.errorType;
     this.releaseLease(step);
-    const err = { duration, error: f };
+    const err = { duration, error: f, spanId: o.spanId };
     if (f.errorType === ENGINE_ERROR_TYPES.timeout) this.stepEvent('step.timed_out', step, now, err);
     const policy = { ...step.retry, maxAttempts: step.attemptLimit };
     if (shouldRetry(policy, o.attempt, f.retryable)) {
@@ -449,16 +451,11 @@ export class TaskWorkspace {
     this.taskDirty = true;
   }
 
-  private base(name: string, at: number) {
-    return {
-      event: name,
-      timestamp: new Date(at).toISOString(),
-      task_id: this.task.id,
-      task_name: this.task.name,
-      namespace_name: this.task.namespace,
-      task_version: this.task.version,
-      correlation_id: this.task.correlationId,
-    };
+  private trace: TaskTraceContext | undefined;
+
+  /** Derived once per workspace: every event of the task carries its trace id. */
+  private traceContext(): TaskTraceContext {
+    return (this.trace ??= taskTraceContext(this.task.id, this.task.traceparent));
   }
 
   private taskEvent(
@@ -467,15 +464,31 @@ export class TaskWorkspace {
     opts: { terminal?: boolean; reason?: string | null } = {},
   ): void {
     if (!this.wants(name)) return;
-    const payload: TaskEventPayload = { ...this.base(name, at), status: this.task.status };
+    const t = this.task;
+    const trace = this.traceContext();
+    // One literal (no spread of a shared base): payload building is a visible share of a busy cycle.
+    const payload: TaskEventPayload = {
+      event: name,
+      timestamp: new Date(at).toISOString(),
+      task_id: t.id,
+      task_name: t.name,
+      namespace_name: t.namespace,
+      task_version: t.version,
+      correlation_id: t.correlationId,
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
+      status: t.status,
+    };
     if (opts.reason !== undefined) payload.reason = opts.reason;
     if (opts.terminal) {
-      const started = this.task.startedAt ?? this.task.createdAt;
+      const started = t.startedAt ?? t.createdAt;
       payload.execution_duration_seconds = (at - started) / 1000;
+      payload.created_at = new Date(t.createdAt).toISOString();
+      payload.traceparent = t.traceparent;
       payload.total_steps = this.steps.length;
       payload.completed_steps = this.steps.filter((s) => SATISFIED_STEP_STATES.has(s.status)).length;
       payload.failed_steps = this.steps.filter((s) => s.status === 'error').length;
-      payload.context = this.task.context;
+      payload.context = t.context;
     }
     this.events.push({ name, payload });
   }
@@ -490,11 +503,23 @@ export class TaskWorkspace {
       nextAttemptAt?: number;
       blockedBy?: string[];
       results?: unknown;
+      queueWait?: number | null;
+      spanId?: string | undefined;
     },
   ): void {
     if (!this.wants(name)) return;
+    const t = this.task;
+    const trace = this.traceContext();
     const payload: StepEventPayload = {
-      ...this.base(name, at),
+      event: name,
+      timestamp: new Date(at).toISOString(),
+      task_id: t.id,
+      task_name: t.name,
+      namespace_name: t.namespace,
+      task_version: t.version,
+      correlation_id: t.correlationId,
+      trace_id: trace.traceId,
+      span_id: extra.spanId ?? trace.spanId,
       step_name: step.name,
       attempt: step.attempts,
       max_attempts: step.attemptLimit,
@@ -502,6 +527,8 @@ export class TaskWorkspace {
       error_message: extra.error?.message ?? null,
       error_type: extra.error?.errorType ?? null,
     };
+    if (extra.queueWait !== undefined)
+      payload.queue_wait_seconds = extra.queueWait === null ? null : extra.queueWait / 1000;
     if (extra.nextAttemptAt !== undefined)
       payload.next_attempt_at = new Date(extra.nextAttemptAt).toISOString();
     if (extra.blockedBy) payload.blocked_by = extra.blockedBy;

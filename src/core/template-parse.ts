@@ -42,7 +42,16 @@ export const TEMPLATE_KEYS = {
     ],
   },
   step: {
-    keys: ['name', 'description', 'handler', 'depends_on', 'retry', 'timeout_seconds', 'handler_config'],
+    keys: [
+      'name',
+      'description',
+      'handler',
+      'depends_on',
+      'retry',
+      'timeout_seconds',
+      'sla_seconds',
+      'handler_config',
+    ],
     aliases: [
       'handler_class',
       'depends_on_step',
@@ -320,6 +329,8 @@ function parseStep(c: Issues, s: Rec, segs: PathSegment[]): ParsedStep {
   if (description) step.description = description.value;
   const timeout = read(c, s, segs, 'timeout_seconds', timeoutSeconds);
   if (timeout) step.timeoutSeconds = timeout.value;
+  const sla = read(c, s, segs, 'sla_seconds', timeoutSeconds);
+  if (sla) step.slaSeconds = sla.value;
   return { segs, name, deps, step };
 }
 

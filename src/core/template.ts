@@ -30,6 +30,8 @@ export interface StepTemplate {
   retry: RetryPolicy;
   /** Attempt deadline; undefined means no timeout. */
   timeoutSeconds?: number | undefined;
+  /** An attempt slower than this is reported slow (observability.step.slow); overrides the global threshold. */
+  slaSeconds?: number | undefined;
   handlerConfig: Record<string, unknown>;
 }
 

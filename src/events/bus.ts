@@ -13,6 +13,26 @@ export interface SubscribeOptions {
   name?: string;
   /** Deliveries allowed to be pending (async, unfinished) before new ones are dropped. @default 1000 */
   maxPending?: number;
+  /**
+   * Every event, unsampled, unfiltered and as committed (not redacted): for the engine's own telemetry
+   * adapters (metrics and traces must stay exact whatever the sampling). Not for application code.
+   */
+  exact?: boolean;
+}
+
+export interface BusOptions {
+  /** Reports subscriber failures and drops. */
+  onError?: BusErrorReporter;
+  /** Share of tasks whose sampleable events reach ordinary subscribers. @default 1 */
+  samplingRate?: number;
+  /** Event names that may be sampled out; all others are always delivered. */
+  sampleable?: ReadonlySet<string>;
+  /** Patterns of events never delivered to ordinary subscribers. */
+  filtered?: readonly string[];
+  /** Called for each event withheld from ordinary subscribers by sampling or filtering. */
+  onWithheld?: (eventName: string, why: 'sampled' | 'filtered') => void;
+  /** What ordinary subscribers receive instead of the committed event (redaction); built once per event. */
+  present?: (event: TaskerEvent) => TaskerEvent;
 }
 
 export interface SubscriberStats {
@@ -35,6 +55,7 @@ interface Subscription {
   match: (name: string) => boolean;
   handler: EventHandler;
   maxPending: number;
+  exact: boolean;
   stats: SubscriberStats;
 }
 
@@ -49,14 +70,34 @@ function escapeRe(s: string): string {
   return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A task's place in [0, 1): the same for all its events, so a sampled task's story is whole. */
+export function sampleKey(taskId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < taskId.length; i++) {
+    h ^= taskId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 0x100000000;
+}
+
 export class EventBus {
   private readonly subs: Subscription[] = [];
   private queue: TaskerEvent[] = [];
   private flushScheduled = false;
   private seq = 0;
   private readonly wanted = new Map<string, boolean>();
+  private readonly onError: BusErrorReporter;
+  private readonly rate: number;
+  private readonly sampleable: ReadonlySet<string>;
+  private readonly isFiltered: (name: string) => boolean;
 
-  constructor(private readonly onError: BusErrorReporter = () => {}) {}
+  constructor(private readonly o: BusOptions = {}) {
+    this.onError = o.onError ?? (() => {});
+    this.rate = o.samplingRate ?? 1;
+    this.sampleable = o.sampleable ?? new Set();
+    const filters = (o.filtered ?? []).map(compilePattern);
+    this.isFiltered = (n) => filters.some((f) => f(n));
+  }
 
   subscribe(patterns: string | string[], handler: EventHandler, options: SubscribeOptions = {}): () => void {
     const list = Array.isArray(patterns) ? patterns : [patterns];
@@ -69,6 +110,7 @@ export class EventBus {
       handler,
       removed: false,
       maxPending: options.maxPending ?? 1000,
+      exact: options.exact ?? false,
       stats: { name, patterns: list, delivered: 0, failed: 0, dropped: 0, pending: 0 },
     };
     this.subs.push(sub);
@@ -85,15 +127,28 @@ export class EventBus {
   hasSubscribers(name: string): boolean {
     let w = this.wanted.get(name);
     if (w === undefined) {
-      w = this.subs.some((s) => s.match(name));
+      const filtered = this.isFiltered(name);
+      w = this.subs.some((s) => (s.exact || !filtered) && s.match(name));
       this.wanted.set(name, w);
     }
     return w;
   }
 
-  /** Queue events for delivery on the next turn of the event loop. */
+  /**
+   * Exact subscribers (telemetry) get the events now, in commit order; the others on the next turn of the
+   * event loop.
+   */
   publish(events: readonly TaskerEvent[]): void {
     if (events.length === 0 || this.subs.length === 0) return;
+    let ordinary = false;
+    for (const sub of this.subs) {
+      if (!sub.exact) {
+        ordinary = true;
+        continue;
+      }
+      for (const e of events) if (!sub.removed && sub.match(e.name)) this.deliver(sub, e);
+    }
+    if (!ordinary) return;
     for (const e of events) this.queue.push(e);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -117,17 +172,45 @@ export class EventBus {
     const batch = this.queue;
     this.queue = [];
     for (const event of batch) {
+      const withheld = this.withheld(event);
+      let shown: TaskerEvent | null | undefined;
       // A copy: a subscriber may unsubscribe (itself or another) while being called.
       for (const sub of this.subs.slice()) {
-        if (!sub.removed && sub.match(event.name)) this.deliver(sub, event);
+        if (sub.exact || withheld || sub.removed || !sub.match(event.name)) continue;
+        if (shown === undefined) shown = this.present(event);
+        if (shown) this.deliver(sub, shown);
       }
+    }
+  }
+
+  /** Whether ordinary subscribers may see this event (sampling and filtering); counts the withheld. */
+  private withheld(event: TaskerEvent): boolean {
+    if (this.isFiltered(event.name)) {
+      this.o.onWithheld?.(event.name, 'filtered');
+      return true;
+    }
+    if (this.rate >= 1 || !this.sampleable.has(event.name)) return false;
+    const taskId = event.payload.task_id;
+    if (taskId === undefined || sampleKey(taskId) < this.rate) return false;
+    this.o.onWithheld?.(event.name, 'sampled');
+    return true;
+  }
+
+  /** The event as ordinary subscribers see it; null (nobody gets it) when it cannot be redacted. */
+  private present(event: TaskerEvent): TaskerEvent | null {
+    if (!this.o.present) return event;
+    try {
+      return this.o.present(event);
+    } catch (error) {
+      this.report('redaction', event, error, 'failed');
+      return null;
     }
   }
 
   private deliver(sub: Subscription, event: TaskerEvent): void {
     if (sub.stats.pending >= sub.maxPending) {
       sub.stats.dropped += 1;
-      this.report(sub, event, new Error(`${sub.stats.pending} deliveries pending`), 'dropped');
+      this.report(sub.name, event, new Error(`${sub.stats.pending} deliveries pending`), 'dropped');
       return;
     }
     let result: unknown;
@@ -135,7 +218,7 @@ export class EventBus {
       result = sub.handler(event);
     } catch (error) {
       sub.stats.failed += 1;
-      this.report(sub, event, error, 'failed');
+      this.report(sub.name, event, error, 'failed');
       return;
     }
     if (result instanceof Promise) {
@@ -148,7 +231,7 @@ export class EventBus {
         (error: unknown) => {
           sub.stats.pending -= 1;
           sub.stats.failed += 1;
-          this.report(sub, event, error, 'failed');
+          this.report(sub.name, event, error, 'failed');
         },
       );
     } else {
@@ -156,9 +239,9 @@ export class EventBus {
     }
   }
 
-  private report(sub: Subscription, event: TaskerEvent, error: unknown, kind: 'failed' | 'dropped'): void {
+  private report(subscriber: string, event: TaskerEvent, error: unknown, kind: 'failed' | 'dropped'): void {
     try {
-      this.onError({ subscriber: sub.name, event: event.name, error, kind });
+      this.onError({ subscriber, event: event.name, error, kind });
     } catch {
       // The reporter itself failing must not take the bus down.
     }

@@ -26,14 +26,29 @@ export const STEP_EVENTS = [
   'step.cancelled',
 ] as const;
 
+/** Performance monitoring (telemetry.performance_monitoring_enabled). */
+export const OBSERVABILITY_EVENTS = ['observability.step.slow', 'observability.memory.high'] as const;
+
+/** High-volume events event_sampling_rate may withhold; failures, retries, timeouts and ends never are. */
+export const SAMPLEABLE_EVENTS: ReadonlySet<string> = new Set([
+  'task.created',
+  'task.started',
+  'step.started',
+  'step.completed',
+]);
+
 export type TaskEventName = (typeof TASK_EVENTS)[number];
 export type StepEventName = (typeof STEP_EVENTS)[number];
 export type SystemEventName = TaskEventName | StepEventName;
 
-export const SYSTEM_EVENT_NAMES: ReadonlySet<string> = new Set<string>([...TASK_EVENTS, ...STEP_EVENTS]);
+export const SYSTEM_EVENT_NAMES: ReadonlySet<string> = new Set<string>([
+  ...TASK_EVENTS,
+  ...STEP_EVENTS,
+  ...OBSERVABILITY_EVENTS,
+]);
 
 /** Prefixes owned by the engine: a custom event may not use them, so subscribers to `task.*` see only ours. */
-export const RESERVED_EVENT_PREFIXES = ['task.', 'step.', 'workflow.', 'tasker.'] as const;
+export const RESERVED_EVENT_PREFIXES = ['task.', 'step.', 'workflow.', 'tasker.', 'observability.'] as const;
 
 export interface BaseEventPayload {
   event: string;
@@ -44,6 +59,10 @@ export interface BaseEventPayload {
   namespace_name: string;
   task_version: string;
   correlation_id: string;
+  /** The task's trace (the task id's hex unless it was created inside another trace). */
+  trace_id: string;
+  /** The span the event belongs to: the step attempt's when tracing ran it, else the task span. */
+  span_id: string;
 }
 
 export interface StepEventPayload extends BaseEventPayload {
@@ -59,6 +78,8 @@ export interface StepEventPayload extends BaseEventPayload {
   blocked_by?: string[];
   /** On step.resolved_manually: the results supplied by the operator. */
   results?: unknown;
+  /** On step.started: how long the step waited between becoming ready and being claimed. */
+  queue_wait_seconds?: number | null;
 }
 
 export interface TaskEventPayload extends BaseEventPayload {
@@ -70,6 +91,10 @@ export interface TaskEventPayload extends BaseEventPayload {
   failed_steps?: number;
   context?: Record<string, unknown>;
   reason?: string | null;
+  /** On terminal events: when the task was created (ISO-8601). */
+  created_at?: string;
+  /** On terminal events: the W3C traceparent the task was created under; null when it began its own trace. */
+  traceparent?: string | null;
 }
 
 export interface CustomEventPayload extends BaseEventPayload {
@@ -78,7 +103,29 @@ export interface CustomEventPayload extends BaseEventPayload {
   payload: unknown;
 }
 
-export type EventPayload = TaskEventPayload | StepEventPayload | CustomEventPayload;
+/** observability.step.slow: a step attempt slower than its threshold. */
+export interface SlowStepPayload extends BaseEventPayload {
+  step_name: string;
+  attempt: number;
+  execution_duration_seconds: number;
+  threshold_seconds: number;
+  /** Where the threshold came from: sla_seconds, handler_config.monitoring.sla_seconds or telemetry. */
+  threshold_source: string;
+}
+
+/** observability.memory.high: the process's resident memory passed telemetry.memory_threshold_mb. */
+export interface MemoryHighPayload {
+  event: string;
+  timestamp: string;
+  rss_mb: number;
+  heap_used_mb: number;
+  threshold_mb: number;
+  /** Absent on process-wide events. */
+  task_id?: undefined;
+}
+
+export type EventPayload =
+  TaskEventPayload | StepEventPayload | CustomEventPayload | SlowStepPayload | MemoryHighPayload;
 
 export interface TaskerEvent<P extends EventPayload = EventPayload> {
   name: string;

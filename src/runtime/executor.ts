@@ -9,12 +9,17 @@ import { toJsonValue } from '../core/json.js';
 import type { StepRecord } from '../core/records.js';
 import { normalizeThrown, type NormalizedFailure } from '../errors.js';
 import type { ClaimedStep } from '../store/port.js';
+import type { AttemptObserver, AttemptScope } from './attempt-observer.js';
 import type { ResolvedHandler, StepHandlerContext, StepView } from './handlers.js';
 
 export interface ExecutionHooks {
-  emit(claimed: ClaimedStep, name: string, payload: unknown): void;
+  emit(claimed: ClaimedStep, name: string, payload: unknown, spanId: string | undefined): void;
   logger: Logger;
   now(): number;
+  /** Tracing, when on. */
+  observer?: AttemptObserver | undefined;
+  /** Masks sensitive context values a failure message may echo (it is stored, logged and shown). */
+  maskFailure?: ((claimed: ClaimedStep, failure: NormalizedFailure) => NormalizedFailure) | undefined;
 }
 
 export interface Execution {
@@ -41,6 +46,7 @@ export function execute(
 ): Execution {
   const { step } = claimed;
   const startedAt = step.startedAt ?? hooks.now();
+  const scope = hooks.observer?.start(claimed, startedAt);
   let controller: AbortController | undefined;
   let abortReason: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -87,24 +93,33 @@ export function execute(
         });
       }, ms);
     }
-    handler.run(buildContext(claimed, signal, hooks)).then(
+    const ctx = buildContext(claimed, signal, hooks, scope);
+    (scope ? scope.run(() => handler.run(ctx)) : handler.run(ctx)).then(
       (value) => settle(checkSerializable(value, step)),
       (err: unknown) => settle({ kind: 'fail', failure: describeThrown(err) }),
     );
   }
 
   const done = settledPromise.then((settled): StepOutcome => {
+    const finishedAt = hooks.now();
     const base = {
       taskId: claimed.task.id,
       stepId: step.id,
       attempt: step.attempts,
       workerId,
       startedAt,
-      finishedAt: hooks.now(),
+      finishedAt,
+      spanId: scope?.spanId,
     };
-    return settled.kind === 'ok'
-      ? { kind: 'success', ...base, results: settled.value }
-      : { kind: 'failure', ...base, failure: settled.failure };
+    if (settled.kind === 'ok') {
+      scope?.end({ kind: 'success' }, finishedAt);
+      return { kind: 'success', ...base, results: settled.value };
+    }
+    const failure = hooks.maskFailure
+      ? safeMask(hooks.maskFailure, claimed, settled.failure)
+      : settled.failure;
+    scope?.end({ kind: 'failure', failure }, finishedAt);
+    return { kind: 'failure', ...base, failure };
   });
   return {
     claimed,
@@ -115,6 +130,22 @@ export function execute(
         failure: { message: `attempt aborted: ${reason}`, errorType, retryable: true },
       }),
   };
+}
+
+function safeMask(
+  mask: NonNullable<ExecutionHooks['maskFailure']>,
+  claimed: ClaimedStep,
+  failure: NormalizedFailure,
+): NormalizedFailure {
+  try {
+    return mask(claimed, failure);
+  } catch {
+    // Never store text that may hold a secret: say what happened without echoing it.
+    return {
+      ...failure,
+      message: `${failure.errorType} (message withheld: it could not be checked for secrets)`,
+    };
+  }
 }
 
 /** The value exactly as it will be stored (JSON round trip, frozen), or a permanent failure saying why not. */
@@ -150,6 +181,7 @@ function buildContext(
   claimed: ClaimedStep,
   signal: () => AbortSignal,
   hooks: ExecutionHooks,
+  scope: AttemptScope | undefined,
 ): StepHandlerContext {
   const { task, step, steps } = claimed;
   // Views are built on first use: most handlers never look at their siblings.
@@ -197,9 +229,10 @@ function buildContext(
         task_version: task.version,
         step_name: step.name,
         attempt: step.attempts,
+        ...scope?.logFields,
       });
       return log;
     },
-    emit: (name, payload) => hooks.emit(claimed, name, payload),
+    emit: (name, payload) => hooks.emit(claimed, name, payload, scope?.spanId),
   };
 }

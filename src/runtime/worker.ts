@@ -11,7 +11,9 @@ import { isReservedEventName, type CustomEventPayload } from '../events/catalog.
 import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
 import type { ClaimedStep, CycleResult, TaskStore } from '../store/port.js';
-import { execute, type Execution } from './executor.js';
+import { taskTraceContext } from '../core/trace-context.js';
+import type { AttemptObserver } from './attempt-observer.js';
+import { execute, type Execution, type ExecutionHooks } from './executor.js';
 import type { HandlerRegistry } from './handlers.js';
 
 export interface WorkerOptions {
@@ -25,6 +27,8 @@ export interface WorkerOptions {
   pollMs: number;
   recoveryIntervalMs: number;
   now: () => number;
+  observer?: AttemptObserver | undefined;
+  maskFailure?: ExecutionHooks['maskFailure'];
 }
 
 export class Worker {
@@ -250,7 +254,9 @@ export class Worker {
     const ex = execute(claimed, this.handlers.get(claimed.step.handler), this.id, {
       logger: this.logger,
       now: this.opts.now,
-      emit: (c, name, payload) => this.emitCustom(c, name, payload),
+      emit: (c, name, payload, spanId) => this.emitCustom(c, name, payload, spanId),
+      observer: this.opts.observer,
+      maskFailure: this.opts.maskFailure,
     });
     // An older attempt of the same step still running here lost its lease (it was recovered): stop it.
     this.running.get(claimed.step.id)?.abort('superseded by a newer attempt');
@@ -269,7 +275,7 @@ export class Worker {
     else this.inFlightByTask.set(taskId, n);
   }
 
-  private emitCustom(c: ClaimedStep, name: string, payload: unknown): void {
+  private emitCustom(c: ClaimedStep, name: string, payload: unknown, spanId: string | undefined): void {
     if (typeof name !== 'string' || name.length === 0 || isReservedEventName(name)) {
       throw new TaskerError(
         'EVENT_NAME_RESERVED',
@@ -277,6 +283,7 @@ export class Worker {
         { event: name },
       );
     }
+    const trace = taskTraceContext(c.task.id, c.task.traceparent);
     const p: CustomEventPayload = {
       event: name,
       timestamp: new Date(this.opts.now()).toISOString(),
@@ -285,6 +292,8 @@ export class Worker {
       namespace_name: c.task.namespace,
       task_version: c.task.version,
       correlation_id: c.task.correlationId,
+      trace_id: trace.traceId,
+      span_id: spanId ?? trace.spanId,
       step_name: c.step.name,
       attempt: c.step.attempts,
       payload,

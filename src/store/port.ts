@@ -126,4 +126,11 @@ export interface TaskStore {
   getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]>;
   /** One cheap round trip: proves the store answers (health checks). */
   ping(): Promise<void>;
+  /** Running tasks by template and ready, unclaimed steps by namespace (the metrics gauges). */
+  activeCounts(now: number): Promise<ActiveCounts>;
+}
+
+export interface ActiveCounts {
+  inProgress: Array<{ namespace: string; name: string; count: number }>;
+  ready: Array<{ namespace: string; count: number }>;
 }

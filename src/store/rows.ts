@@ -18,6 +18,7 @@ export interface TaskRow {
   idempotency_key: string | null;
   tags: string;
   business: string | null;
+  traceparent: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -91,6 +92,7 @@ export function taskFromRow(r: TaskRow): TaskRecord {
     idempotencyKey: r.idempotency_key,
     tags: parseJson<string[]>(r.tags, []),
     business: parseJson(r.business, null),
+    traceparent: r.traceparent ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     startedAt: r.started_at,

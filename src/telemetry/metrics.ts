@@ -1,12 +1,15 @@
 /**
- * Prometheus metrics with the seed's names, fed by the engine's events (an adapter on the bus, never in
- * the core). Labels come from templates only — namespace, name, version, step, status, error type — never
- * a task id, correlation id or context value. Each process counts what it committed; Prometheus sums the
- * processes.
+ * Prometheus metrics with the seed's names, fed by the engine's committed events through an exact bus
+ * subscription (never sampled or filtered, so counts equal what happened) — an adapter on the bus, never
+ * in the core. Labels come from templates only (namespace, name, version, step, status), from code (error
+ * type, subscriber, event name: each capped) or from a configured list (tier) — never a task id,
+ * correlation id or context value. Each process counts what it committed; Prometheus sums the processes.
+ * The two gauges read the store at scrape time and describe the whole store (use max() across processes).
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { StepEventPayload, TaskEventPayload, TaskerEvent } from '../events/catalog.js';
+import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
+import type { EventPayload, StepEventPayload, TaskEventPayload, TaskerEvent } from '../events/catalog.js';
 import type { EventBus } from '../events/bus.js';
+import type { BusinessFields } from '../core/template.js';
 
 /** 1 ms … 10 min. */
 export const DURATION_BUCKETS = [
@@ -26,15 +29,65 @@ const STEP_END: Record<string, string> = {
   'step.cancelled': 'cancelled',
   'step.resolved_manually': 'resolved_manually',
 };
+const IMPACT: Record<string, string> = { completed: 'realized', failed: 'loss', cancelled: 'cancelled' };
+/** Distinct values a code-derived label (error type, subscriber, event) may take before `other`. */
+const MAX_CODE_LABELS = 50;
+
+export interface StoreGauges {
+  inProgress: Array<{ namespace: string; name: string; count: number }>;
+  ready: Array<{ namespace: string; count: number }>;
+}
 
 export interface EngineMetricsOptions {
-  registry: Registry;
+  registry: Registry<RegistryContentType>;
   /** @default 'tasker' */
   prefix?: string;
   version: string;
+  /** Allowed `tier` label values (lower case); others count as `other`. */
+  tierLabels: readonly string[];
+  /** The business block of a task's template (value and tier fields). */
+  businessOf: (namespace: string, name: string, version: string) => BusinessFields | undefined;
+  /** Reads the store for the gauges; called at most once a second, at scrape time. */
+  readGauges?: () => Promise<StoreGauges>;
 }
 
-export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): () => void {
+export interface EngineMetrics {
+  stepSlow(namespace: string, name: string, step: string): void;
+  subscriberError(subscriber: string, event: string): void;
+  eventWithheld(event: string): void;
+  pushFailed(): void;
+  detach(): void;
+}
+
+/**
+ * Label children bound once per label set: prom-client validates and hashes a label object on every
+ * inc()/observe(), a visible cost at thousands of steps per second.
+ */
+function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
+  const children = new Map<string, C>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let c = children.get(key);
+    if (!c) {
+      c = metric.labels(...values);
+      children.set(key, c);
+    }
+    return c;
+  };
+}
+
+/** Bounded label values: the first MAX_CODE_LABELS distinct values pass, later ones become `other`. */
+function capped(): (v: string) => string {
+  const seen = new Set<string>();
+  return (v) => {
+    if (seen.has(v)) return v;
+    if (seen.size >= MAX_CODE_LABELS) return 'other';
+    seen.add(v);
+    return v;
+  };
+}
+
+export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): EngineMetrics {
   const p = o.prefix ?? 'tasker';
   const registers = [o.registry];
   const tasks = new Counter({
@@ -45,14 +98,14 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): () 
   });
   const taskDuration = new Histogram({
     name: `${p}_task_duration_seconds`,
-    help: 'Task duration from creation to its terminal state',
+    help: 'Task duration from its first step start to its terminal state',
     labelNames: ['namespace', 'name', 'status'],
     buckets: DURATION_BUCKETS,
     registers,
   });
   const steps = new Counter({
     name: `${p}_steps_total`,
-    help: 'Step attempts that ended, by outcome',
+    help: 'Step attempts that ended, by outcome (retried: failed and scheduled again)',
     labelNames: ['namespace', 'name', 'step', 'status'],
     registers,
   });
@@ -60,6 +113,13 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): () 
     name: `${p}_step_duration_seconds`,
     help: 'Step attempt duration',
     labelNames: ['namespace', 'name', 'step', 'status'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: `${p}_step_queue_wait_seconds`,
+    help: 'Time from a step becoming ready (or its retry falling due) to an attempt starting',
+    labelNames: ['namespace', 'name', 'step'],
     buckets: DURATION_BUCKETS,
     registers,
   });
@@ -75,10 +135,40 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): () 
     labelNames: ['namespace', 'name', 'step'],
     registers,
   });
-  const inProgress = new Gauge({
-    name: `${p}_tasks_in_progress`,
-    help: 'Tasks started and not yet finished, as seen by this process',
-    labelNames: ['namespace', 'name'],
+  const slow = new Counter({
+    name: `${p}_step_slow_total`,
+    help: 'Step attempts slower than their threshold (sla_seconds or slow_step_threshold_seconds)',
+    labelNames: ['namespace', 'name', 'step'],
+    registers,
+  });
+  const businessValue = new Counter({
+    name: `${p}_business_value_total`,
+    help: "Sum of finished tasks' business value (the template's business.value_field), by tier",
+    labelNames: ['namespace', 'name', 'status', 'tier'],
+    registers,
+  });
+  // A gauge only because the seed names it without _total; it only ever goes up: use increase().
+  const revenueImpact = new Gauge({
+    name: `${p}_business_revenue_impact`,
+    help: 'Business value of finished tasks since start: realized (completed), loss (failed), cancelled',
+    labelNames: ['namespace', 'name', 'impact_type'],
+    registers,
+  });
+  const subscriberErrors = new Counter({
+    name: `${p}_subscriber_errors_total`,
+    help: 'Event deliveries a subscriber threw on or fell too far behind to receive',
+    labelNames: ['subscriber', 'event'],
+    registers,
+  });
+  const sampledOut = new Counter({
+    name: `${p}_events_sampled_out_total`,
+    help: 'Events withheld from subscribers and logs by event_sampling_rate or filtered_events',
+    labelNames: ['event'],
+    registers,
+  });
+  const pushFailures = new Counter({
+    name: `${p}_metrics_push_failures_total`,
+    help: 'Pushes to the Pushgateway that failed after every retry',
     registers,
   });
   new Gauge({
@@ -88,49 +178,111 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): () 
     registers,
   }).set({ version: o.version }, 1);
 
-  const started = new Map<string, number>();
-  const onEvent = (e: TaskerEvent) => {
-    const base = e.payload;
-    const ns = base.namespace_name;
-    const name = base.task_name;
-    if (e.name === 'task.started') {
-      const key = JSON.stringify([ns, name]);
-      const open = (started.get(key) ?? 0) + 1;
-      started.set(key, open);
-      inProgress.set({ namespace: ns, name }, open);
-      return;
+  if (o.readGauges) {
+    const read = o.readGauges;
+    let cached: { at: number; value: Promise<StoreGauges> } | undefined;
+    // Several scrapers (or both gauges of one scrape) share one store read per second.
+    const gauges = () => {
+      const now = Date.now();
+      if (!cached || now - cached.at > 1000) cached = { at: now, value: read() };
+      return cached.value;
+    };
+    new Gauge({
+      name: `${p}_tasks_in_progress`,
+      help: 'Tasks started and not finished, in the whole store',
+      labelNames: ['namespace', 'name'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of (await gauges()).inProgress)
+          this.set({ namespace: r.namespace, name: r.name }, r.count);
+      },
+    });
+    new Gauge({
+      name: `${p}_steps_ready`,
+      help: 'Steps ready to run and not yet claimed (the backlog), in the whole store',
+      labelNames: ['namespace'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of (await gauges()).ready) this.set({ namespace: r.namespace }, r.count);
+      },
+    });
+  }
+
+  const errorType = capped();
+  const subscriberLabel = capped();
+  const eventLabel = capped();
+  const tiers = new Set(o.tierLabels);
+  const tierOf = (v: unknown) => {
+    const t = typeof v === 'string' ? v.toLowerCase() : '';
+    return tiers.has(t) ? t : 'other';
+  };
+
+  const tasksOf = bound(tasks);
+  const taskDurationOf = bound(taskDuration);
+  const stepsOf = bound(steps);
+  const stepDurationOf = bound(stepDuration);
+  const queueWaitOf = bound(queueWait);
+  const retriesOf = bound(retries);
+  const timeoutsOf = bound(timeouts);
+  const businessValueOf = bound(businessValue);
+  const revenueImpactOf = bound(revenueImpact);
+  const business = new Map<string, BusinessFields | undefined>();
+
+  // Label order is each metric's labelNames order.
+  const onTerminal = (status: string, t: TaskEventPayload) => {
+    const ns = t.namespace_name;
+    const name = t.task_name;
+    tasksOf(ns, name, t.task_version, status).inc();
+    if (typeof t.execution_duration_seconds === 'number')
+      taskDurationOf(ns, name, status).observe(t.execution_duration_seconds);
+    const key = `${ns}\u0000${name}\u0000${t.task_version}`;
+    let b = business.get(key);
+    if (!business.has(key)) {
+      b = o.businessOf(ns, name, t.task_version);
+      business.set(key, b);
     }
+    if (!b?.valueField || !t.context) return;
+    const value = Number(t.context[b.valueField]);
+    if (!Number.isFinite(value) || value < 0) return;
+    const tier = b.tierField ? tierOf(t.context[b.tierField]) : 'other';
+    businessValueOf(ns, name, status, tier).inc(value);
+    const impact = IMPACT[status];
+    if (impact) revenueImpactOf(ns, name, impact).inc(value);
+  };
+
+  const onEvent = (e: TaskerEvent<EventPayload>) => {
     const terminal = TERMINAL[e.name];
-    if (terminal) {
-      const t = e.payload as TaskEventPayload;
-      tasks.inc({ namespace: ns, name, version: base.task_version, status: terminal });
-      if (typeof t.execution_duration_seconds === 'number')
-        taskDuration.observe({ namespace: ns, name, status: terminal }, t.execution_duration_seconds);
-      // Only tasks this process saw start are counted down (a task cancelled while pending never started).
-      const key = JSON.stringify([ns, name]);
-      const open = started.get(key) ?? 0;
-      if (open > 0) {
-        started.set(key, open - 1);
-        inProgress.set({ namespace: ns, name }, open - 1);
-      }
-      return;
-    }
+    if (terminal) return onTerminal(terminal, e.payload as TaskEventPayload);
     const s = e.payload as StepEventPayload;
-    if (e.name === 'step.timed_out') {
-      timeouts.inc({ namespace: ns, name, step: s.step_name });
+    const ns = s.namespace_name;
+    const name = s.task_name;
+    const step = s.step_name;
+    if (e.name === 'step.started') {
+      if (typeof s.queue_wait_seconds === 'number') queueWaitOf(ns, name, step).observe(s.queue_wait_seconds);
       return;
     }
+    if (e.name === 'step.timed_out') return void timeoutsOf(ns, name, step).inc();
     const status = STEP_END[e.name];
     if (!status) return;
-    steps.inc({ namespace: ns, name, step: s.step_name, status });
+    stepsOf(ns, name, step, status).inc();
     if (typeof s.execution_duration_seconds === 'number')
-      stepDuration.observe({ namespace: ns, name, step: s.step_name, status }, s.execution_duration_seconds);
+      stepDurationOf(ns, name, step, status).observe(s.execution_duration_seconds);
     if (e.name === 'step.retry_scheduled')
-      retries.inc({ namespace: ns, name, step: s.step_name, error_type: s.error_type ?? 'unknown' });
+      retriesOf(ns, name, step, errorType(s.error_type ?? 'unknown')).inc();
   };
-  return bus.subscribe(
-    ['task.started', ...Object.keys(TERMINAL), ...Object.keys(STEP_END), 'step.timed_out'],
+  const off = bus.subscribe(
+    [...Object.keys(TERMINAL), ...Object.keys(STEP_END), 'step.started', 'step.timed_out'],
     onEvent,
-    { name: 'prometheus-metrics' },
+    { name: 'prometheus-metrics', exact: true },
   );
+  return {
+    stepSlow: (namespace, name, step) => slow.inc({ namespace, name, step }),
+    subscriberError: (subscriber, event) =>
+      subscriberErrors.inc({ subscriber: subscriberLabel(subscriber), event: eventLabel(event) }),
+    eventWithheld: (event) => sampledOut.inc({ event: eventLabel(event) }),
+    pushFailed: () => pushFailures.inc(),
+    detach: off,
+  };
 }

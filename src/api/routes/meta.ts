@@ -35,8 +35,12 @@ export function metaRoutes({ tasker, options }: ApiContext): FastifyPluginAsync 
       }),
     );
 
+    // telemetry.metrics_endpoint: served under the API's prefix (checked in buildServer).
+    const prefix = app.prefix;
+    const endpoint = tasker.telemetry.metricsEndpoint;
+    const metricsPath = endpoint.startsWith(`${prefix}/`) ? endpoint.slice(prefix.length) : '/metrics';
     app.get(
-      '/metrics',
+      metricsPath,
       {
         config: { scope: 'metrics:read' },
         schema: { summary: 'Prometheus text exposition of the engine’s metrics' },

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { analyzeDependencies } from '../../core/analysis.js';
 import type { TaskRecord } from '../../core/records.js';
+import { parseTraceparent } from '../../core/trace-context.js';
 import { TaskerError } from '../../errors.js';
 import { encodeCursor } from '../../store/cursor.js';
 import type { CreateTaskInput, TaskDetails } from '../../tasker.js';
@@ -153,6 +154,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           correlationId: b.correlation_id ?? req.correlationId,
           idempotencyKey: b.idempotency_key,
           tags: b.tags,
+          traceparent: traceparentOf(req),
         });
         return reply
           .code(created ? 201 : 200)
@@ -303,4 +305,17 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
 }
 
 /** Ids are lower-case UUIDs; an upper-case copy finds the same task on every store. */
+/**
+ * A valid W3C `traceparent` header makes the new task part of the caller's trace; an invalid one is
+ * ignored (as the W3C spec says) and logged.
+ */
+function traceparentOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.traceparent;
+  if (h === undefined) return undefined;
+  const value = Array.isArray(h) ? h[0] : h;
+  if (value !== undefined && parseTraceparent(value)) return value;
+  req.log.warn({ given: String(value).slice(0, 120) }, 'invalid traceparent header ignored');
+  return undefined;
+}
+
 const taskId = (id: string): string => (/^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : id);

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { handlers as checkoutHandlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import { serve } from '../../api/server.js';
-import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import {
+  closeTasker,
+  numberFlag,
+  openTasker,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
 import { packageInfo } from '../../package-root.js';
 
 interface ServeFlags extends CommonFlags {
@@ -45,6 +52,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
         templates: true,
         handlers: settings.handlers !== undefined,
         defaultLogLevel: 'info',
+        tracing: true,
       });
       if (o.demo) for (const [name, h] of Object.entries(checkoutHandlers)) tasker.handlers.register(name, h);
       let app;
@@ -59,7 +67,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
           bodyLimit: settings.bodyLimit,
         }));
       } catch (err) {
-        await tasker.close();
+        await closeTasker(tasker);
         throw err;
       }
       if (runWorker) tasker.start();
@@ -100,6 +108,6 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
       });
       clearInterval(traffic);
       await app.close();
-      await tasker.close();
+      await closeTasker(tasker);
     });
 }

@@ -1,6 +1,13 @@
 /** `tasker worker`: run steps until SIGINT/SIGTERM, then finish what is running and exit. */
 import type { Command } from 'commander';
-import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import {
+  closeTasker,
+  numberFlag,
+  openTasker,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
 
 export function registerWorker(program: Command, io: CliIo, common: (c: Command) => Command): void {
   common(program.command('worker').description('execute steps of tasks in the database until stopped'))
@@ -13,6 +20,7 @@ export function registerWorker(program: Command, io: CliIo, common: (c: Command)
         templates: true,
         handlers: true,
         defaultLogLevel: 'info',
+        tracing: true,
       });
       tasker.start();
       tasker.logger.info(
@@ -25,6 +33,6 @@ export function registerWorker(program: Command, io: CliIo, common: (c: Command)
         process.once('SIGTERM', stop);
       });
       tasker.logger.info('stopping: finishing running steps');
-      await tasker.close();
+      await closeTasker(tasker);
     });
 }

@@ -116,6 +116,15 @@ CREATE INDEX tasks_template_status ON {schema}.tasks (namespace, name, status, i
 CREATE INDEX tasks_namespace_status ON {schema}.tasks (namespace, status, id);
 `,
   },
+  {
+    version: 4,
+    name: 'telemetry',
+    // See the SQLite migration of the same name.
+    sql: `
+ALTER TABLE {schema}.tasks ADD COLUMN traceparent text;
+CREATE INDEX tasks_active ON {schema}.tasks (namespace, name) WHERE status = 'in_progress';
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -18,6 +18,7 @@ import type { TaskerEvent } from '../../events/catalog.js';
 import { encodeCursor, isUuid } from '../cursor.js';
 import { taskWhere } from '../task-filter.js';
 import type {
+  ActiveCounts,
   CreatedTask,
   CycleInput,
   CycleResult,
@@ -54,7 +55,7 @@ const CYCLE_BEGIN = 'BEGIN; SET LOCAL random_page_cost = 1.1; SET LOCAL enable_s
 function taskCols(a = ''): string {
   const p = a ? `${a}.` : '';
   return `${p}id, ${p}namespace, ${p}name, ${p}version, ${p}status, ${p}context::text AS context, ${p}correlation_id,
-    ${p}idempotency_key, ${p}tags::text AS tags, ${p}business::text AS business, ${p}created_at, ${p}updated_at,
+    ${p}idempotency_key, ${p}tags::text AS tags, ${p}business::text AS business, ${p}traceparent, ${p}created_at, ${p}updated_at,
     ${p}started_at, ${p}finished_at`;
 }
 const TASK_COLS = taskCols();
@@ -245,13 +246,13 @@ export class PostgresStore implements TaskStore {
       const ts = drafts.map((d) => d.task);
       const inserted = await c.query<{ id: string }>(
         `INSERT INTO ${this.t('tasks')} (id, namespace, name, version, status, context, correlation_id, idempotency_key,
-           tags, business, created_at, updated_at, started_at, finished_at)
+           tags, business, traceparent, created_at, updated_at, started_at, finished_at)
          SELECT v.id, v.namespace, v.name, v.version, v.status, v.context::jsonb, v.correlation_id, v.idempotency_key,
-           v.tags::jsonb, v.business::jsonb, v.created_at, v.updated_at, v.started_at, v.finished_at
+           v.tags::jsonb, v.business::jsonb, v.traceparent, v.created_at, v.updated_at, v.started_at, v.finished_at
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[])
            AS v(id, namespace, name, version, status, context, correlation_id, idempotency_key, tags, business,
-             created_at, updated_at, started_at, finished_at)
+             created_at, updated_at, started_at, finished_at, traceparent)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id`,
         [
@@ -269,6 +270,7 @@ export class PostgresStore implements TaskStore {
           ts.map((t) => t.updatedAt),
           ts.map((t) => t.startedAt),
           ts.map((t) => t.finishedAt),
+          ts.map((t) => t.traceparent),
         ],
       );
       const created = new Set(inserted.rows.map((r) => r.id));
@@ -535,6 +537,29 @@ export class PostgresStore implements TaskStore {
 
   async ping(): Promise<void> {
     await this.query('SELECT 1', []);
+  }
+
+  async activeCounts(now: number): Promise<ActiveCounts> {
+    const [inProgress, ready] = await Promise.all([
+      this.query<{ namespace: string; name: string; count: string }>(
+        `SELECT namespace, name, COUNT(*) AS count FROM ${this.t('tasks')} WHERE status = 'in_progress'
+         GROUP BY namespace, name`,
+        [],
+      ),
+      this.query<{ namespace: string; count: string }>(
+        `SELECT t.namespace, COUNT(*) AS count FROM ${this.t('steps')} s JOIN ${this.t('tasks')} t ON t.id = s.task_id
+         WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 GROUP BY t.namespace`,
+        [now],
+      ),
+    ]);
+    return {
+      inProgress: inProgress.rows.map((r) => ({
+        namespace: r.namespace,
+        name: r.name,
+        count: Number(r.count),
+      })),
+      ready: ready.rows.map((r) => ({ namespace: r.namespace, count: Number(r.count) })),
+    };
   }
 
   /**

@@ -112,6 +112,17 @@ CREATE INDEX tasks_template_status ON tasks (namespace, name, status, id);
 CREATE INDEX tasks_namespace_status ON tasks (namespace, status, id);
 `,
   },
+  {
+    version: 3,
+    name: 'telemetry',
+    // traceparent: the W3C trace context a task was created under, so its steps join that trace in any
+    // process. tasks_active: the tasks_in_progress gauge counts running tasks at every scrape; the partial
+    // index keeps that proportional to the running tasks, not to the table.
+    sql: `
+ALTER TABLE tasks ADD COLUMN traceparent TEXT;
+CREATE INDEX tasks_active ON tasks (namespace, name) WHERE status = 'in_progress';
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

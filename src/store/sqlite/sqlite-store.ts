@@ -12,6 +12,7 @@ import { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import type {
+  ActiveCounts,
   CreatedTask,
   CycleInput,
   HeldLease,
@@ -84,9 +85,9 @@ export class SqliteStore implements TaskStore {
       selectSteps: db.prepare('SELECT * FROM steps WHERE task_id = ? ORDER BY position'),
       insertTask: db.prepare(
         `INSERT INTO tasks (id, namespace, name, version, status, context, correlation_id, idempotency_key, tags,
-           business, created_at, updated_at, started_at, finished_at)
+           business, traceparent, created_at, updated_at, started_at, finished_at)
          VALUES (@id, @namespace, @name, @version, @status, @context, @correlation_id, @idempotency_key, @tags,
-           @business, @created_at, @updated_at, @started_at, @finished_at)`,
+           @business, @traceparent, @created_at, @updated_at, @started_at, @finished_at)`,
       ),
       insertTag: db.prepare('INSERT OR IGNORE INTO task_tags (task_id, tag) VALUES (?, ?)'),
       insertStep: db.prepare(
@@ -196,6 +197,7 @@ export class SqliteStore implements TaskStore {
       idempotency_key: t.idempotencyKey,
       tags: JSON.stringify(t.tags),
       business: t.business ? JSON.stringify(t.business) : null,
+      traceparent: t.traceparent,
       created_at: t.createdAt,
       updated_at: t.updatedAt,
       started_at: t.startedAt,
@@ -400,6 +402,22 @@ export class SqliteStore implements TaskStore {
     return this.guard(() => {
       this.db.prepare('SELECT 1').get();
     });
+  }
+
+  activeCounts(now: number): Promise<ActiveCounts> {
+    return this.guard(() => ({
+      inProgress: this.db
+        .prepare(
+          `SELECT namespace, name, COUNT(*) AS count FROM tasks WHERE status = 'in_progress' GROUP BY namespace, name`,
+        )
+        .all() as ActiveCounts['inProgress'],
+      ready: this.db
+        .prepare(
+          `SELECT t.namespace, COUNT(*) AS count FROM steps s JOIN tasks t ON t.id = s.task_id
+           WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? GROUP BY t.namespace`,
+        )
+        .all(now) as ActiveCounts['ready'],
+    }));
   }
 
   /**

@@ -1,0 +1,41 @@
+/**
+ * The hook a tracer hangs off: told when an attempt starts and ends, and given the chance to run the
+ * handler inside its own context (so instrumented calls the handler makes join the task's trace). The
+ * runtime knows only this interface; telemetry/tracing.ts implements it with @opentelemetry/api.
+ */
+import type { NormalizedFailure } from '../errors.js';
+import type { ClaimedStep } from '../store/port.js';
+
+export type AttemptEnd = { kind: 'success' } | { kind: 'failure'; failure: NormalizedFailure };
+
+export interface AttemptScope {
+  /** The attempt's span id: step events of the attempt carry it. */
+  readonly spanId: string | undefined;
+  /** Fields for every log line the handler writes (trace_id, span_id). */
+  readonly logFields: Readonly<Record<string, string>>;
+  run<T>(fn: () => T): T;
+  /** Called once, when the attempt settles (before its outcome is committed). */
+  end(how: AttemptEnd, finishedAt: number): void;
+}
+
+export interface AttemptObserver {
+  start(claimed: ClaimedStep, startedAt: number): AttemptScope | undefined;
+}
+
+/** One observer from several (tracing and slow-step monitoring); undefined when there are none. */
+export function composeObservers(list: readonly AttemptObserver[]): AttemptObserver | undefined {
+  if (list.length <= 1) return list[0];
+  return {
+    start(claimed, startedAt) {
+      const scopes = list.flatMap((o) => o.start(claimed, startedAt) ?? []);
+      return {
+        spanId: scopes.find((s) => s.spanId !== undefined)?.spanId,
+        logFields: Object.assign({}, ...scopes.map((s) => s.logFields)) as Record<string, string>,
+        run: <T>(fn: () => T): T => scopes.reduceRight<() => T>((inner, s) => () => s.run(inner), fn)(),
+        end: (how, finishedAt) => {
+          for (const s of scopes) s.end(how, finishedAt);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The OpenTelemetry SDK for the processes the CLI starts (`tasker serve`, `tasker worker`): a
+ * NodeTracerProvider with TaskerIdGenerator, a batch processor and the OTLP/HTTP exporter (configured by
+ * the standard OTEL_EXPORTER_OTLP_* variables). Registered only when no provider is registered yet, and
+ * not at all with OTEL_SDK_DISABLED=true. Library users keep their own setup; they may add
+ * TaskerIdGenerator to it so task spans keep the ids their steps point to.
+ */
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  RandomIdGenerator,
+  type IdGenerator,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-node';
+import { takeForcedSpanId, takeForcedTraceId } from './forced-ids.js';
+
+/** Random ids, except for the engine's task spans (whose ids were fixed when their steps ran). */
+export class TaskerIdGenerator implements IdGenerator {
+  constructor(private readonly fallback: IdGenerator = new RandomIdGenerator()) {}
+
+  generateTraceId(): string {
+    return takeForcedTraceId() ?? this.fallback.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    return takeForcedSpanId() ?? this.fallback.generateSpanId();
+  }
+}
+
+export interface TracingSetup {
+  provider: NodeTracerProvider;
+  /** Flushes pending spans and stops the exporter. */
+  shutdown(): Promise<void>;
+}
+
+export function setupTracing(o: {
+  serviceName?: string | undefined;
+  serviceVersion?: string | undefined;
+  /** For tests and benches; default: OTLPTraceExporter from OTEL_* variables. */
+  exporter?: SpanExporter | undefined;
+}): TracingSetup | null {
+  if ((process.env.OTEL_SDK_DISABLED ?? '').toLowerCase() === 'true') return null;
+  const attrs: Record<string, string> = {};
+  // OTEL_SERVICE_NAME wins over the config file, as the OpenTelemetry spec says.
+  const name = process.env.OTEL_SERVICE_NAME ?? o.serviceName ?? 'tasker';
+  attrs['service.name'] = name;
+  if (o.serviceVersion) attrs['service.version'] = o.serviceVersion;
+  const provider = new NodeTracerProvider({
+    resource: defaultResource()
+      .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }))
+      .merge(resourceFromAttributes(attrs)),
+    idGenerator: new TaskerIdGenerator(),
+    spanProcessors: [new BatchSpanProcessor(o.exporter ?? new OTLPTraceExporter())],
+  });
+  if (!trace.setGlobalTracerProvider(provider)) {
+    // Someone registered a provider first: theirs stays.
+    void provider.shutdown();
+    return null;
+  }
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  return { provider, shutdown: () => provider.shutdown() };
+}

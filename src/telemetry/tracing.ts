@@ -1,0 +1,166 @@
+/**
+ * One OpenTelemetry trace per task, through @opentelemetry/api only: the engine uses the TracerProvider it
+ * is given or the host's global one, and never registers or replaces one (`tasker serve`/`worker` set up
+ * the SDK in telemetry/sdk.ts before the engine starts).
+ *
+ * - A span `step <name>` per attempt, started and ended by the process running it, child of the task
+ *   span. Its context is current while the handler runs, so instrumented calls join the trace.
+ * - A span `task <namespace>.<name>` from creation to the terminal state, emitted by the process that
+ *   commits that state, with the id the steps named as parent (see forced-ids.ts) and, when the task was
+ *   created under a traceparent, that span as its parent.
+ * Ids come from the task (core/trace-context.ts), so any process, after any crash, joins the same trace.
+ */
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Context,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import { ENGINE_ERROR_TYPES } from '../core/outcomes.js';
+import { shouldRetry } from '../core/retry.js';
+import { formatTraceparent, taskTraceContext, type TaskTraceContext } from '../core/trace-context.js';
+import type { TaskEventPayload, TaskerEvent } from '../events/catalog.js';
+import type { AttemptEnd, AttemptObserver, AttemptScope } from '../runtime/attempt-observer.js';
+import type { ClaimedStep } from '../store/port.js';
+import { withForcedIds } from './forced-ids.js';
+
+export const TASK_TERMINAL_EVENTS = [
+  'task.completed',
+  'task.failed',
+  'task.cancelled',
+  'task.resolved_manually',
+] as const;
+
+function remoteParent(traceId: string, spanId: string, sampled: boolean): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? 1 : 0, isRemote: true });
+}
+
+export class TaskTracing implements AttemptObserver {
+  private tracerCache: Tracer | undefined;
+  /** Whether the provider's id generator honours forced ids (probed once). */
+  private forcing: boolean | undefined;
+
+  constructor(
+    private readonly provider: TracerProvider | undefined,
+    private readonly version: string,
+  ) {}
+
+  /** Resolved on first use, so a provider the host registers after creating the engine is still used. */
+  private get tracer(): Tracer {
+    return (this.tracerCache ??= (this.provider ?? trace.getTracerProvider()).getTracer(
+      'tasker-engine',
+      this.version,
+    ));
+  }
+
+  start(claimed: ClaimedStep, startedAt: number): AttemptScope {
+    const { task, step } = claimed;
+    const tc = taskTraceContext(task.id, task.traceparent);
+    const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
+    const span = this.tracer.startSpan(
+      `step ${step.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        startTime: startedAt,
+        attributes: {
+          'tasker.task.id': task.id,
+          'tasker.namespace': task.namespace,
+          'tasker.task.name': task.name,
+          'tasker.task.version': task.version,
+          'tasker.correlation_id': task.correlationId,
+          'tasker.step.name': step.name,
+          'tasker.step.handler': step.handler,
+          'tasker.step.attempt': step.attempts,
+          'tasker.step.max_attempts': step.attemptLimit,
+        },
+      },
+      parent,
+    );
+    const recording = span.isRecording();
+    const spanId = recording ? span.spanContext().spanId : undefined;
+    const active = trace.setSpan(parent, span);
+    return {
+      spanId,
+      logFields: { trace_id: tc.traceId, span_id: spanId ?? tc.spanId },
+      run: (fn) => context.with(active, fn),
+      end: (how: AttemptEnd, finishedAt: number) => {
+        if (how.kind === 'failure') {
+          const f = how.failure;
+          span.setAttribute('error.type', f.errorType);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+          span.recordException({ name: f.errorType, message: f.message }, finishedAt);
+          if (f.errorType === ENGINE_ERROR_TYPES.timeout)
+            span.addEvent('tasker.step.timeout', { 'tasker.step.attempt': step.attempts }, finishedAt);
+          const policy = { ...step.retry, maxAttempts: step.attemptLimit };
+          if (shouldRetry(policy, step.attempts, f.retryable))
+            span.addEvent(
+              'tasker.step.retry_scheduled',
+              { 'tasker.step.attempt': step.attempts, 'tasker.step.next_attempt': step.attempts + 1 },
+              finishedAt,
+            );
+        }
+        span.end(finishedAt);
+      },
+    };
+  }
+
+  /** The active span's context as a traceparent (a task created inside a traced request joins it). */
+  activeTraceparent(): string | null {
+    const sc = trace.getSpanContext(context.active());
+    if (!sc || !trace.isSpanContextValid(sc)) return null;
+    return formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
+  }
+
+  /** Emit the task span for a terminal task event (called for every one, whatever the event sampling). */
+  onTaskEvent(e: TaskerEvent): void {
+    const p = e.payload as TaskEventPayload;
+    if (p.created_at === undefined) return;
+    const tc = taskTraceContext(p.task_id, p.traceparent ?? null);
+    const attributes: Attributes = {
+      'tasker.task.id': p.task_id,
+      'tasker.namespace': p.namespace_name,
+      'tasker.task.name': p.task_name,
+      'tasker.task.version': p.task_version,
+      'tasker.correlation_id': p.correlation_id,
+      'tasker.task.status': p.status,
+    };
+    if (p.total_steps !== undefined) attributes['tasker.task.total_steps'] = p.total_steps;
+    if (p.failed_steps !== undefined) attributes['tasker.task.failed_steps'] = p.failed_steps;
+    const span = this.startTaskSpan(
+      tc,
+      `task ${p.namespace_name}.${p.task_name}`,
+      Date.parse(p.created_at),
+      attributes,
+    );
+    if (e.name === 'task.failed') {
+      span.setAttribute('error.type', 'task_failed');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: p.reason ?? 'task failed' });
+    }
+    span.end(Date.parse(p.timestamp));
+  }
+
+  private startTaskSpan(tc: TaskTraceContext, name: string, startTime: number, attributes: Attributes) {
+    const options = { kind: SpanKind.INTERNAL, startTime, attributes };
+    const parent =
+      tc.parentSpanId !== null ? remoteParent(tc.traceId, tc.parentSpanId, tc.sampled) : ROOT_CONTEXT;
+    const start = () =>
+      withForcedIds(tc.parentSpanId === null ? tc.traceId : undefined, tc.spanId, () =>
+        this.tracer.startSpan(name, options, parent),
+      );
+    if (this.forcing === undefined) {
+      const span = start();
+      const got = span.spanContext();
+      this.forcing = !span.isRecording() || (got.spanId === tc.spanId && got.traceId === tc.traceId);
+      if (this.forcing) return span;
+      // Not ended, so never exported: the provider does not use TaskerIdGenerator (see below).
+    } else if (this.forcing) return start();
+    // A provider without TaskerIdGenerator picks its own ids: keep the span in the task's trace at least,
+    // as a child of the id the steps point to (trace viewers show that parent as missing).
+    return this.tracer.startSpan(name, options, remoteParent(tc.traceId, tc.spanId, tc.sampled));
+  }
+}
