@@ -25,13 +25,17 @@ import {
   type Sync,
 } from './scenarios.js';
 import { summarize, type Summary } from './stats.js';
+import { formatTelemetryReport, runTelemetryComparison } from './telemetry.js';
 
 type Job = EngineJob | LatencyJob | RawJob;
 type JobResult = EngineResult | RawResult;
 type ScenarioName = ShapeName | 'latency' | 'raw';
+/** Scenarios --only accepts: the table's, and the telemetry on/off comparison (its own section). */
+type Pick = ScenarioName | 'telemetry';
 
 const SCENARIOS: readonly ScenarioName[] = ['single', 'chain', 'fanout', 'latency', 'raw'];
-const ALIASES: Record<string, ScenarioName> = { a: 'single', b: 'chain', c: 'fanout', d: 'latency' };
+const PICKS: readonly Pick[] = [...SCENARIOS, 'telemetry'];
+const ALIASES: Record<string, Pick> = { a: 'single', b: 'chain', c: 'fanout', d: 'latency', t: 'telemetry' };
 /** Sizes at the default --tasks 20000. */
 const BASE_SIZES: Record<ScenarioName, number> = {
   single: 20_000,
@@ -58,7 +62,8 @@ const HELP = `usage: node dist/bench/main.js [options]
   --tasks N          size of scenario single; the others scale with it (default 20000:
                      single 20000 × 1 step, chain 2000 × 10, fanout 1000 × 22, latency 200 × 10,
                      raw 20000 steps)
-  --only LIST        comma-separated subset of: ${SCENARIOS.join(', ')} (a=single b=chain c=fanout d=latency)
+  --only LIST        comma-separated subset of: ${PICKS.join(', ')} (a=single b=chain c=fanout d=latency
+                     t=telemetry: the single workload with telemetry off, then on, alternating)
   --concurrency N    worker concurrency (default 256)
   --in-flight N      tasks alive at once in the latency scenario (default ${LATENCY_IN_FLIGHT})
   --sync MODE        sqliteSynchronous: full (default, the engine's default) or normal
@@ -73,6 +78,8 @@ interface Config {
   runs: number;
   tasks: number;
   only: ScenarioName[];
+  /** Run the telemetry on/off comparison. */
+  telemetry: boolean;
   concurrency: number;
   inFlight: number;
   sync: Sync;
@@ -123,22 +130,25 @@ function parseConfig(argv: string[]): Config {
   const sync = values.sync ?? 'full';
   if (sync !== 'normal' && sync !== 'full') fail(`--sync: expected normal or full, got "${sync}"`);
   let only: ScenarioName[] = [...SCENARIOS];
+  let telemetry = true;
   if (values.only !== undefined) {
-    const picked = new Set<ScenarioName>();
+    const picked = new Set<Pick>();
     for (const raw of values.only.split(',')) {
       const name = raw.trim().toLowerCase();
       if (name === '') continue;
-      const s = ALIASES[name] ?? SCENARIOS.find((x) => x === name);
-      if (!s) fail(`--only: unknown scenario "${raw}"; expected ${SCENARIOS.join(', ')}`);
+      const s = ALIASES[name] ?? PICKS.find((x) => x === name);
+      if (!s) fail(`--only: unknown scenario "${raw}"; expected ${PICKS.join(', ')}`);
       picked.add(s);
     }
     only = SCENARIOS.filter((s) => picked.has(s));
-    if (only.length === 0) fail('--only: no scenario named');
+    telemetry = picked.has('telemetry');
+    if (only.length === 0 && !telemetry) fail('--only: no scenario named');
   }
   return {
     runs: positive(values.runs, '--runs', 3),
     tasks: positive(values.tasks, '--tasks', BASE_SIZES.single),
     only,
+    telemetry,
     concurrency: positive(values.concurrency, '--concurrency', 256),
     inFlight: positive(values['in-flight'], '--in-flight', LATENCY_IN_FLIGHT),
     sync,
@@ -558,6 +568,24 @@ async function main(): Promise<void> {
       warnings: warningsOf(results),
     });
   }
+  const telemetry = cfg.telemetry
+    ? await runTelemetryComparison(
+        {
+          runs: cfg.runs,
+          tasks: sizeOf('single', cfg),
+          concurrency: cfg.concurrency,
+          sync: cfg.sync,
+          stallMs: STALL_MS,
+          profileDir: cfg.profileDir,
+        },
+        async (job) => {
+          const r = cfg.inProcess ? await runJob(job) : await runInChild(job);
+          if (r.kind === 'raw') throw new Error('internal: telemetry run returned a raw result');
+          return r;
+        },
+        (line) => progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`),
+      )
+    : null;
   const extra = extras(reports);
   const wallSeconds = (Date.now() - t0) / 1000;
   if (cfg.json) {
@@ -582,11 +610,13 @@ async function main(): Promise<void> {
         engineOverRawEndToEnd: extra.ratioEndToEnd,
       },
       goals: extra.goals,
+      telemetry,
       wallSeconds,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    printTable(m, cfg, reports, extra);
+    if (reports.length > 0) printTable(m, cfg, reports, extra);
+    if (telemetry) process.stdout.write(`\n${formatTelemetryReport(telemetry)}\n`);
     process.stdout.write(`(bench wall time ${wallSeconds.toFixed(0)} s)\n`);
   }
 }

@@ -8,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import pino, { type Logger } from 'pino';
+import { setupTracing } from '../src/telemetry/sdk.js';
 import {
   createTasker,
   type StepHandlerContext,
   type StepTemplate,
   type Tasker,
+  type TaskerOptions,
   type TaskStore,
   type TaskTemplate,
 } from '../src/index.js';
@@ -190,6 +194,12 @@ export interface EngineJob {
   /** Write CPU profiles of the create and run phases here (`<profilePrefix>-create.cpuprofile`, …). */
   profileDir?: string | undefined;
   profilePrefix?: string | undefined;
+  /**
+   * Telemetry comparison: `off` = no metrics, logs, tracing or performance monitoring; `on` = JSON logs at
+   * info to a file, spans batch-exported over OTLP/HTTP to `otlpUrl`, metrics counted and scraped at the
+   * end. Absent: the library defaults (what the other scenarios measure).
+   */
+  telemetry?: { mode: 'off' | 'on'; otlpUrl: string } | undefined;
 }
 
 export interface LatencyJob {
@@ -238,6 +248,40 @@ export interface EngineResult {
   gc: GcFigures;
   /** CPU profiles written (with --profile). */
   profiles: string[];
+}
+
+function telemetryFor(
+  job: EngineJob,
+  dir: string,
+): { logger: Logger | false; options: TaskerOptions['telemetry']; flush: () => Promise<void> } {
+  const none = async () => {};
+  if (!job.telemetry) return { logger: false, options: undefined, flush: none };
+  if (job.telemetry.mode === 'off') {
+    return {
+      logger: false,
+      options: {
+        structuredLoggingEnabled: false,
+        performanceMonitoringEnabled: false,
+        metricsEnabled: false,
+      },
+      flush: none,
+    };
+  }
+  const tracing = setupTracing({
+    serviceName: 'tasker-bench',
+    exporter: new OTLPTraceExporter({ url: job.telemetry.otlpUrl }),
+  });
+  if (!tracing) throw new Error('bench: could not set up tracing (OTEL_SDK_DISABLED?)');
+  // Buffered file writes, as a production deployment logs.
+  const dest = pino.destination({ dest: join(dir, 'tasker.log'), sync: false });
+  return {
+    logger: pino({ level: 'info' }, dest),
+    options: { enabled: true },
+    flush: async () => {
+      await tracing.shutdown();
+      dest.flushSync();
+    },
+  };
 }
 
 function tempDb(): { dir: string; path: string } {
@@ -326,14 +370,17 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
   const { dir, path } = tempDb();
   const rss = new RssSampler().start();
   const clock = sh.names.length > 1 ? new StepClock(sh) : null;
+  const t = telemetryFor(job, dir);
   const tasker = await createTasker({
     database: `sqlite:${path}`,
     templates: [sh.template],
     handlers: { [HANDLER]: clock ? clock.handler : () => ({ ok: true }) },
     concurrency: job.concurrency,
-    logger: false,
+    logger: t.logger,
+    telemetry: t.options,
     sqliteSynchronous: job.sync,
   });
+  if (job.telemetry?.mode === 'on') tasker.enableMetrics();
   const cycles = new CycleTimer(tasker.store);
   const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? job.scenario);
   const profiles: string[] = [];
@@ -366,7 +413,9 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     const runProfile = await profiler.stop('run');
     if (runProfile !== undefined) profiles.push(runProfile);
     const worker = counters(tasker);
+    if (job.telemetry?.mode === 'on') await tasker.metrics.metrics(); // one scrape, as Prometheus would
     await tasker.close();
+    await t.flush();
     const peak = rss.stop();
 
     const lat = clock?.dispatchLatencies() ?? new Float64Array(0);

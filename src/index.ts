@@ -31,15 +31,20 @@ export type { TaskDescription, StepDescription, StepDisplayStatus } from './core
 export { EventBus } from './events/bus.js';
 export type { EventHandler, SubscribeOptions, SubscriberStats } from './events/bus.js';
 export { BaseSubscriber } from './events/subscriber.js';
-export { TASK_EVENTS, STEP_EVENTS } from './events/catalog.js';
+export { TASK_EVENTS, STEP_EVENTS, OBSERVABILITY_EVENTS, SAMPLEABLE_EVENTS } from './events/catalog.js';
 export type {
   TaskerEvent,
   EventPayload,
   TaskEventPayload,
   StepEventPayload,
   CustomEventPayload,
+  SlowStepPayload,
+  MemoryHighPayload,
   SystemEventName,
 } from './events/catalog.js';
+export type { TelemetryOptions, PrometheusPushOptions } from './config/telemetry.js';
+export { parseTraceparent, taskTraceContext } from './core/trace-context.js';
+export type { TaskTraceContext } from './core/trace-context.js';
 export type {
   StepHandler,
   StepHandlerFunction,

@@ -9,6 +9,7 @@ import { Registry, type RegistryContentType } from 'prom-client';
 import { taskerPlugin, type ApiOptions } from './api/plugin.js';
 import { hostname } from 'node:os';
 import { Redactor, maskValues, sensitiveValues } from './core/redact.js';
+import { maskingLogger } from './telemetry/masking-logger.js';
 import { formatTraceparent, parseTraceparent } from './core/trace-context.js';
 import { packageInfo } from './package-root.js';
 import { attachEngineMetrics, type EngineMetrics } from './telemetry/metrics.js';
@@ -127,7 +128,7 @@ export class Tasker {
     });
     const observers: AttemptObserver[] = [];
     if (t.tracing) {
-      const tracing = new TaskTracing(t.tracerProvider, packageInfo().version);
+      const tracing = new TaskTracing(t.tracerProvider, packageInfo().version, t.traceSamplingRate);
       this.tracing = tracing;
       observers.push(tracing);
       this.detachers.push(
@@ -146,10 +147,10 @@ export class Tasker {
           onSlow: (ns, name, step) => this.engineMetrics?.stepSlow(ns, name, step),
         }),
       );
-      this.detachers.push(watchMemory(this.events, t.memoryThresholdBytes));
     }
     this.observer = composeObservers(observers);
     if (t.structuredLogging) this.detachers.push(attachEventLog(this.events, this.logger));
+    if (t.performanceMonitoring) this.detachers.push(watchMemory(this.events, t.memoryThresholdBytes));
     // Counting costs every event being built: start when someone will read the counts.
     if (t.registry || t.push) this.enableMetrics();
     if (t.push && this.engineMetrics) {
@@ -175,6 +176,17 @@ export class Tasker {
     const p = e.payload as unknown as Record<string, unknown>;
     if (p.context === undefined && p.results === undefined && p.payload === undefined) return e;
     return { name: e.name, payload: this.redactor.redact(e.payload) };
+  }
+
+  /**
+   * A handler's `ctx.log`. Keys are masked by the engine logger's formatter; when the task's context holds
+   * sensitive values, a handler may still log them under another name or inside its message, so those
+   * values are masked in every argument too.
+   */
+  private handlerLogger(claimed: ClaimedStep, fields: Record<string, unknown>): Logger {
+    const child = this.logger.child(fields);
+    const values = sensitiveValues(this.redactor, claimed.task.context);
+    return values.length === 0 ? child : maskingLogger(child, values, this.redactor.mask);
   }
 
   /** A failure message may echo the task's sensitive values (a handler interpolating them): mask them. */
@@ -497,6 +509,7 @@ export class Tasker {
     this.worker ??= new Worker(this.store, this.handlers, this.events, this.logger, {
       observer: this.observer,
       maskFailure: (claimed, failure) => this.maskFailure(claimed, failure),
+      handlerLogger: (claimed, fields) => this.handlerLogger(claimed, fields),
       workerId: this.workerId,
       concurrency: this.opts.concurrency,
       perTaskConcurrency: this.opts.perTaskConcurrency,

@@ -2,11 +2,13 @@
  * Prometheus metrics with the seed's names, served at /tasker/metrics: counts equal what the engine did,
  * histograms observe durations, and no label carries a task id, correlation id or context value.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../src/api/server.js';
-import type { StepHandlerContext } from '../src/index.js';
-import { FAST_RETRY, startEngine } from './support/harness.js';
+import { PermanentError, type StepHandlerContext } from '../src/index.js';
+import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
 
 const SHOP = `
 namespace: shop
@@ -114,4 +116,138 @@ describe('Prometheus metrics', () => {
       ),
     ).toBe(1);
   });
+});
+
+const CHECKOUT = `
+namespace: shop
+name: checkout
+version: 2.0.0
+business: { value_field: order_value, tier_field: tier }
+steps:
+  - { name: pay, handler: pay }
+  - { name: hold, handler: hold, depends_on: [pay] }
+`;
+
+/** The tasker_* families only (promtool lints prom-client's default process metrics too, and some fail). */
+function taskerFamilies(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => /^(# (HELP|TYPE) )?tasker_/.test(l))
+    .join('\n')
+    .concat('\n');
+}
+
+const PROMTOOL = '/usr/bin/promtool';
+
+describe('Prometheus metrics: business value, store gauges, subscriber errors, promtool', () => {
+  it('sums business value by bounded tier, reads running tasks and ready steps from the store', async () => {
+    const release: Array<() => void> = [];
+    const { tasker } = await startEngine(
+      CHECKOUT,
+      {
+        pay: ({ task }: StepHandlerContext) => {
+          if (task.context.decline) throw new PermanentError('card declined');
+          return { paid: true };
+        },
+        hold: ({ task }: StepHandlerContext) =>
+          task.context.hold ? new Promise((r) => release.push(() => r({ held: true }))) : { held: false },
+      },
+      { concurrency: 2 },
+    );
+    tasker.enableMetrics();
+    tasker.subscribe(
+      'task.completed',
+      () => {
+        throw new Error('subscriber bug');
+      },
+      { name: 'audit-log' },
+    );
+    const orders = [
+      { order_value: 120.5, tier: 'premium' },
+      { order_value: 80, tier: 'Premium' },
+      { order_value: 40, tier: 'standard' },
+      { order_value: 999, tier: 'user-typed-tier-42' },
+      { order_value: 300, tier: 'premium', decline: true },
+      { order_value: 50, tier: 'standard', decline: true },
+    ];
+    const made = await tasker.createTasks(
+      orders.map((context) => ({ namespace: 'shop', name: 'checkout', context })),
+    );
+    for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 10_000, pollMs: 20 });
+    // Two tasks whose second step holds: both running, and (concurrency 2) a third task's step waits ready.
+    const held = await tasker.createTasks(
+      [1, 2].map(() => ({
+        namespace: 'shop',
+        name: 'checkout',
+        context: { order_value: 1, tier: 'free', hold: true },
+      })),
+    );
+    for (let i = 0; i < 200 && release.length < 2; i++) await sleep(10);
+    expect(release).toHaveLength(2);
+    tasker.stop(0).catch(() => {}); // stop claiming; the held steps stay in progress
+    await sleep(20);
+    await tasker.createTask({
+      namespace: 'shop',
+      name: 'checkout',
+      context: { order_value: 5, tier: 'free' },
+    });
+    await tasker.events.drain();
+    const text = await tasker.metrics.metrics();
+
+    const value = family(text, 'tasker_business_value_total');
+    expect(value.get('{namespace="shop",name="checkout",status="completed",tier="premium"}')).toBeCloseTo(
+      200.5,
+    );
+    expect(value.get('{namespace="shop",name="checkout",status="completed",tier="standard"}')).toBe(40);
+    expect(value.get('{namespace="shop",name="checkout",status="completed",tier="other"}')).toBe(999);
+    expect(value.get('{namespace="shop",name="checkout",status="failed",tier="premium"}')).toBe(300);
+    expect(value.get('{namespace="shop",name="checkout",status="failed",tier="standard"}')).toBe(50);
+    const impact = family(text, 'tasker_business_revenue_impact');
+    expect(impact.get('{namespace="shop",name="checkout",impact_type="loss"}')).toBe(350);
+    expect(impact.get('{namespace="shop",name="checkout",impact_type="realized"}')).toBeCloseTo(1239.5);
+    expect(text).not.toContain('user-typed-tier-42');
+
+    expect(family(text, 'tasker_tasks_in_progress').get('{namespace="shop",name="checkout"}')).toBe(2);
+    expect(family(text, 'tasker_steps_ready').get('{namespace="shop"}')).toBe(1);
+    // Every claimed step observed its wait: 6 + 6 tasks' pay steps minus the declined ones' hold.
+    const waits = family(text, 'tasker_step_queue_wait_seconds_count');
+    expect(waits.get('{namespace="shop",name="checkout",step="pay"}')).toBe(8);
+    expect(waits.get('{namespace="shop",name="checkout",step="hold"}')).toBe(6);
+    expect(
+      family(text, 'tasker_subscriber_errors_total').get('{subscriber="audit-log",event="task.completed"}'),
+    ).toBe(4);
+    for (const r of release) r();
+  });
+
+  it.skipIf(!existsSync(PROMTOOL) && process.env.TASKER_REQUIRE_PROMTOOL !== '1')(
+    'passes promtool check metrics on the tasker_* families',
+    async () => {
+      expect(existsSync(PROMTOOL), `${PROMTOOL} missing: apt-get install prometheus`).toBe(true);
+      const { tasker } = await startEngine(SHOP, {
+        check: () => true,
+        reserve: ({ task }: StepHandlerContext) => {
+          if (task.context.fail) throw new TypeError('nope');
+          return true;
+        },
+      });
+      tasker.enableMetrics();
+      const made = await tasker.createTasks([
+        { namespace: 'shop', name: 'order' },
+        { namespace: 'shop', name: 'order', context: { fail: true } },
+      ]);
+      for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 10_000, pollMs: 20 });
+      const exposition = taskerFamilies(await tasker.metrics.metrics());
+      expect(exposition).toContain('tasker_steps_total{');
+      const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+      expect(r.status).toBe(0);
+      // And it does flag a family that breaks the conventions (the check is not vacuous).
+      const bad = spawnSync(PROMTOOL, ['check', 'metrics'], {
+        input:
+          '# HELP tasker_bad_seconds_total x\n# TYPE tasker_bad_seconds_total gauge\ntasker_bad_seconds_total 1\n',
+        encoding: 'utf8',
+      });
+      expect(bad.status).not.toBe(0);
+    },
+  );
 });

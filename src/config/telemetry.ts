@@ -40,6 +40,12 @@ export interface TelemetryOptions {
   logLevel?: LogLevel | undefined;
   /** Tracing: spans for tasks and step attempts through @opentelemetry/api. @default false */
   enabled?: boolean | undefined;
+  /**
+   * Share of tasks traced, decided per task from its trace id (every span of a task, or none). Tasks
+   * created under an incoming traceparent follow its sampled flag instead. @default OTEL_TRACES_SAMPLER_ARG
+   * when OTEL_TRACES_SAMPLER is (parentbased_)traceidratio, else 1
+   */
+  traceSamplingRate?: number | undefined;
   /** Resource service.name of the tracer `tasker serve`/`worker` set up. @default OTEL_SERVICE_NAME or 'tasker' */
   serviceName?: string | undefined;
   /** Resource service.version. @default the package version */
@@ -84,6 +90,7 @@ export interface ResolvedTelemetry {
   logFormat: LogFormat;
   logLevel: LogLevel | undefined;
   tracing: boolean;
+  traceSamplingRate: number;
   serviceName: string | undefined;
   serviceVersion: string | undefined;
   metrics: boolean;
@@ -127,6 +134,7 @@ const TELEMETRY_KEYS = [
   'log_format',
   'log_level',
   'enabled',
+  'trace_sampling_rate',
   'service_name',
   'service_version',
   'metrics_enabled',
@@ -172,10 +180,14 @@ function normalise(raw: unknown, where: string, known: readonly string[]): Recor
   for (const [k, v] of Object.entries(raw)) {
     const key = snake(k);
     if (!known.includes(key)) {
-      const hint = suggest(key, known);
+      // A typo, or a part of longer names (sampling_rate: event_sampling_rate or trace_sampling_rate).
+      const typo = suggest(key, known);
+      const partOf = known.filter((x) => x.endsWith(key) || x.startsWith(key));
+      const hints = typo ? [typo] : partOf;
+      const hint = hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(' or ')}?)` : '';
       throw new TaskerError(
         'CONFIG_INVALID',
-        `${where}.${k}: unknown setting${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`,
+        `${where}.${k}: unknown setting${hint}; known: ${known.join(', ')}`,
         { field: `${where}.${k}` },
       );
     }
@@ -244,6 +256,15 @@ function list(o: Record<string, unknown>, k: string, where: string): string[] | 
 const METRIC_PREFIX = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** The OpenTelemetry spec's sampler variables, as far as they apply to whole tasks. */
+function samplerRatioFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const sampler = (env.OTEL_TRACES_SAMPLER ?? '').trim().toLowerCase();
+  if (sampler === 'always_off' || sampler === 'parentbased_always_off') return 0;
+  if (sampler !== 'traceidratio' && sampler !== 'parentbased_traceidratio') return 1;
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  return Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
+}
+
 export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTelemetry {
   const o = normalise(raw, where, TELEMETRY_KEYS);
   const p = normalise(o.prometheus, `${where}.prometheus`, PROMETHEUS_KEYS);
@@ -278,6 +299,7 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
     logFormat: oneOf(o, 'log_format', where, ['json', 'pretty'] as const) ?? 'json',
     logLevel: oneOf(o, 'log_level', where, LOG_LEVELS),
     tracing: bool(o, 'enabled', where, false),
+    traceSamplingRate: num(o, 'trace_sampling_rate', where, samplerRatioFromEnv(), 0, 1),
     serviceName: str(o, 'service_name', where),
     serviceVersion: str(o, 'service_version', where),
     metrics: bool(o, 'metrics_enabled', where, true),

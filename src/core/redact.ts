@@ -36,14 +36,39 @@ export class Redactor {
     this.fragments = fragments.map(normalise).filter((f) => f.length > 0);
   }
 
+  /** Keys repeat (every log line, every payload has the same few): remember each answer. */
+  private readonly known = new Map<string, boolean>();
+
   isSensitive(key: string): boolean {
-    const k = normalise(key);
-    return this.fragments.some((f) => k.includes(f));
+    let hit = this.known.get(key);
+    if (hit === undefined) {
+      const k = normalise(key);
+      hit = this.fragments.some((f) => k.includes(f));
+      if (this.known.size >= 10_000) this.known.clear(); // bound it: keys may come from user data
+      this.known.set(key, hit);
+    }
+    return hit;
   }
 
-  /** A deep copy with every sensitive key's value replaced by the mask (the input is not touched). */
+  /**
+   * A deep copy with every sensitive key's value replaced by the mask; the input itself (never touched)
+   * when nothing in it is sensitive, which is the common case for log lines and payloads.
+   */
   redact<T>(value: T): T {
-    return this.walk(value, 0) as T;
+    return this.holdsSensitive(value, 0) ? (this.walk(value, 0) as T) : value;
+  }
+
+  private holdsSensitive(value: unknown, depth: number): boolean {
+    if (depth > 64 || value === null || typeof value !== 'object') return false;
+    if (Array.isArray(value)) return value.some((v) => this.holdsSensitive(v, depth + 1));
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      if (this.isSensitive(k) || this.holdsSensitive((value as Record<string, unknown>)[k], depth + 1))
+        return true;
+    }
+    return false;
   }
 
   private walk(value: unknown, depth: number): unknown {

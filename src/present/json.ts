@@ -1,14 +1,15 @@
 /**
  * JSON presentation of tasks and steps for scripts (`--json`) and, later, the HTTP API: snake_case keys,
- * ISO-8601 times, durations in seconds. User data (context, results) is passed through untouched.
+ * ISO-8601 times, durations in seconds. User data (context, results) goes through the redactor.
  */
+import type { Redactor } from '../core/redact.js';
 import type { AttemptRecord, TaskRecord, TransitionRecord } from '../core/records.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const secs = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
 
-export function taskJson(t: TaskRecord) {
+export function taskJson(t: TaskRecord, redactor: Redactor) {
   return {
     id: t.id,
     namespace: t.namespace,
@@ -19,7 +20,7 @@ export function taskJson(t: TaskRecord) {
     correlation_id: t.correlationId,
     idempotency_key: t.idempotencyKey,
     tags: t.tags,
-    context: t.context,
+    context: redactor.redact(t.context),
     created_at: iso(t.createdAt),
     started_at: iso(t.startedAt),
     finished_at: iso(t.finishedAt),
@@ -27,7 +28,7 @@ export function taskJson(t: TaskRecord) {
   };
 }
 
-export function stepJson(s: StepDescription) {
+export function stepJson(s: StepDescription, redactor: Redactor) {
   return {
     name: s.name,
     handler: s.handler,
@@ -43,7 +44,7 @@ export function stepJson(s: StepDescription) {
     error_type: s.errorType,
     blocked_by: s.blockedBy,
     next_attempt_at: s.status === 'waiting_for_retry' ? iso(s.readyAt) : null,
-    results: s.results,
+    results: redactor.redact(s.results),
   };
 }
 
@@ -77,13 +78,14 @@ export function taskDetailJson(
   d: TaskDescription,
   attempts: AttemptRecord[],
   transitions: TransitionRecord[],
+  redactor: Redactor,
 ) {
   return {
-    ...taskJson(d.task),
+    ...taskJson(d.task, redactor),
     failed_steps: d.failedSteps,
     blocked_steps: d.blockedSteps,
     bottleneck_step: d.bottleneckStep,
-    steps: d.steps.map(stepJson),
+    steps: d.steps.map((s) => stepJson(s, redactor)),
     attempts: attempts.map(attemptJson),
     transitions: transitions.map(transitionJson),
   };

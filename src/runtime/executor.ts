@@ -20,6 +20,8 @@ export interface ExecutionHooks {
   observer?: AttemptObserver | undefined;
   /** Masks sensitive context values a failure message may echo (it is stored, logged and shown). */
   maskFailure?: ((claimed: ClaimedStep, failure: NormalizedFailure) => NormalizedFailure) | undefined;
+  /** The handler's `log`, given the attempt's fields (may wrap it to mask the task's sensitive values). */
+  handlerLogger?: ((claimed: ClaimedStep, fields: Record<string, unknown>) => Logger) | undefined;
 }
 
 export interface Execution {
@@ -221,7 +223,8 @@ function buildContext(
     },
     // A child logger per attempt costs microseconds; most trivial handlers never log, so build it on demand.
     get log() {
-      log ??= hooks.logger.child({
+      if (log) return log;
+      const fields = {
         task_id: task.id,
         correlation_id: task.correlationId,
         namespace: task.namespace,
@@ -230,7 +233,8 @@ function buildContext(
         step_name: step.name,
         attempt: step.attempts,
         ...scope?.logFields,
-      });
+      };
+      log = hooks.handlerLogger ? hooks.handlerLogger(claimed, fields) : hooks.logger.child(fields);
       return log;
     },
     emit: (name, payload) => hooks.emit(claimed, name, payload, scope?.spanId),

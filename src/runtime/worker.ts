@@ -29,6 +29,7 @@ export interface WorkerOptions {
   now: () => number;
   observer?: AttemptObserver | undefined;
   maskFailure?: ExecutionHooks['maskFailure'];
+  handlerLogger?: ExecutionHooks['handlerLogger'];
 }
 
 export class Worker {
@@ -257,6 +258,7 @@ export class Worker {
       emit: (c, name, payload, spanId) => this.emitCustom(c, name, payload, spanId),
       observer: this.opts.observer,
       maskFailure: this.opts.maskFailure,
+      handlerLogger: this.opts.handlerLogger,
     });
     // An older attempt of the same step still running here lost its lease (it was recovered): stop it.
     this.running.get(claimed.step.id)?.abort('superseded by a newer attempt');

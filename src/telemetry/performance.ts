@@ -107,6 +107,11 @@ export function watchMemory(
   };
   const timer = setInterval(check, everyMs);
   timer.unref();
-  check();
-  return () => clearInterval(timer);
+  // The first check on the next turn: the engine's caller subscribes right after createTasker() returns.
+  const first = setImmediate(check);
+  first.unref();
+  return () => {
+    clearInterval(timer);
+    clearImmediate(first);
+  };
 }

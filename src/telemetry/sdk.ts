@@ -7,7 +7,7 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { W3CTraceContextPropagator, getNumberFromEnv } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   defaultResource,
@@ -62,7 +62,15 @@ export function setupTracing(o: {
       .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }))
       .merge(resourceFromAttributes(attrs)),
     idGenerator: new TaskerIdGenerator(),
-    spanProcessors: [new BatchSpanProcessor(o.exporter ?? new OTLPTraceExporter())],
+    spanProcessors: [
+      // Larger than the SDK's defaults (2,048 queued, 512 a batch, every 5 s), which drop spans once a busy
+      // engine ends more than ~400 steps a second; OTEL_BSP_* still win.
+      new BatchSpanProcessor(o.exporter ?? new OTLPTraceExporter(), {
+        maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
+        maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096,
+        scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000,
+      }),
+    ],
   });
   if (!trace.setGlobalTracerProvider(provider)) {
     // Someone registered a provider first: theirs stays.

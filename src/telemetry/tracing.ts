@@ -40,6 +40,14 @@ function remoteParent(traceId: string, spanId: string, sampled: boolean): Contex
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? 1 : 0, isRemote: true });
 }
 
+/** A task not traced: no span, but its log lines still carry the trace id. */
+const UNSAMPLED = (tc: TaskTraceContext): AttemptScope => ({
+  spanId: undefined,
+  logFields: { trace_id: tc.traceId, span_id: tc.spanId },
+  run: (fn) => fn(),
+  end: () => {},
+});
+
 export class TaskTracing implements AttemptObserver {
   private tracerCache: Tracer | undefined;
   /** Whether the provider's id generator honours forced ids (probed once). */
@@ -48,7 +56,16 @@ export class TaskTracing implements AttemptObserver {
   constructor(
     private readonly provider: TracerProvider | undefined,
     private readonly version: string,
+    /** Share of root tasks traced (trace_sampling_rate). */
+    private readonly rate = 1,
   ) {}
+
+  /** Every span of a task, or none: the decision is a function of the trace id (same in every process). */
+  private sampled(tc: TaskTraceContext): boolean {
+    if (!tc.sampled) return false;
+    if (this.rate >= 1 || tc.parentSpanId !== null) return true;
+    return parseInt(tc.traceId.slice(-8), 16) / 0x100000000 < this.rate;
+  }
 
   /** Resolved on first use, so a provider the host registers after creating the engine is still used. */
   private get tracer(): Tracer {
@@ -61,6 +78,7 @@ export class TaskTracing implements AttemptObserver {
   start(claimed: ClaimedStep, startedAt: number): AttemptScope {
     const { task, step } = claimed;
     const tc = taskTraceContext(task.id, task.traceparent);
+    if (!this.sampled(tc)) return UNSAMPLED(tc);
     const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
     const span = this.tracer.startSpan(
       `step ${step.name}`,
@@ -68,11 +86,10 @@ export class TaskTracing implements AttemptObserver {
         kind: SpanKind.INTERNAL,
         startTime: startedAt,
         attributes: {
+          // The task's other attributes are on its span: each attribute costs every step span.
           'tasker.task.id': task.id,
           'tasker.namespace': task.namespace,
           'tasker.task.name': task.name,
-          'tasker.task.version': task.version,
-          'tasker.correlation_id': task.correlationId,
           'tasker.step.name': step.name,
           'tasker.step.handler': step.handler,
           'tasker.step.attempt': step.attempts,
@@ -121,6 +138,7 @@ export class TaskTracing implements AttemptObserver {
     const p = e.payload as TaskEventPayload;
     if (p.created_at === undefined) return;
     const tc = taskTraceContext(p.task_id, p.traceparent ?? null);
+    if (!this.sampled(tc)) return;
     const attributes: Attributes = {
       'tasker.task.id': p.task_id,
       'tasker.namespace': p.namespace_name,

@@ -85,7 +85,7 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
           tags: o.tag,
         });
         if (!o.wait) {
-          if (o.json) io.out(JSON.stringify({ ...taskJson(task), created }, null, 2));
+          if (o.json) io.out(JSON.stringify({ ...taskJson(task, tasker.redactor), created }, null, 2));
           else
             io.out(
               `${created ? 'created' : 'exists (idempotency key)'} task ${task.id} (${task.status}), correlation id ${task.correlationId}`,

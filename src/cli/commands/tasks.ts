@@ -60,7 +60,14 @@ function statuses(values: string[] | undefined): TaskState[] | undefined {
 
 async function showTask(io: CliIo, tasker: Tasker, id: string, json: boolean | undefined): Promise<void> {
   const d = await tasker.getTask(id);
-  if (json) io.out(JSON.stringify(taskDetailJson(d, d.attempts, await tasker.getTransitions(id)), null, 2));
+  if (json)
+    io.out(
+      JSON.stringify(
+        taskDetailJson(d, d.attempts, await tasker.getTransitions(id), tasker.redactor),
+        null,
+        2,
+      ),
+    );
   else io.out(taskTree(d));
 }
 
@@ -113,7 +120,13 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
           cursor: o.cursor as string | undefined,
         });
         if (o.json)
-          io.out(JSON.stringify({ tasks: page.tasks.map(taskJson), next_cursor: page.nextCursor }, null, 2));
+          io.out(
+            JSON.stringify(
+              { tasks: page.tasks.map((x) => taskJson(x, t.redactor)), next_cursor: page.nextCursor },
+              null,
+              2,
+            ),
+          );
         else {
           io.out(page.tasks.length ? taskRows(page.tasks) : 'no tasks match');
           if (page.nextCursor) io.out(`more: --cursor ${page.nextCursor}`);
@@ -156,7 +169,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       const s = await t.retryTask(id);
       io.out(
         o.json
-          ? JSON.stringify(taskJson(s.task), null, 2)
+          ? JSON.stringify(taskJson(s.task, t.redactor), null, 2)
           : `task ${id} is ${s.task.status}; a worker will pick it up`,
       );
     });
@@ -173,7 +186,9 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       }
       return withTasker(io, o, async (t) => {
         const s = await t.cancelTask(id, o.reason ?? null);
-        io.out(o.json ? JSON.stringify(taskJson(s.task), null, 2) : `task ${id} is ${s.task.status}`);
+        io.out(
+          o.json ? JSON.stringify(taskJson(s.task, t.redactor), null, 2) : `task ${id} is ${s.task.status}`,
+        );
       });
     });
 
@@ -186,7 +201,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
         const s = await t.resolveStep(id, step, parseJsonFlag('--results', o.results));
         io.out(
           o.json
-            ? JSON.stringify(taskJson(s.task), null, 2)
+            ? JSON.stringify(taskJson(s.task, t.redactor), null, 2)
             : `step ${step} resolved; task ${id} is ${s.task.status}`,
         );
       }),

@@ -1,0 +1,55 @@
+/**
+ * A logger that masks given values (a task's sensitive context values) in every argument — message
+ * strings included — before the line is written: the handler's `ctx.log`, for tasks whose context holds
+ * secrets. Other tasks' handlers get a plain child logger.
+ */
+import type { Logger } from 'pino';
+import { maskValues } from '../core/redact.js';
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+function maskDeep(v: unknown, values: readonly string[], mask: string, depth = 0): unknown {
+  if (typeof v === 'string') return maskValues(v, values, mask);
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const s = String(v);
+    return values.includes(s) ? mask : v;
+  }
+  if (v === null || typeof v !== 'object' || depth > 32) return v;
+  if (v instanceof Error) {
+    const e = new Error(maskValues(v.message, values, mask));
+    e.name = v.name;
+    if (v.stack) e.stack = maskValues(v.stack, values, mask);
+    return e;
+  }
+  if (Array.isArray(v)) return v.map((x) => maskDeep(x, values, mask, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    Object.defineProperty(out, k, {
+      value: maskDeep(x, values, mask, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+export function maskingLogger(logger: Logger, values: readonly string[], mask: string): Logger {
+  return new Proxy(logger, {
+    get(target, prop, receiver) {
+      const real: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop === 'string' && LEVELS.has(prop) && typeof real === 'function') {
+        return (...args: unknown[]) =>
+          (real as (...a: unknown[]) => void).apply(
+            target,
+            args.map((a) => maskDeep(a, values, mask)),
+          );
+      }
+      if (prop === 'child' && typeof real === 'function') {
+        return (...args: unknown[]) =>
+          maskingLogger((real as (...a: unknown[]) => Logger).apply(target, args), values, mask);
+      }
+      return real;
+    },
+  });
+}
