@@ -199,7 +199,9 @@ export interface EngineJob {
    * info to a file, spans batch-exported over OTLP/HTTP to `otlpUrl`, metrics counted and scraped at the
    * end. Absent: the library defaults (what the other scenarios measure).
    */
-  telemetry?: { mode: 'off' | 'on'; otlpUrl: string } | undefined;
+  telemetry?: { mode: 'off' | 'on'; otlpUrl: string; traceSamplingRate?: number } | undefined;
+  /** CPU each step's handler burns (a busy loop), to show a fixed per-step cost against real work. */
+  workMs?: number | undefined;
 }
 
 export interface LatencyJob {
@@ -250,6 +252,19 @@ export interface EngineResult {
   profiles: string[];
 }
 
+/** A handler that keeps the CPU busy for `ms` (0: returns at once). */
+function busy(ms: number): () => { ok: true } {
+  return () => {
+    if (ms > 0) {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // spin: stands for a step's own CPU work
+      }
+    }
+    return { ok: true };
+  };
+}
+
 function telemetryFor(
   job: EngineJob,
   dir: string,
@@ -276,7 +291,7 @@ function telemetryFor(
   const dest = pino.destination({ dest: join(dir, 'tasker.log'), sync: false });
   return {
     logger: pino({ level: 'info' }, dest),
-    options: { enabled: true },
+    options: { enabled: true, traceSamplingRate: job.telemetry.traceSamplingRate ?? 1 },
     flush: async () => {
       await tracing.shutdown();
       dest.flushSync();
@@ -374,7 +389,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
   const tasker = await createTasker({
     database: `sqlite:${path}`,
     templates: [sh.template],
-    handlers: { [HANDLER]: clock ? clock.handler : () => ({ ok: true }) },
+    handlers: { [HANDLER]: clock ? clock.handler : busy(job.workMs ?? 0) },
     concurrency: job.concurrency,
     logger: t.logger,
     telemetry: t.options,

@@ -1,22 +1,41 @@
 /**
- * Telemetry on vs off, in one bench run: the single-step workload with everything off, then with JSON
- * logs to a file, OTLP/HTTP batch export of every span to a local receiver (in this parent process, as a
- * collector would be a separate process) and metrics on. Runs alternate the order (off→on, on→off, …) so
- * drift of the machine does not favour one side; the ratio is taken per pair, then the median.
+ * Telemetry on vs off, in one bench run. Two workloads: one-step tasks whose handler returns at once (the
+ * engine's own cost is all there is to measure), and the same with 1 ms of CPU work per step. Modes: off
+ * (no metrics, logs, tracing or performance monitoring); on (JSON logs at info to a file, every span
+ * batch-exported over OTLP/HTTP to a receiver in this parent process — a collector is another process —
+ * and metrics counted); and on with 10 % of tasks traced. Each run does every mode, in an order that
+ * alternates between runs so the machine's drift does not favour one; ratios are taken within a run,
+ * then the median.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EngineJob, EngineResult, Sync } from './scenarios.js';
 import { median } from './stats.js';
 
+interface Variant {
+  key: string;
+  label: string;
+  tasks: number;
+  workMs: number;
+  telemetry: { mode: 'off' | 'on'; traceSamplingRate?: number };
+  /** The variant this one's loss is measured against. */
+  baseline?: string;
+}
+
+export interface TelemetryVariantReport {
+  label: string;
+  stepsPerSec: number[];
+  median: number;
+  /** Throughput lost against its baseline, % (per run, then the median). */
+  lossPct?: number[] | undefined;
+  medianLossPct?: number | undefined;
+  /** Added CPU-side time per step against the baseline, µs (from the medians). */
+  addedMicrosPerStep?: number | undefined;
+}
+
 export interface TelemetryReport {
   description: string;
-  offStepsPerSec: number[];
-  onStepsPerSec: number[];
-  lossPct: number[];
-  medianOff: number;
-  medianOn: number;
-  medianLossPct: number;
+  variants: TelemetryVariantReport[];
   spansReceived: number;
   exportRequests: number;
 }
@@ -56,47 +75,87 @@ export async function runTelemetryComparison(
   run: (job: EngineJob) => Promise<EngineResult>,
   progress: (line: string) => void,
 ): Promise<TelemetryReport> {
+  const workTasks = Math.max(100, Math.round(o.tasks / 4));
+  const variants: Variant[] = [
+    {
+      key: 'off',
+      label: 'no-op steps, telemetry off',
+      tasks: o.tasks,
+      workMs: 0,
+      telemetry: { mode: 'off' },
+    },
+    {
+      key: 'on',
+      label: 'no-op steps, telemetry on',
+      tasks: o.tasks,
+      workMs: 0,
+      telemetry: { mode: 'on' },
+      baseline: 'off',
+    },
+    {
+      key: 'on10',
+      label: 'no-op steps, telemetry on, 10 % of tasks traced',
+      tasks: o.tasks,
+      workMs: 0,
+      telemetry: { mode: 'on', traceSamplingRate: 0.1 },
+      baseline: 'off',
+    },
+    {
+      key: 'work-off',
+      label: '1 ms CPU steps, telemetry off',
+      tasks: workTasks,
+      workMs: 1,
+      telemetry: { mode: 'off' },
+    },
+    {
+      key: 'work-on',
+      label: '1 ms CPU steps, telemetry on',
+      tasks: workTasks,
+      workMs: 1,
+      telemetry: { mode: 'on' },
+      baseline: 'work-off',
+    },
+  ];
   const sink = await startSink();
   try {
-    const job = (mode: 'off' | 'on'): EngineJob => ({
-      kind: 'engine',
-      scenario: 'single',
-      tasks: o.tasks,
-      concurrency: o.concurrency,
-      sync: o.sync,
-      stallMs: o.stallMs,
-      telemetry: { mode, otlpUrl: sink.url },
-      profileDir: o.profileDir,
-      profilePrefix: `telemetry-${mode}`,
-    });
-    const off: number[] = [];
-    const on: number[] = [];
-    const loss: number[] = [];
+    const got = new Map<string, number[]>(variants.map((v) => [v.key, []]));
     for (let i = 0; i < o.runs; i++) {
-      const order: Array<'off' | 'on'> = i % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-      const got: Record<string, number> = {};
-      for (const mode of order) {
-        const r = await run(job(mode));
-        got[mode] = r.stepsPerSec;
+      const order = i % 2 === 0 ? variants : [...variants].reverse();
+      for (const v of order) {
+        const r = await run({
+          kind: 'engine',
+          scenario: 'single',
+          tasks: v.tasks,
+          concurrency: o.concurrency,
+          sync: o.sync,
+          stallMs: o.stallMs,
+          workMs: v.workMs,
+          telemetry: { ...v.telemetry, otlpUrl: sink.url },
+          profileDir: o.profileDir,
+          profilePrefix: `telemetry-${v.key}-run${i + 1}`,
+        });
+        got.get(v.key)?.push(r.stepsPerSec);
         progress(
-          `telemetry ${mode} run ${i + 1}/${o.runs}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
+          `telemetry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
         );
       }
-      const a = got.off ?? NaN;
-      const b = got.on ?? NaN;
-      off.push(a);
-      on.push(b);
-      loss.push((1 - b / a) * 100);
     }
     const { spans, requests } = sink.counts();
     return {
-      description: `${o.tasks.toLocaleString('en-US')} one-step tasks, concurrency ${o.concurrency}; on = JSON logs (info) to a file + OTLP/HTTP batch export of every span + metrics`,
-      offStepsPerSec: off,
-      onStepsPerSec: on,
-      lossPct: loss,
-      medianOff: median(off),
-      medianOn: median(on),
-      medianLossPct: median(loss),
+      description: `one-step tasks (${o.tasks.toLocaleString('en-US')} no-op, ${workTasks.toLocaleString('en-US')} with 1 ms of CPU), concurrency ${o.concurrency}; on = JSON logs (info) to a file + OTLP/HTTP batch export of every span + metrics`,
+      variants: variants.map((v) => {
+        const xs = got.get(v.key) ?? [];
+        const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
+        const loss = base ? xs.map((x, k) => (1 - x / (base[k] ?? NaN)) * 100) : undefined;
+        return {
+          label: v.label,
+          stepsPerSec: xs,
+          median: median(xs),
+          lossPct: loss,
+          medianLossPct: loss ? median(loss) : undefined,
+          addedMicrosPerStep: base ? 1e6 / median(xs) - 1e6 / median(base) : undefined,
+        };
+      }),
       spansReceived: spans,
       exportRequests: requests,
     };
@@ -107,11 +166,19 @@ export async function runTelemetryComparison(
 
 export function formatTelemetryReport(r: TelemetryReport): string {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  return [
-    `telemetry: ${r.description}`,
-    `  off  ${n(r.medianOff)} steps/s (runs: ${r.offStepsPerSec.map(n).join(', ')})`,
-    `  on   ${n(r.medianOn)} steps/s (runs: ${r.onStepsPerSec.map(n).join(', ')})`,
-    `  throughput lost with telemetry on: median ${r.medianLossPct.toFixed(1)} % (per pair: ${r.lossPct.map((x) => x.toFixed(1)).join(', ')} %; goal ≤ 5 %)`,
+  const lines = [`telemetry: ${r.description}`];
+  for (const v of r.variants) {
+    const loss =
+      v.medianLossPct === undefined
+        ? ''
+        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')}), +${(v.addedMicrosPerStep ?? NaN).toFixed(1)} µs a step`;
+    lines.push(
+      `  ${v.label.padEnd(48)} ${n(v.median).padStart(7)} steps/s (runs ${v.stepsPerSec.map(n).join(', ')})${loss}`,
+    );
+  }
+  lines.push(`  goal: ≤ 5 % lost with telemetry on`);
+  lines.push(
     `  spans received by the OTLP receiver: ${n(r.spansReceived)} in ${n(r.exportRequests)} requests`,
-  ].join('\n');
+  );
+  return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { Counter, Registry } from 'prom-client';
 import { buildServer } from '../src/api/server.js';
 import { PermanentError, type StepHandlerContext } from '../src/index.js';
 import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
@@ -175,7 +176,7 @@ describe('Prometheus metrics: business value, store gauges, subscriber errors, p
     );
     for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 10_000, pollMs: 20 });
     // Two tasks whose second step holds: both running, and (concurrency 2) a third task's step waits ready.
-    const held = await tasker.createTasks(
+    await tasker.createTasks(
       [1, 2].map(() => ({
         namespace: 'shop',
         name: 'checkout',
@@ -250,4 +251,27 @@ describe('Prometheus metrics: business value, store gauges, subscriber errors, p
       expect(bad.status).not.toBe(0);
     },
   );
+});
+
+describe('a host-provided registry', () => {
+  it('counts into the registry passed as telemetry.registry, next to the host’s own metrics', async () => {
+    const host = new Registry();
+    const own = new Counter({ name: 'app_requests_total', help: 'the host app’s', registers: [host] });
+    own.inc(5);
+    const { tasker } = await startEngine(
+      SHOP,
+      { check: () => true, reserve: () => true },
+      { telemetry: { registry: host } },
+    );
+    expect(tasker.metrics).toBe(host);
+    const made = await tasker.createTask({ namespace: 'shop', name: 'order' });
+    await tasker.waitForTask(made.task.id, { timeoutMs: 10_000, pollMs: 20 });
+    const text = await host.metrics();
+    expect(family(text, 'app_requests_total').get('')).toBe(5);
+    expect(
+      family(text, 'tasker_tasks_total').get(
+        '{namespace="shop",name="order",version="1.0.0",status="completed"}',
+      ),
+    ).toBe(1);
+  });
 });

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEngine } from './support/harness.js';
 import { startMetricsPush, type MetricsPusher, type PushOptions } from '../src/telemetry/push.js';
 
 const BIN = process.env.TASKER_PUSHGATEWAY_BIN ?? '/usr/bin/prometheus-pushgateway';
@@ -247,6 +248,38 @@ describe('against the real Pushgateway', () => {
       'tasker_tasks_total{instance="replaced",job="tasker",name="order",namespace="shop",status="completed",version="1.0.0"} 3',
     );
   });
+  it.skipIf(!HAVE_BIN && !REQUIRED)(
+    'an engine configured with telemetry.prometheus pushes its task counts (final push at close)',
+    async () => {
+      const { endpoint } = requireGateway();
+      const { tasker } = await startEngine(
+        `
+namespace: pushed
+name: job
+version: 1.0.0
+steps:
+  - { name: only, handler: only }
+`,
+        { only: () => 1 },
+        {
+          telemetry: {
+            prometheus: {
+              endpoint,
+              pushInterval: 3600,
+              metricPrefix: 'tasker',
+              includeInstanceLabels: false,
+            },
+          },
+        },
+      );
+      const made = await tasker.createTasks([1, 2, 3].map(() => ({ namespace: 'pushed', name: 'job' })));
+      for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 10_000, pollMs: 20 });
+      await tasker.close();
+      expect(await scrape(endpoint)).toContain(
+        'tasker_tasks_total{instance="",job="tasker",name="job",namespace="pushed",status="completed",version="1.0.0"} 3',
+      );
+    },
+  );
 });
 
 describe('failed pushes', () => {

@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../src/api/server.js';
 import { createTasker, type StepHandlerContext } from '../src/index.js';
 import { taskTraceContext } from '../src/core/trace-context.js';
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
@@ -255,6 +256,57 @@ steps:
     const tb = ofTrace(rc.traceId);
     expect(tb.find((s) => s.name === 'task shop.quick')?.parentSpanId).toBe(rc.spanId);
     expect(tb.map((s) => s.name).sort()).toEqual(['POST /orders', 'step only', 'task shop.quick']);
+  });
+
+  it('takes the traceparent and the configured correlation header of POST /tasker/tasks', async () => {
+    const { tasker } = await startEngine(
+      `
+namespace: shop
+name: api
+version: 1.0.0
+steps:
+  - { name: only, handler: only }
+`,
+      { only: () => 1 },
+      { telemetry: { enabled: true, correlationIdHeader: 'X-Request-ID' } },
+    );
+    const app = await buildServer(tasker, { processMetrics: false });
+    try {
+      const post = (headers: Record<string, string>) =>
+        app.inject({
+          method: 'POST',
+          url: '/tasker/tasks',
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: { namespace: 'shop', name: 'api' },
+        });
+      const traced = await post({
+        traceparent: '00-5bf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01',
+        'x-request-id': 'req-42',
+      });
+      expect(traced.statusCode).toBe(201);
+      expect(traced.headers['x-request-id']).toBe('req-42');
+      const tracedId = traced.json<{ id: string }>().id;
+      expect(traced.json()).toMatchObject({ correlation_id: 'req-42' });
+      // An invalid traceparent is ignored (W3C), not an error: the task starts a trace of its own.
+      const untraced = await post({ traceparent: '00-zzzz-not-valid-01' });
+      expect(untraced.statusCode).toBe(201);
+      const untracedId = untraced.json<{ id: string }>().id;
+      for (const id of [tracedId, untracedId])
+        await tasker.waitForTask(id, { timeoutMs: 10_000, pollMs: 20 });
+      expect((await tasker.getTask(untracedId)).task.traceparent).toBeNull();
+      await tasker.events.drain();
+      await flush();
+      const taskSpan = ofTrace('5bf92f3577b34da6a3ce929d0e0e4736').find((x) => x.name === 'task shop.api');
+      expect(taskSpan?.parentSpanId).toBe('10f067aa0ba902b7');
+      expect(taskSpan?.attributes['tasker.correlation_id']).toBe('req-42');
+      expect(
+        ofTrace(hexOf(untracedId))
+          .map((x) => x.name)
+          .sort(),
+      ).toEqual(['step only', 'task shop.api']);
+    } finally {
+      await app.close();
+    }
   });
 
   it('keeps a task in one trace when its steps run in two processes and one of them is SIGKILLed', async () => {
