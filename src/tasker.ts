@@ -108,7 +108,15 @@ export class Tasker {
     this.telemetry = t;
     this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
     // Every line the engine (and a handler's ctx.log) writes passes the redactor.
-    this.logger = logger.child({}, { formatters: { log: (o) => this.redactor.redact(o) } });
+    this.logger = logger.child(
+      {},
+      {
+        formatters: {
+          log: (o) => this.redactor.redact(o),
+          bindings: (b) => this.redactor.redact(b),
+        },
+      },
+    );
     this.metrics = t.registry ?? new Registry<RegistryContentType>();
     if (!t.registry && t.metricsFormat === 'openmetrics')
       this.metrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -179,14 +187,17 @@ export class Tasker {
   }
 
   /**
-   * A handler's `ctx.log`. Keys are masked by the engine logger's formatter; when the task's context holds
-   * sensitive values, a handler may still log them under another name or inside its message, so those
-   * values are masked in every argument too.
+   * A handler's `ctx.log`. Keys are masked by the engine logger's formatter (and in the bindings of the
+   * children a handler makes); a handler may still log its task's sensitive values under another name or
+   * inside its message, so those values are masked in every argument too.
    */
   private handlerLogger(claimed: ClaimedStep, fields: Record<string, unknown>): Logger {
-    const child = this.logger.child(fields);
-    const values = sensitiveValues(this.redactor, claimed.task.context);
-    return values.length === 0 ? child : maskingLogger(child, values, this.redactor.mask);
+    return maskingLogger(
+      this.logger.child(fields),
+      sensitiveValues(this.redactor, claimed.task.context),
+      this.redactor.mask,
+      (o) => this.redactor.redact(o),
+    );
   }
 
   /** A failure message may echo the task's sensitive values (a handler interpolating them): mask them. */
@@ -487,7 +498,8 @@ export class Tasker {
   }
 
   subscribe(patterns: string | string[], handler: EventHandler, options?: SubscribeOptions): () => void {
-    return this.events.subscribe(patterns, handler, options);
+    // `exact` (unredacted, unsampled, inside the commit path) is for the engine's own telemetry only.
+    return this.events.subscribe(patterns, handler, { ...options, exact: false });
   }
 
   /** Attach a BaseSubscriber (Tasker-style: declares its events, implements handle… methods). */

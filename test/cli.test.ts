@@ -166,7 +166,8 @@ describe('bad input', () => {
     await cli(['tasks', ...dbArgs(dir)]);
     const r = await cli(['run', 'ecommerce/process_order', '--context', '{"order_id": ', ...dbArgs(dir)]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^tasker: --context is not valid JSON \(.+\): \{"order_id": $/);
+    expect(r.err).toMatch(/^tasker: --context is not valid JSON \(.+; 13 characters\)$/);
+    expect(r.err).not.toContain('order_id');
     expect(taskCount(dir)).toBe(0);
   });
 

@@ -275,3 +275,32 @@ describe('a host-provided registry', () => {
     ).toBe(1);
   });
 });
+
+describe('a task that fails and is retried to completion', () => {
+  it('counts its value as a loss, then realized and recovered (net loss = loss − recovered)', async () => {
+    let decline = true;
+    const { tasker } = await startEngine(CHECKOUT, {
+      pay: () => {
+        if (decline) throw new PermanentError('card declined');
+        return { paid: true };
+      },
+      hold: () => ({ held: false }),
+    });
+    tasker.enableMetrics();
+    const { task } = await tasker.createTask({
+      namespace: 'shop',
+      name: 'checkout',
+      context: { order_value: 250, tier: 'premium' },
+    });
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 })).status).toBe('error');
+    decline = false;
+    await tasker.retryTask(task.id);
+    for (let i = 0; i < 200 && (await tasker.getTask(task.id)).task.status !== 'complete'; i++)
+      await sleep(20);
+    await tasker.events.drain();
+    const impact = family(await tasker.metrics.metrics(), 'tasker_business_revenue_impact');
+    expect(impact.get('{namespace="shop",name="checkout",impact_type="loss"}')).toBe(250);
+    expect(impact.get('{namespace="shop",name="checkout",impact_type="realized"}')).toBe(250);
+    expect(impact.get('{namespace="shop",name="checkout",impact_type="recovered"}')).toBe(250);
+  });
+});

@@ -103,6 +103,7 @@ async function freePort(): Promise<number> {
 }
 
 interface Seen {
+  authorization?: string | undefined;
   method: string;
   url: string;
   contentType: string | undefined;
@@ -121,6 +122,7 @@ async function fakeGateway(respond: (n: number, res: ServerResponse) => void) {
       method: req.method ?? '',
       url: req.url ?? '',
       contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
       body: '',
     };
     seen.push(entry);
@@ -280,6 +282,22 @@ steps:
       );
     },
   );
+});
+
+describe('credentials in the endpoint', () => {
+  it('go as Basic authorization, never in the URL or a log line', async () => {
+    const gw = await fakeGateway(status(401));
+    const { registry } = registryWithTasks(1);
+    const { logger, lines } = capturingLogger();
+    const withCreds = gw.endpoint.replace('http://', 'http://pusher:s3cr%40t@');
+    const pusher = start(registry, { endpoint: withCreds, retryAttempts: 0 }, logger);
+    expect(await pusher.pushNow()).toBe(false);
+    expect(gw.seen).toHaveLength(1);
+    expect(gw.seen[0]?.authorization).toBe(`Basic ${Buffer.from('pusher:s3cr@t').toString('base64')}`);
+    expect(gw.seen[0]?.url).toBe('/metrics/job/tasker');
+    expect(JSON.stringify(lines)).not.toContain('s3cr');
+    expect(lines[0]).toMatchObject({ endpoint: `${gw.endpoint}/` });
+  });
 });
 
 describe('failed pushes', () => {

@@ -429,7 +429,7 @@ describe('event sampling', () => {
     tasker.enableMetrics();
     // Ground truth: every committed event (an exact subscription is never sampled).
     const truth: TaskerEvent[] = [];
-    tasker.subscribe('*', (e) => void truth.push(e), { name: 'truth', exact: true });
+    tasker.events.subscribe('*', (e) => void truth.push(e), { name: 'truth', exact: true });
 
     const made = await tasker.createTasks(
       Array.from({ length: N }, (_, i) => ({ namespace: 'bulk', name: 'one', context: { i } })),
@@ -540,7 +540,7 @@ describe('filtered events', () => {
     );
     tasker.enableMetrics();
     const truth: TaskerEvent[] = [];
-    tasker.subscribe('*', (e) => void truth.push(e), { name: 'truth', exact: true });
+    tasker.events.subscribe('*', (e) => void truth.push(e), { name: 'truth', exact: true });
     const made = await tasker.createTasks([
       { namespace: 'bulk', name: 'one', context: {} },
       { namespace: 'bulk', name: 'one', context: { flaky: true } },
@@ -808,6 +808,25 @@ describe('telemetry configuration is validated', () => {
     ['filtered_events not a list', { filtered_events: 'step.*' }, 'telemetry.filtered_events', '"step.*"'],
     ['memoryThresholdMb 0', { memoryThresholdMb: 0 }, 'telemetry.memory_threshold_mb', 'got 0'],
     ['enabled "yes"', { enabled: 'yes' }, 'telemetry.enabled', '"yes"'],
+    // Checked even while pushing is off, so a bad value does not wait for the day it is turned on.
+    [
+      'prometheus.job_timeout "5m" without an endpoint',
+      { prometheus: { job_timeout: '5m' } },
+      'telemetry.prometheus.job_timeout',
+      '"5m"',
+    ],
+    [
+      'a Pushgateway with metrics off',
+      { metricsEnabled: false, prometheus: { endpoint: 'http://user:s3cret@gw:9091' } },
+      'telemetry.prometheus.endpoint',
+      '"http://***@gw:9091"',
+    ],
+    [
+      'OpenMetrics with a Pushgateway',
+      { metricsFormat: 'openmetrics', prometheus: { endpoint: 'http://gw:9091' } },
+      'telemetry.metrics_format',
+      '"openmetrics"',
+    ],
   ];
   for (const [label, telemetry, field, value] of cases) {
     it(`refuses ${label} with CONFIG_INVALID naming ${field}`, async () => {
@@ -822,6 +841,7 @@ describe('telemetry configuration is validated', () => {
       expect(e.message).toContain(field);
       expect(e.message).toContain(value);
       expect(e.details.field).toBe(field);
+      expect(e.message).not.toContain('s3cret');
     });
   }
 
@@ -926,5 +946,87 @@ describe('correlation ids', () => {
     }
     // Nothing of the 150-character id beyond what the warning quotes reaches the log.
     expect(lines.some((l) => JSON.stringify(l).includes(long))).toBe(false);
+  });
+});
+
+describe('review fixes', () => {
+  it('an application subscriber cannot opt into exact (unredacted) delivery', async () => {
+    const { tasker } = await startEngine(TINY, { only: () => 1 });
+    const got: TaskerEvent[] = [];
+    tasker.subscribe('task.completed', (e) => void got.push(e), { exact: true });
+    const { task } = await tasker.createTask({
+      namespace: 'mem',
+      name: 'tiny',
+      context: { password: 'pw-CANARY-9' },
+    });
+    await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 });
+    await tasker.events.drain();
+    expect(got).toHaveLength(1);
+    expect(JSON.stringify(got)).not.toContain('CANARY');
+    expect((got[0]?.payload as { context?: Record<string, unknown> }).context?.password).toBe('[FILTERED]');
+  });
+
+  it('masks secrets a handler passes as child-logger bindings', async () => {
+    const { logger, raw } = capturingLogger('info');
+    const { tasker } = await startEngine(
+      TINY,
+      {
+        only: ({ task, log }: StepHandlerContext) => {
+          log.child({ card: task.context.credit_card, password: 'x' }).info('bound');
+          return 1;
+        },
+      },
+      { logger },
+    );
+    const { task } = await tasker.createTask({
+      namespace: 'mem',
+      name: 'tiny',
+      context: { credit_card: '4111-CANARY-4' },
+    });
+    await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 });
+    const text = raw.join('');
+    expect(text).toContain('"msg":"bound"');
+    expect(text).not.toContain('CANARY');
+    expect(text).not.toContain('"password":"x"');
+  });
+
+  it('counts withheld events only when an application subscriber would have had them', async () => {
+    const { tasker } = await startEngine(
+      TINY,
+      { only: () => 1 },
+      { telemetry: { filteredEvents: ['step.started'] } },
+    );
+    tasker.enableMetrics();
+    const recorded: string[] = [];
+    tasker.subscribe('task.*', (e) => void recorded.push(e.name));
+    const { task } = await tasker.createTask({ namespace: 'mem', name: 'tiny' });
+    await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 });
+    await tasker.events.drain();
+    const text = await tasker.metrics.metrics();
+    // The harness's '*' recorder wants step.started: one withheld. Nobody else subscribes to it.
+    expect(family(text, 'tasker_events_sampled_out_total').get('{event="step.started"}')).toBe(1);
+    expect(recorded).toContain('task.completed');
+  });
+
+  it('the CLI logger writes each trace key once on a handler line inside a span', async () => {
+    const { createLogger } = await import('../src/telemetry/logger.js');
+    const dir = tempDir();
+    const file = join(dir, 'log.json');
+    const { openSync, readFileSync, closeSync } = await import('node:fs');
+    const fd = openSync(file, 'w');
+    const logger = createLogger({ level: 'info', format: 'json', fd });
+    const span = trace.getTracer('t').startSpan('x');
+    context.with(trace.setSpan(context.active(), span), () => {
+      logger.child({ trace_id: 'from-binding', span_id: 'from-binding' }).info('handler line');
+      logger.info('engine line');
+    });
+    span.end();
+    logger.flush();
+    await sleep(50);
+    closeSync(fd);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.match(/"trace_id"/g)).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ trace_id: 'from-binding' });
   });
 });

@@ -18,7 +18,7 @@ import {
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/server.js';
-import { createTasker, type StepHandlerContext } from '../src/index.js';
+import { PermanentError, createTasker, type StepHandlerContext } from '../src/index.js';
 import { taskTraceContext } from '../src/core/trace-context.js';
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
@@ -82,6 +82,43 @@ steps:
       // The host's generator picks its own ids, but every span stays in the task's trace.
       for (const s of spans) expect(s.spanContext().traceId).toBe(hexOf(task.id));
       expect((trace.getTracerProvider() as unknown as { getDelegate(): unknown }).getDelegate()).toBe(host);
+    } finally {
+      trace.disable();
+    }
+  });
+});
+
+describe('a span processor that throws', () => {
+  it('never stops an attempt from running or being recorded', async () => {
+    const throwing = {
+      onStart: () => {
+        throw new Error('processor bug in onStart');
+      },
+      onEnd: () => {
+        throw new Error('processor bug in onEnd');
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    expect(trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [throwing] }))).toBe(true);
+    try {
+      const { logger, lines } = capture();
+      const { tasker } = await startEngine(
+        `
+namespace: host
+name: two
+version: 1.0.0
+steps:
+  - { name: a, handler: a }
+  - { name: b, handler: a, depends_on: [a] }
+`,
+        { a: () => ({ ok: true }) },
+        { telemetry: { enabled: true }, logger },
+      );
+      const { task } = await tasker.createTask({ namespace: 'host', name: 'two' });
+      const done = await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 });
+      expect(done.status).toBe('complete');
+      expect(lines.some((l) => /attempt observer failed in (start|end)/.test(String(l.msg)))).toBe(true);
     } finally {
       trace.disable();
     }
@@ -219,6 +256,49 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
       });
       expect(l.trace_id).toBe(tc.traceId);
     }
+  });
+
+  it('emits the task span once; a retried task’s later end is a `resumed` child of it', async () => {
+    let fail = true;
+    const { tasker } = await startEngine(
+      `
+namespace: shop
+name: retried
+version: 1.0.0
+steps:
+  - { name: only, handler: only }
+`,
+      {
+        only: () => {
+          if (fail) throw new PermanentError('card declined');
+          return { ok: true };
+        },
+      },
+      { telemetry: { enabled: true } },
+    );
+    const { task } = await tasker.createTask({ namespace: 'shop', name: 'retried' });
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 })).status).toBe('error');
+    fail = false;
+    await tasker.retryTask(task.id);
+    for (let i = 0; i < 200 && (await tasker.getTask(task.id)).task.status !== 'complete'; i++)
+      await sleep(20);
+    expect((await tasker.getTask(task.id)).task.status).toBe('complete');
+    await tasker.events.drain();
+    await flush();
+    const tc = taskTraceContext(task.id, null);
+    const spans = ofTrace(tc.traceId);
+    const taskSpans = spans.filter((x) => x.name === 'task shop.retried');
+    expect(taskSpans).toHaveLength(1);
+    expect(taskSpans[0]?.spanId).toBe(tc.spanId);
+    expect(taskSpans[0]?.status.code).toBe(2);
+    const resumed = spans.filter((x) => x.name === 'task shop.retried resumed');
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]?.parentSpanId).toBe(tc.spanId);
+    expect(resumed[0]?.attributes['tasker.task.status']).toBe('complete');
+    expect(new Set(spans.map((x) => x.spanId)).size).toBe(spans.length);
+    const steps = spans.filter((x) => x.name === 'step only');
+    expect(steps).toHaveLength(2);
+    for (const x of steps) expect(x.parentSpanId).toBe(tc.spanId);
   });
 
   it('makes an incoming traceparent the task span’s parent, and the active span when none is given', async () => {

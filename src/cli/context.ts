@@ -3,7 +3,7 @@ import { resolveSettings, settingsToOptions, type Settings } from '../config/set
 import { compileTelemetry } from '../config/telemetry.js';
 import { packageInfo } from '../package-root.js';
 import { createLogger } from '../telemetry/logger.js';
-import { setupTracing, type TracingSetup } from '../telemetry/sdk.js';
+import type { TracingSetup } from '../telemetry/sdk.js';
 import { TaskerError } from '../errors.js';
 import { createTasker, type Tasker } from '../tasker.js';
 
@@ -42,13 +42,15 @@ export function settingsFrom(io: CliIo, flags: CommonFlags, extra: Partial<Setti
 const tracingOf = new WeakMap<Tasker, TracingSetup>();
 
 /**
- * `tracing`: a long-running command (serve, worker) sets up the OpenTelemetry SDK when
- * telemetry.enabled is true; close with closeTasker() so the last spans are exported.
+ * With telemetry.enabled, every command that can run steps or end a task sets up the OpenTelemetry SDK
+ * (a task's span goes out from the process that ends it, `tasker cancel` included); close with
+ * closeTasker() so the last spans are exported. Only long-running processes (`push`: serve, worker) push
+ * metrics to a Pushgateway: a short command would leave a group of its own there for ever.
  */
 export async function openTasker(
   io: CliIo,
   settings: Settings,
-  need: { templates?: boolean; handlers?: boolean; defaultLogLevel?: string; tracing?: boolean } = {},
+  need: { templates?: boolean; handlers?: boolean; defaultLogLevel?: string; push?: boolean } = {},
 ): Promise<Tasker> {
   const options = settingsToOptions(settings);
   if (!need.templates) delete options.templates;
@@ -60,17 +62,19 @@ export async function openTasker(
     );
   }
   const telemetry = compileTelemetry(settings.telemetry);
+  if (!need.push && options.telemetry?.prometheus !== undefined)
+    options.telemetry = { ...options.telemetry, prometheus: undefined };
   const logger = createLogger({
     level: settings.logLevel ?? telemetry.logLevel ?? need.defaultLogLevel ?? 'warn',
     format: telemetry.logFormat,
   });
-  const tracing =
-    need.tracing && telemetry.tracing
-      ? setupTracing({
-          serviceName: telemetry.serviceName,
-          serviceVersion: telemetry.serviceVersion ?? packageInfo().version,
-        })
-      : null;
+  // Loaded only when used: the SDK and exporter are a sizeable share of a short command's start-up.
+  const tracing = telemetry.tracing
+    ? (await import('../telemetry/sdk.js')).setupTracing({
+        serviceName: telemetry.serviceName,
+        serviceVersion: telemetry.serviceVersion ?? packageInfo().version,
+      })
+    : null;
   try {
     const tasker = await createTasker({ ...options, logger });
     if (tracing) tracingOf.set(tasker, tracing);
@@ -91,9 +95,13 @@ export function parseJsonFlag(flag: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
+    // Where, but not what: V8's message quotes the text, and a context may hold secrets.
+    const message = err instanceof Error ? err.message : '';
+    const at = /position (\d+)/.exec(message)?.[1];
+    const where = at !== undefined ? `error at position ${at}` : 'unexpected end or token';
     throw new TaskerError(
       'INVALID_ARGUMENT',
-      `${flag} is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`,
+      `${flag} is not valid JSON (${where}; ${text.length} characters)`,
       { flag },
     );
   }

@@ -278,8 +278,8 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
   if (!METRIC_PREFIX.test(prefix))
     fail(`${pw}.metric_prefix`, 'a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*)', prefix);
   const pushUrl = str(p, 'endpoint', pw);
-  if (pushUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(pushUrl))
-    fail(`${pw}.endpoint`, 'an http:// or https:// URL', pushUrl);
+  if (pushUrl !== undefined && (!/^https?:\/\/[^/\s]+/.test(pushUrl) || !URL.canParse(pushUrl)))
+    fail(`${pw}.endpoint`, 'an http:// or https:// URL', pushUrl.replace(/\/\/[^@/]*@/, '//***@'));
   const registry = o.registry;
   if (
     registry !== undefined &&
@@ -293,6 +293,29 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
   )
     fail(`${where}.tracer_provider`, 'an OpenTelemetry TracerProvider', '[object]');
   const filteredEvents = list(o, 'filtered_events', where) ?? [];
+  // Checked whether or not an endpoint is set: a bad value must not wait for the day pushing is turned on.
+  const pushSettings = {
+    jobTimeoutMs: num(p, 'job_timeout', pw, 300, 0.1, 86_400) * 1000,
+    exportTimeoutMs: num(p, 'export_timeout', pw, 120, 0.1, 86_400) * 1000,
+    retryAttempts: Math.trunc(num(p, 'retry_attempts', pw, 3, 0, 100)),
+    includeInstanceLabels: bool(p, 'include_instance_labels', pw, true),
+    intervalMs: num(p, 'push_interval', pw, 15, 0.1, 86_400) * 1000,
+  };
+  const metrics = bool(o, 'metrics_enabled', where, true);
+  const metricsFormat =
+    oneOf(o, 'metrics_format', where, ['prometheus', 'openmetrics'] as const) ?? 'prometheus';
+  if (pushUrl !== undefined && !metrics)
+    fail(
+      `${pw}.endpoint`,
+      'no endpoint while telemetry.metrics_enabled is false (there would be nothing to push)',
+      pushUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    );
+  if (pushUrl !== undefined && metricsFormat === 'openmetrics')
+    fail(
+      `${where}.metrics_format`,
+      '"prometheus" when pushing (a Pushgateway does not accept OpenMetrics)',
+      metricsFormat,
+    );
   return {
     structuredLogging: bool(o, 'structured_logging_enabled', where, true),
     correlationIdHeader: header,
@@ -302,9 +325,9 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
     traceSamplingRate: num(o, 'trace_sampling_rate', where, samplerRatioFromEnv(), 0, 1),
     serviceName: str(o, 'service_name', where),
     serviceVersion: str(o, 'service_version', where),
-    metrics: bool(o, 'metrics_enabled', where, true),
+    metrics,
     metricsEndpoint: endpoint,
-    metricsFormat: oneOf(o, 'metrics_format', where, ['prometheus', 'openmetrics'] as const) ?? 'prometheus',
+    metricsFormat,
     performanceMonitoring: bool(o, 'performance_monitoring_enabled', where, true),
     slowStepThresholdMs: Math.round(num(o, 'slow_step_threshold_seconds', where, 10, 0.001, 86_400) * 1000),
     memoryThresholdBytes: num(o, 'memory_threshold_mb', where, 1024, 1, 1_048_576) * 1024 * 1024,
@@ -314,17 +337,7 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
     filteredEvents,
     tierLabels: (list(o, 'tier_labels', where) ?? DEFAULT_TIER_LABELS).map((t) => t.toLowerCase()),
     metricPrefix: prefix,
-    push:
-      pushUrl === undefined
-        ? undefined
-        : {
-            endpoint: pushUrl,
-            jobTimeoutMs: num(p, 'job_timeout', pw, 300, 0.1, 86_400) * 1000,
-            exportTimeoutMs: num(p, 'export_timeout', pw, 120, 0.1, 86_400) * 1000,
-            retryAttempts: Math.trunc(num(p, 'retry_attempts', pw, 3, 0, 100)),
-            includeInstanceLabels: bool(p, 'include_instance_labels', pw, true),
-            intervalMs: num(p, 'push_interval', pw, 15, 0.1, 86_400) * 1000,
-          },
+    push: pushUrl === undefined ? undefined : { endpoint: pushUrl, ...pushSettings },
     registry: registry as Registry<RegistryContentType> | undefined,
     tracerProvider: provider as TracerProvider | undefined,
   };

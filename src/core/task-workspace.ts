@@ -485,6 +485,11 @@ export class TaskWorkspace {
       payload.execution_duration_seconds = (at - started) / 1000;
       payload.created_at = new Date(t.createdAt).toISOString();
       payload.traceparent = t.traceparent;
+      // The task failed before and was retried or resolved: this is a second end of the same task.
+      payload.after_failure =
+        name !== 'task.failed' &&
+        (this.loadedTaskStatus === 'error' ||
+          this.steps.some((s) => s.attemptLimit > (s.retry.retryable ? s.retry.maxAttempts : 1)));
       payload.total_steps = this.steps.length;
       payload.completed_steps = this.steps.filter((s) => SATISFIED_STEP_STATES.has(s.status)).length;
       payload.failed_steps = this.steps.filter((s) => s.status === 'error').length;

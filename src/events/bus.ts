@@ -172,6 +172,8 @@ export class EventBus {
     const batch = this.queue;
     this.queue = [];
     for (const event of batch) {
+      const wanted = this.subs.some((sub) => !sub.exact && !sub.removed && sub.match(event.name));
+      if (!wanted) continue;
       const withheld = this.withheld(event);
       let shown: TaskerEvent | null | undefined;
       // A copy: a subscriber may unsubscribe (itself or another) while being called.

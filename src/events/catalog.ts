@@ -95,6 +95,8 @@ export interface TaskEventPayload extends BaseEventPayload {
   created_at?: string;
   /** On terminal events: the W3C traceparent the task was created under; null when it began its own trace. */
   traceparent?: string | null;
+  /** On terminal events: the task had failed before and was retried or resolved (a later end). */
+  after_failure?: boolean;
 }
 
 export interface CustomEventPayload extends BaseEventPayload {

@@ -14,8 +14,11 @@ export interface AttemptScope {
   /** Fields for every log line the handler writes (trace_id, span_id). */
   readonly logFields: Readonly<Record<string, string>>;
   run<T>(fn: () => T): T;
-  /** Called once, when the attempt settles (before its outcome is committed). */
-  end(how: AttemptEnd, finishedAt: number): void;
+  /**
+   * Called once, when the attempt settles (before its outcome is committed); `attemptSpanId` is the span
+   * another observer opened for the attempt, if any.
+   */
+  end(how: AttemptEnd, finishedAt: number, attemptSpanId?: string): void;
 }
 
 export interface AttemptObserver {
@@ -28,12 +31,13 @@ export function composeObservers(list: readonly AttemptObserver[]): AttemptObser
   return {
     start(claimed, startedAt) {
       const scopes = list.flatMap((o) => o.start(claimed, startedAt) ?? []);
+      const spanId = scopes.find((s) => s.spanId !== undefined)?.spanId;
       return {
-        spanId: scopes.find((s) => s.spanId !== undefined)?.spanId,
+        spanId,
         logFields: Object.assign({}, ...scopes.map((s) => s.logFields)) as Record<string, string>,
         run: <T>(fn: () => T): T => scopes.reduceRight<() => T>((inner, s) => () => s.run(inner), fn)(),
         end: (how, finishedAt) => {
-          for (const s of scopes) s.end(how, finishedAt);
+          for (const s of scopes) s.end(how, finishedAt, spanId);
         },
       };
     },

@@ -48,7 +48,7 @@ export function execute(
 ): Execution {
   const { step } = claimed;
   const startedAt = step.startedAt ?? hooks.now();
-  const scope = hooks.observer?.start(claimed, startedAt);
+  const scope = safeScope(hooks, claimed, startedAt);
   let controller: AbortController | undefined;
   let abortReason: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -131,6 +131,51 @@ export function execute(
         kind: 'fail',
         failure: { message: `attempt aborted: ${reason}`, errorType, retryable: true },
       }),
+  };
+}
+
+/**
+ * The observer's scope for this attempt, made unable to throw: a tracer or span processor failing (a
+ * host's span processor throwing in onEnd) must never stop an attempt from running or being recorded.
+ */
+function safeScope(hooks: ExecutionHooks, claimed: ClaimedStep, startedAt: number): AttemptScope | undefined {
+  const report = (phase: string, err: unknown) =>
+    hooks.logger.error(
+      { err, task_id: claimed.task.id, step_name: claimed.step.name },
+      `attempt observer failed in ${phase}`,
+    );
+  let scope: AttemptScope | undefined;
+  try {
+    scope = hooks.observer?.start(claimed, startedAt);
+  } catch (err) {
+    report('start', err);
+    return undefined;
+  }
+  if (!scope) return undefined;
+  const inner = scope;
+  return {
+    spanId: inner.spanId,
+    logFields: inner.logFields,
+    run: (fn) => {
+      let ran = false;
+      try {
+        return inner.run(() => {
+          ran = true;
+          return fn();
+        });
+      } catch (err) {
+        if (ran) throw err; // the handler's own synchronous throw: the attempt's failure, not ours
+        report('run', err);
+        return fn();
+      }
+    },
+    end: (how, finishedAt) => {
+      try {
+        inner.end(how, finishedAt);
+      } catch (err) {
+        report('end', err);
+      }
+    },
   };
 }
 

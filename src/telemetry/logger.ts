@@ -51,10 +51,12 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
 export function createLogger(o: { level: string; format: LogFormat; fd?: number }): Logger {
   const options = {
     level: o.level,
-    // The active span's ids on every line (cheap: one lookup in the context manager).
-    mixin() {
+    // The active span's ids on every line (cheap: one lookup in the context manager), unless the line's
+    // logger already names them (a handler's ctx.log does): a key twice is not valid JSON for many readers.
+    mixin(_merge: object, _level: number, logger: Logger) {
       const sc = trace.getActiveSpan()?.spanContext();
-      return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+      if (!sc || 'trace_id' in logger.bindings()) return {};
+      return { trace_id: sc.traceId, span_id: sc.spanId };
     },
   };
   if (o.format === 'pretty') return pino(options, prettyStream(process.stderr));

@@ -1,7 +1,6 @@
 /**
- * A logger that masks given values (a task's sensitive context values) in every argument — message
- * strings included — before the line is written: the handler's `ctx.log`, for tasks whose context holds
- * secrets. Other tasks' handlers get a plain child logger.
+ * A handler's `ctx.log`: masks given values (its task's sensitive context values) in every argument —
+ * message strings included — before the line is written, and redacts the bindings of children it makes.
  */
 import type { Logger } from 'pino';
 import { maskValues } from '../core/redact.js';
@@ -9,6 +8,7 @@ import { maskValues } from '../core/redact.js';
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 
 function maskDeep(v: unknown, values: readonly string[], mask: string, depth = 0): unknown {
+  if (values.length === 0) return v;
   if (typeof v === 'string') return maskValues(v, values, mask);
   if (typeof v === 'number' || typeof v === 'bigint') {
     const s = String(v);
@@ -34,7 +34,16 @@ function maskDeep(v: unknown, values: readonly string[], mask: string, depth = 0
   return out;
 }
 
-export function maskingLogger(logger: Logger, values: readonly string[], mask: string): Logger {
+/**
+ * `values` are masked in every argument; `redact` (key-based) also runs over a child's bindings, which a
+ * logger's log formatter never sees (pino formats bindings once, at child creation).
+ */
+export function maskingLogger(
+  logger: Logger,
+  values: readonly string[],
+  mask: string,
+  redact: (o: unknown) => unknown = (o) => o,
+): Logger {
   return new Proxy(logger, {
     get(target, prop, receiver) {
       const real: unknown = Reflect.get(target, prop, receiver);
@@ -47,7 +56,15 @@ export function maskingLogger(logger: Logger, values: readonly string[], mask: s
       }
       if (prop === 'child' && typeof real === 'function') {
         return (...args: unknown[]) =>
-          maskingLogger((real as (...a: unknown[]) => Logger).apply(target, args), values, mask);
+          maskingLogger(
+            (real as (...a: unknown[]) => Logger).apply(
+              target,
+              args.map((a) => redact(maskDeep(a, values, mask))),
+            ),
+            values,
+            mask,
+            redact,
+          );
       }
       return real;
     },

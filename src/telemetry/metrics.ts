@@ -150,7 +150,7 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   // A gauge only because the seed names it without _total; it only ever goes up: use increase().
   const revenueImpact = new Gauge({
     name: `${p}_business_revenue_impact`,
-    help: 'Business value of finished tasks since start: realized (completed), loss (failed), cancelled',
+    help: 'Business value of finished tasks since start: realized (completed), loss (failed), cancelled, recovered (ended after having failed)',
     labelNames: ['namespace', 'name', 'impact_type'],
     registers,
   });
@@ -250,6 +250,8 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     businessValueOf(ns, name, status, tier).inc(value);
     const impact = IMPACT[status];
     if (impact) revenueImpactOf(ns, name, impact).inc(value);
+    // Counted as a loss when it failed; now it went through after all: net loss = loss − recovered.
+    if (t.after_failure && status !== 'failed') revenueImpactOf(ns, name, 'recovered').inc(value);
   };
 
   const onEvent = (e: TaskerEvent<EventPayload>) => {

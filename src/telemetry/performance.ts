@@ -42,11 +42,12 @@ export class SlowStepMonitor implements AttemptObserver {
       spanId: undefined,
       logFields: {},
       run: (fn) => fn(),
-      end: (_how, finishedAt) => this.check(claimed, finishedAt - startedAt, finishedAt),
+      end: (_how, finishedAt, attemptSpanId) =>
+        this.check(claimed, finishedAt - startedAt, finishedAt, attemptSpanId),
     };
   }
 
-  private check(claimed: ClaimedStep, ms: number, at: number): void {
+  private check(claimed: ClaimedStep, ms: number, at: number, attemptSpanId: string | undefined): void {
     const { task, step } = claimed;
     const key = `${task.namespace}\0${task.name}\0${task.version}\0${step.name}`;
     let t = this.thresholds.get(key);
@@ -69,7 +70,7 @@ export class SlowStepMonitor implements AttemptObserver {
       task_version: task.version,
       correlation_id: task.correlationId,
       trace_id: trace.traceId,
-      span_id: trace.spanId,
+      span_id: attemptSpanId ?? trace.spanId,
       step_name: step.name,
       attempt: step.attempts,
       execution_duration_seconds: ms / 1000,

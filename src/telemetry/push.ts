@@ -20,6 +20,24 @@ export interface PushOptions {
   jobTimeoutMs: number;
   /** Retries after the first failure (0 = one try); backoff 100 ms · 2^n. */
   retryAttempts: number;
+  /** Longest the final push at stop() may take (shutdown must not wait minutes). @default 5000 */
+  finalPushTimeoutMs?: number | undefined;
+}
+
+/**
+ * An endpoint's credentials (`http://user:pass@host`) as a Basic Authorization header, and the URL
+ * without them: fetch() refuses URLs with credentials, and a URL with a password must never be logged.
+ */
+export function splitCredentials(endpoint: string): { url: string; authorization: string | undefined } {
+  const u = new URL(endpoint);
+  if (u.username === '' && u.password === '') return { url: endpoint, authorization: undefined };
+  const basic = Buffer.from(
+    `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`,
+    'utf8',
+  ).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authorization: `Basic ${basic}` };
 }
 
 export interface MetricsPusher {
@@ -49,8 +67,9 @@ export function startMetricsPush(
   logger: Logger,
   onFailure?: () => void,
 ): MetricsPusher {
+  const { url: endpoint, authorization } = splitCredentials(o.endpoint);
   const url =
-    o.endpoint.replace(/\/+$/, '') +
+    endpoint.replace(/\/+$/, '') +
     '/metrics' +
     groupingSegment('job', o.job) +
     (o.instance ? groupingSegment('instance', o.instance) : '');
@@ -66,7 +85,9 @@ export function startMetricsPush(
     const body = await registry.metrics();
     const res = await fetch(url, {
       method: 'PUT',
-      headers: { 'Content-Type': registry.contentType },
+      headers: authorization
+        ? { 'Content-Type': registry.contentType, Authorization: authorization }
+        : { 'Content-Type': registry.contentType },
       body,
       signal,
     });
@@ -75,8 +96,8 @@ export function startMetricsPush(
     if (!res.ok) throw new Error(`Pushgateway answered ${res.status}: ${text.trim().slice(0, 200)}`);
   }
 
-  async function pushOnce(): Promise<boolean> {
-    const deadline = Date.now() + o.jobTimeoutMs;
+  async function pushOnce(limitMs = o.jobTimeoutMs): Promise<boolean> {
+    const deadline = Date.now() + limitMs;
     let attempts = 0;
     let err: unknown;
     for (;;) {
@@ -95,17 +116,17 @@ export function startMetricsPush(
       await sleep(backoff);
     }
     failures++;
-    logger.warn({ err, endpoint: o.endpoint, attempts }, 'metrics push failed');
+    logger.warn({ err, endpoint, attempts }, 'metrics push failed');
     onFailure?.();
     return false;
   }
 
   // Queued behind the previous push, so pushes never overlap; the catch keeps a throwing logger or
   // onFailure from turning into an unhandled rejection on the timer's path.
-  function enqueue(): Promise<boolean> {
+  function enqueue(limitMs?: number): Promise<boolean> {
     pending++;
     const p = tail
-      .then(pushOnce)
+      .then(() => pushOnce(limitMs))
       .catch(() => false)
       .finally(() => {
         pending--;
@@ -121,11 +142,11 @@ export function startMetricsPush(
   timer.unref();
 
   return {
-    pushNow: enqueue,
+    pushNow: () => enqueue(),
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
-        await enqueue();
+        await enqueue(Math.min(o.jobTimeoutMs, o.finalPushTimeoutMs ?? 5_000));
       })();
       return stopping;
     },

@@ -18,8 +18,10 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
   NodeTracerProvider,
+  ParentBasedSampler,
   RandomIdGenerator,
   type IdGenerator,
   type SpanExporter,
@@ -58,6 +60,10 @@ export function setupTracing(o: {
   attrs['service.name'] = name;
   if (o.serviceVersion) attrs['service.version'] = o.serviceVersion;
   const provider = new NodeTracerProvider({
+    // Which tasks are traced is decided once per task by telemetry.trace_sampling_rate (which reads
+    // OTEL_TRACES_SAMPLER_ARG), the same way in every process; the SDK's own ratio sampler would decide
+    // the task span and the step spans differently. Spans under a caller's unsampled parent stay off.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     resource: defaultResource()
       .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }))
       .merge(resourceFromAttributes(attrs)),

@@ -149,12 +149,20 @@ export class TaskTracing implements AttemptObserver {
     };
     if (p.total_steps !== undefined) attributes['tasker.task.total_steps'] = p.total_steps;
     if (p.failed_steps !== undefined) attributes['tasker.task.failed_steps'] = p.failed_steps;
-    const span = this.startTaskSpan(
-      tc,
-      `task ${p.namespace_name}.${p.task_name}`,
-      Date.parse(p.created_at),
-      attributes,
-    );
+    // A later end of a task that failed before (retried, resolved): the task span already went out with
+    // the first end, so this one is its child, covering the resumption.
+    const span = p.after_failure
+      ? this.tracer.startSpan(
+          `task ${p.namespace_name}.${p.task_name} resumed`,
+          { kind: SpanKind.INTERNAL, startTime: Date.parse(p.timestamp), attributes },
+          remoteParent(tc.traceId, tc.spanId, tc.sampled),
+        )
+      : this.startTaskSpan(
+          tc,
+          `task ${p.namespace_name}.${p.task_name}`,
+          Date.parse(p.created_at),
+          attributes,
+        );
     if (e.name === 'task.failed') {
       span.setAttribute('error.type', 'task_failed');
       span.setStatus({ code: SpanStatusCode.ERROR, message: p.reason ?? 'task failed' });
@@ -173,8 +181,10 @@ export class TaskTracing implements AttemptObserver {
     if (this.forcing === undefined) {
       const span = start();
       const got = span.spanContext();
-      this.forcing = !span.isRecording() || (got.spanId === tc.spanId && got.traceId === tc.traceId);
-      if (this.forcing) return span;
+      const honoured = got.spanId === tc.spanId && got.traceId === tc.traceId;
+      // Only a recording span proves anything (no provider yet, or a sampler that dropped it, says nothing).
+      if (span.isRecording()) this.forcing = honoured;
+      if (honoured || !span.isRecording()) return span;
       // Not ended, so never exported: the provider does not use TaskerIdGenerator (see below).
     } else if (this.forcing) return start();
     // A provider without TaskerIdGenerator picks its own ids: keep the span in the task's trace at least,

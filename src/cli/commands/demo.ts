@@ -7,7 +7,14 @@ import { join, relative } from 'node:path';
 import { handlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
 import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js';
-import { numberFlag, openTasker, settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import {
+  numberFlag,
+  closeTasker,
+  openTasker,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
 import { duration, table } from '../format.js';
 import type { Tasker } from '../../tasker.js';
 import { packageInfo } from '../../package-root.js';
@@ -119,7 +126,7 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
         clearInterval(ticker);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        await tasker.close();
+        await closeTasker(tasker);
       }
       io.out(summary.render(Date.now() - started, order));
       // Installed, the command is `tasker`; from a checkout, `node <path to bin/tasker.js>`.

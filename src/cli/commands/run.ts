@@ -5,6 +5,7 @@ import { TaskerError } from '../../errors.js';
 import { taskJson } from '../../present/json.js';
 import {
   numberFlag,
+  closeTasker,
   openTasker,
   parseJsonFlag,
   settingsFrom,
@@ -97,7 +98,7 @@ export function registerRun(program: Command, io: CliIo, common: (c: Command) =>
         await showTask(io, tasker, task.id, o.json);
         if (done.status !== 'complete') io.exitCode = 1;
       } finally {
-        await tasker.close();
+        await closeTasker(tasker);
       }
     });
 }

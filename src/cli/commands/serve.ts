@@ -52,7 +52,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
         templates: true,
         handlers: settings.handlers !== undefined,
         defaultLogLevel: 'info',
-        tracing: true,
+        push: true,
       });
       if (o.demo) for (const [name, h] of Object.entries(checkoutHandlers)) tasker.handlers.register(name, h);
       let app;

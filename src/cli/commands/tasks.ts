@@ -5,6 +5,7 @@ import { TaskerError } from '../../errors.js';
 import { taskDetailJson, taskJson } from '../../present/json.js';
 import {
   numberFlag,
+  closeTasker,
   openTasker,
   parseJsonFlag,
   settingsFrom,
@@ -34,7 +35,7 @@ async function withTasker<T>(io: CliIo, flags: CommonFlags, fn: (t: Tasker) => P
   try {
     return await fn(tasker);
   } finally {
-    await tasker.close();
+    await closeTasker(tasker);
   }
 }
 

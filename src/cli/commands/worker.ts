@@ -20,7 +20,7 @@ export function registerWorker(program: Command, io: CliIo, common: (c: Command)
         templates: true,
         handlers: true,
         defaultLogLevel: 'info',
-        tracing: true,
+        push: true,
       });
       tasker.start();
       tasker.logger.info(
