@@ -14,7 +14,7 @@ import { formatTraceparent, parseTraceparent } from './core/trace-context.js';
 import { packageInfo } from './package-root.js';
 import { attachEngineMetrics, type EngineMetrics } from './telemetry/metrics.js';
 import { attachEventLog } from './telemetry/event-log.js';
-import { SlowStepMonitor, watchMemory } from './telemetry/performance.js';
+import { SlowStepMonitor, thresholdOf, watchMemory } from './telemetry/performance.js';
 import { startMetricsPush, type MetricsPusher } from './telemetry/push.js';
 import { TASK_TERMINAL_EVENTS, TaskTracing } from './telemetry/tracing.js';
 import { composeObservers, type AttemptObserver } from './runtime/attempt-observer.js';
@@ -395,6 +395,15 @@ export class Tasker {
       tierLabels: this.telemetry.tierLabels,
       businessOf: (ns, name, version) => this.templates.find(ns, name, version)?.business,
       readGauges: () => this.store.activeCounts(this.opts.now()),
+      steps: () =>
+        this.templates.list().flatMap((t) =>
+          t.steps.map((s) => ({
+            namespace: t.namespace,
+            name: t.name,
+            step: s.name,
+            slaSeconds: thresholdOf(s, this.telemetry.slowStepThresholdMs).ms / 1000,
+          })),
+        ),
     });
   }
 

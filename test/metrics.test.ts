@@ -92,8 +92,18 @@ describe('Prometheus metrics', () => {
       '{namespace="shop",name="order",step="reserve",status="failed"}',
     );
     expect(timedOut).toBeGreaterThanOrEqual(0.1);
-    // Read from the store at scrape time: nothing is running any more.
-    expect(family(text, 'tasker_tasks_in_progress').size).toBe(0);
+    // Read from the store at scrape time: nothing is running any more (0, not a missing series).
+    expect(family(text, 'tasker_tasks_in_progress')).toEqual(
+      new Map([['{namespace="shop",name="order"}', 0]]),
+    );
+    expect(family(text, 'tasker_steps_ready')).toEqual(new Map([['{namespace="shop"}', 0]]));
+    // Each step's threshold for the alert rules: sla_seconds unset here, so the global 10 s default.
+    expect(family(text, 'tasker_step_sla_seconds')).toEqual(
+      new Map([
+        ['{namespace="shop",name="order",step="check"}', 10],
+        ['{namespace="shop",name="order",step="reserve"}', 10],
+      ]),
+    );
     expect(text).toMatch(/^tasker_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
     // Low cardinality: nothing task-specific is ever a label.
     for (const m of made) expect(text).not.toContain(m.task.id);

@@ -2,6 +2,7 @@
  * Step handlers of the checkout demo. Latency and failure rates come from each step's handler_config so
  * the same code serves the calm demo and the incident replay. Written against the public API only.
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError, RetryableError, type HandlerMap, type StepHandlerContext } from '../../src/index.js';
 
@@ -25,6 +26,34 @@ async function work(ctx: StepHandlerContext): Promise<void> {
   const { latency } = config(ctx);
   const ms = latency[0] + Math.random() * (latency[1] - latency[0]);
   await sleep(ms, undefined, { signal: ctx.signal });
+}
+
+/**
+ * Injected faults, for the incident replay: a share of orders (the same orders on every attempt, as a
+ * pool exhausted for some keys would) makes a step hang until its timeout.
+ */
+const faults = new Map<string, { share: number }>();
+
+export function injectHang(step: string, share: number): void {
+  faults.set(step, { share });
+}
+
+export function clearFaults(): void {
+  faults.clear();
+}
+
+/** A stable, evenly spread number in [0, 1) per order (sequential order ids must not cluster). */
+function orderFraction(ctx: StepHandlerContext): number {
+  const orderId = ctx.task.context.order_id;
+  const id = typeof orderId === 'string' ? orderId : ctx.task.id;
+  return createHash('sha256').update(id).digest().readUInt32BE(0) / 0x100000000;
+}
+
+async function maybeHang(ctx: StepHandlerContext): Promise<void> {
+  const fault = faults.get(ctx.step.name);
+  if (!fault || orderFraction(ctx) >= fault.share) return;
+  // Until the step's timeout aborts it (10 min at most, should a template have no timeout).
+  await sleep(600_000, undefined, { signal: ctx.signal });
 }
 
 function maybeFail(ctx: StepHandlerContext, what: string): void {
@@ -65,6 +94,7 @@ export const handlers: HandlerMap = {
   },
 
   async update_inventory(ctx) {
+    await maybeHang(ctx);
     await work(ctx);
     maybeFail(ctx, 'inventory service');
     const items = (ctx.task.context.cart_items ?? []) as CartItem[];

@@ -49,6 +49,12 @@ export interface EngineMetricsOptions {
   businessOf: (namespace: string, name: string, version: string) => BusinessFields | undefined;
   /** Reads the store for the gauges; called at most once a second, at scrape time. */
   readGauges?: () => Promise<StoreGauges>;
+  /**
+   * Every registered template's steps with their SLA (seconds), read at scrape time: the
+   * tasker_step_sla_seconds gauge alert rules compare step durations with, and the (namespace, name)
+   * pairs the store gauges report 0 for when nothing is running.
+   */
+  steps?: () => Array<{ namespace: string; name: string; step: string; slaSeconds: number }>;
 }
 
 export interface EngineMetrics {
@@ -171,6 +177,30 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     help: 'Pushes to the Pushgateway that failed after every retry',
     registers,
   });
+  if (o.steps) {
+    const steps = o.steps;
+    new Gauge({
+      name: `${p}_step_sla_seconds`,
+      help: "Each step's duration threshold (sla_seconds, else slow_step_threshold_seconds): what alerts compare with",
+      labelNames: ['namespace', 'name', 'step'],
+      registers,
+      collect() {
+        this.reset();
+        // Several versions of a template may be registered: the largest threshold of a step counts.
+        const max = new Map<
+          string,
+          { labels: { namespace: string; name: string; step: string }; v: number }
+        >();
+        for (const s of steps()) {
+          const key = `${s.namespace}\u0000${s.name}\u0000${s.step}`;
+          const cur = max.get(key);
+          if (!cur || s.slaSeconds > cur.v)
+            max.set(key, { labels: { namespace: s.namespace, name: s.name, step: s.step }, v: s.slaSeconds });
+        }
+        for (const { labels, v } of max.values()) this.set(labels, v);
+      },
+    });
+  }
   new Gauge({
     name: `${p}_build_info`,
     help: 'tasker-engine version',
@@ -187,15 +217,18 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
       if (!cached || now - cached.at > 1000) cached = { at: now, value: read() };
       return cached.value;
     };
+    const known = o.steps ?? (() => []);
     new Gauge({
       name: `${p}_tasks_in_progress`,
       help: 'Tasks started and not finished, in the whole store',
       labelNames: ['namespace', 'name'],
       registers,
       async collect() {
+        const counts = await gauges();
         this.reset();
-        for (const r of (await gauges()).inProgress)
-          this.set({ namespace: r.namespace, name: r.name }, r.count);
+        // Zero for every registered template: "nothing running" is a value, not a missing series.
+        for (const s of known()) this.set({ namespace: s.namespace, name: s.name }, 0);
+        for (const r of counts.inProgress) this.set({ namespace: r.namespace, name: r.name }, r.count);
       },
     });
     new Gauge({
@@ -204,8 +237,10 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
       labelNames: ['namespace'],
       registers,
       async collect() {
+        const counts = await gauges();
         this.reset();
-        for (const r of (await gauges()).ready) this.set({ namespace: r.namespace }, r.count);
+        for (const s of known()) this.set({ namespace: s.namespace }, 0);
+        for (const r of counts.ready) this.set({ namespace: r.namespace }, r.count);
       },
     });
   }

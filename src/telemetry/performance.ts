@@ -18,7 +18,11 @@ export interface SlowStepOptions {
   onSlow?: ((namespace: string, name: string, step: string) => void) | undefined;
 }
 
-function thresholdOf(step: StepTemplate | undefined, globalMs: number): { ms: number; source: string } {
+/** A step's slow threshold and where it came from (also exported as tasker_step_sla_seconds). */
+export function thresholdOf(
+  step: StepTemplate | undefined,
+  globalMs: number,
+): { ms: number; source: string } {
   if (step?.slaSeconds !== undefined) return { ms: step.slaSeconds * 1000, source: 'sla_seconds' };
   const monitoring = step?.handlerConfig.monitoring;
   if (monitoring !== null && typeof monitoring === 'object' && !Array.isArray(monitoring)) {

@@ -1,0 +1,238 @@
+/**
+ * The seed's 2:17 AM incident, replayed: the checkout demo serves its API, a real Prometheus scrapes it
+ * every second with the shipped alert rules (time-scaled from the same file) and forwards to a real
+ * Alertmanager whose webhook lands here; normal traffic runs, then `update_inventory` hangs past its
+ * timeout for a share of orders. The replay records what an on-call engineer sees: the alerts, the failed
+ * tasks, one task's dependency analysis, the business impact and the trace of a failed order.
+ * `npm run incident` narrates it; test/incident.test.ts asserts it.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { clearFaults, handlers, injectHang } from '../examples/checkout/handlers.js';
+import { makeOrder } from '../examples/checkout/orders.js';
+import { serve } from '../src/api/server.js';
+import { packageInfo } from '../src/package-root.js';
+import { createTasker, type Tasker } from '../src/index.js';
+import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
+import { RULES_FILE, scaleRuleDurations } from './rules.js';
+import { havePrometheus, startStack, type ReceivedAlert, type Stack } from './stack.js';
+
+export interface ReplayOptions {
+  /** Orders per second. @default 20 */
+  rate?: number;
+  /** Seconds of normal traffic before the fault. @default 20 */
+  calmSeconds?: number;
+  /** Share of orders whose update_inventory hangs. @default 0.3 */
+  faultShare?: number;
+  /** Alerts to wait for after the fault (they end the fault phase). */
+  waitForAlerts?: string[];
+  /** Give up waiting for the alerts after this long. @default 120 */
+  alertTimeoutSeconds?: number;
+  /** Rule windows are written for a 15 s scrape; the replay scrapes every second. @default 1/15 */
+  ruleScale?: number;
+  /** Use Prometheus/Alertmanager when installed. @default true */
+  prometheus?: boolean;
+  /** Narration. */
+  say?: (line: string) => void;
+  /** Hook run once the stack and traffic are up, before the fault (tests register subscribers here). */
+  beforeFault?: (tasker: Tasker) => void;
+}
+
+export interface ReplayResult {
+  url: string;
+  faultAt: number;
+  /** Alerts delivered to the webhook (or, without Alertmanager, first seen firing in Prometheus). */
+  alerts: ReceivedAlert[];
+  /** Seconds from the fault to each wanted alert's first delivery. */
+  secondsToAlert: Record<string, number>;
+  failedList: { status: number; body: unknown };
+  detail: { status: number; body: Record<string, unknown> } | null;
+  businessImpact: { status: number; body: Record<string, unknown> };
+  /** Sum of order_value over the failed tasks in the store (what revenue at risk must equal). */
+  failedOrderValue: number;
+  failedTasks: number;
+  traceTree: string[];
+  stack: Stack | null;
+  tasker: Tasker;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spanTree(spans: ReadableSpan[], traceId: string): string[] {
+  const mine = spans
+    .filter((s) => s.spanContext().traceId === traceId)
+    .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+  const root = mine.find((s) => s.name.startsWith('task ') && !s.name.endsWith('resumed'));
+  if (!root) return [];
+  const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+  const t0 = ms(root.startTime);
+  const line = (s: ReadableSpan, indent: string) => {
+    const err = s.attributes['error.type'];
+    const attempt = s.attributes['tasker.step.attempt'];
+    return `${indent}${s.name}${attempt !== undefined ? ` (attempt ${String(attempt)})` : ''}  +${Math.round(ms(s.startTime) - t0)} ms, ${Math.round(ms(s.endTime) - ms(s.startTime))} ms${s.status.code === SpanStatusCode.ERROR ? `, ERROR${err !== undefined ? ` ${String(err)}` : ''}` : ''}`;
+  };
+  const rootId = root.spanContext().spanId;
+  return [
+    line(root, ''),
+    ...mine.filter((s) => s !== root && s.parentSpanContext?.spanId === rootId).map((s) => line(s, '  ')),
+  ];
+}
+
+export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResult> {
+  const say = o.say ?? (() => {});
+  const rate = o.rate ?? 20;
+  const wanted = o.waitForAlerts ?? ['TaskerSuccessRateLow', 'TaskerStepBottleneck'];
+  const dir = mkdtempSync(join(tmpdir(), 'tasker-replay-'));
+  const spans = new InMemorySpanExporter();
+  const tracing: TracingSetup | null = setupTracing({ serviceName: 'checkout-incident', exporter: spans });
+  const tasker = await createTasker({
+    database: `sqlite:${join(dir, 'replay.db')}`,
+    templates: join(packageInfo().root, 'examples', 'checkout', 'templates'),
+    handlers,
+    logger: false,
+    concurrency: 256,
+    telemetry: { enabled: true },
+  });
+  const { app, url } = await serve(tasker, { port: 0 });
+  tasker.start();
+  const target = new URL(url).host;
+  say(`Tasker API on ${url} (checkout demo, ${rate} orders/s)`);
+
+  let stack: Stack | null = null;
+  if (o.prometheus !== false && havePrometheus()) {
+    const rules = scaleRuleDurations(readFileSync(RULES_FILE, 'utf8'), o.ruleScale ?? 1 / 15);
+    stack = await startStack({ target, rules });
+    say(
+      `Prometheus on ${stack.prometheusUrl} (1 s scrape and evaluation, monitoring/prometheus/tasker-alerts.yml time-scaled 1/15)` +
+        (stack.alertmanagerUrl ? `; Alertmanager on ${stack.alertmanagerUrl} with a webhook receiver` : ''),
+    );
+  } else {
+    say(
+      'Prometheus is not installed (apt-get install prometheus prometheus-alertmanager): replaying the API side only',
+    );
+  }
+
+  let n = 0;
+  let busy = false;
+  const traffic = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    const context = makeOrder(++n) as unknown as Record<string, unknown>;
+    tasker
+      .createTask({ namespace: 'ecommerce', name: 'process_order', context })
+      .catch(() => {})
+      .finally(() => (busy = false));
+  }, 1000 / rate);
+
+  const close = async () => {
+    clearInterval(traffic);
+    clearFaults();
+    await stack?.close();
+    await app.close();
+    await tasker.close();
+    await tracing?.shutdown();
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    o.beforeFault?.(tasker);
+    const calm = o.calmSeconds ?? 20;
+    say(`${calm} s of normal traffic…`);
+    await sleep(calm * 1000);
+    const faultAt = Date.now();
+    injectHang('update_inventory', o.faultShare ?? 0.3);
+    say(
+      `FAULT: update_inventory now hangs past its 3 s timeout for ${Math.round((o.faultShare ?? 0.3) * 100)} % of orders`,
+    );
+
+    const secondsToAlert: Record<string, number> = {};
+    const alerts = stack?.alerts ?? [];
+    const deadline = faultAt + (o.alertTimeoutSeconds ?? 120) * 1000;
+    const seenFiring = new Map<string, ReceivedAlert>();
+    while (stack && Date.now() < deadline && !wanted.every((a) => a in secondsToAlert)) {
+      if (!stack.alertmanagerUrl) {
+        // No Alertmanager: take Prometheus's own firing alerts.
+        for (const a of await stack.firing()) {
+          const name = a.labels.alertname ?? '?';
+          if (a.state === 'firing' && !seenFiring.has(name))
+            seenFiring.set(name, {
+              name,
+              status: 'firing',
+              labels: a.labels,
+              annotations: {},
+              receivedAt: Date.now(),
+            });
+        }
+      }
+      for (const a of stack.alertmanagerUrl ? alerts : [...seenFiring.values()]) {
+        if (a.status !== 'firing' || a.name in secondsToAlert) continue;
+        secondsToAlert[a.name] = (a.receivedAt - faultAt) / 1000;
+        const labels = Object.entries(a.labels)
+          .filter(([k]) => k !== 'alertname')
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
+        say(`+${secondsToAlert[a.name]?.toFixed(1)} s  ALERT ${a.name} firing {${labels}}`);
+        if (a.annotations.summary) say(`          ${a.annotations.summary}`);
+      }
+      await sleep(250);
+    }
+    if (!stack) await sleep(20_000);
+
+    clearInterval(traffic);
+    say('Stopping new orders; letting the orders in flight finish…');
+    for (let i = 0; i < 120; i++) {
+      if ((await tasker.countTasks({ status: ['pending', 'in_progress'] })) === 0) break;
+      await sleep(250);
+    }
+    await tasker.events.drain();
+
+    const api = async (path: string) => {
+      const res = await fetch(`${url}${path}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const failedList = await api('/tasks?status=failed&namespace=ecommerce&limit=100');
+    const rows = (failedList.body.tasks ?? []) as Array<{ id: string }>;
+    let detail: ReplayResult['detail'] = null;
+    for (const t of rows) {
+      const d = await api(`/tasks/${t.id}?include_dependencies=true&include_business_metrics=true`);
+      const deps = d.body.dependencies as { bottleneck_step?: string } | undefined;
+      if (deps?.bottleneck_step === 'update_inventory') {
+        detail = d;
+        break;
+      }
+    }
+    const businessImpact = await api('/analytics/business-impact?time_range=1h&namespace=ecommerce');
+    const failed = (await tasker.listTasks({ status: ['error'], namespace: 'ecommerce', limit: 1000 })).tasks;
+    const failedOrderValue =
+      Math.round(failed.reduce((sum, t) => sum + Number(t.context.order_value ?? 0), 0) * 100) / 100;
+    await tracing?.provider.forceFlush();
+    const traceTree = detail
+      ? spanTree(spans.getFinishedSpans(), String(detail.body.id).replace(/-/g, ''))
+      : [];
+    return {
+      url,
+      faultAt,
+      alerts,
+      secondsToAlert,
+      failedList,
+      detail,
+      businessImpact,
+      failedOrderValue,
+      failedTasks: failed.length,
+      traceTree,
+      stack,
+      tasker,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
