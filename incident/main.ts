@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   try {
     const tasks = (r.failedList.body as { tasks?: Array<Record<string, unknown>> }).tasks ?? [];
     say(
-      `curl "${r.url}/tasks?status=failed&namespace=ecommerce"  → ${tasks.length} failed orders on the first page; the first three:`,
+      `curl "${r.url}/tasks?status=failed&namespace=ecommerce&limit=100"  → ${tasks.length} failed orders; the newest three:`,
     );
     show(
       '',
@@ -55,7 +55,12 @@ async function main(): Promise<void> {
     }
     say(`curl "${r.url}/analytics/business-impact?time_range=1h&namespace=ecommerce"`);
     show('impact_analysis:', r.businessImpact.body.impact_analysis);
-    say(`sum of the failed orders' order_value in the store: ${r.failedOrderValue} (${r.failedTasks} tasks)`);
+    say(
+      `the failed orders' order_value, as the replay generated them: ${r.failedOrderValue} (${r.failedTasks} orders)` +
+        (r.prometheusFailedValue !== null
+          ? `; Prometheus: sum(tasker_business_value_total{status="failed"}) = ${r.prometheusFailedValue}`
+          : ''),
+    );
     if (r.traceTree.length > 0) {
       say('the trace of that order (trace id = its task id):');
       process.stdout.write(`${r.traceTree.map((l) => `    ${l}`).join('\n')}\n`);

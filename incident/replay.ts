@@ -39,6 +39,8 @@ export interface ReplayOptions {
   say?: (line: string) => void;
   /** Hook run once the stack and traffic are up, before the fault (tests register subscribers here). */
   beforeFault?: (tasker: Tasker) => void;
+  /** Seed of the order stream (which orders are premium, which carts are empty). @default 20261126 */
+  seed?: number;
 }
 
 export interface ReplayResult {
@@ -51,9 +53,16 @@ export interface ReplayResult {
   failedList: { status: number; body: unknown };
   detail: { status: number; body: Record<string, unknown> } | null;
   businessImpact: { status: number; body: Record<string, unknown> };
-  /** Sum of order_value over the failed tasks in the store (what revenue at risk must equal). */
+  /**
+   * Sum of order_value over the failed tasks, from the orders the replay itself generated (the ground
+   * truth revenue at risk must equal).
+   */
   failedOrderValue: number;
   failedTasks: number;
+  /** Newest failed task ids in the store (what the failed list's first page must show). */
+  failedIds: string[];
+  /** sum(tasker_business_value_total{status="failed"}) as Prometheus has it at the end, if it runs. */
+  prometheusFailedValue: number | null;
   traceTree: string[];
   stack: Stack | null;
   tasker: Tasker;
@@ -61,6 +70,18 @@ export interface ReplayResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** mulberry32: a seeded stream, so a replay's orders are the same every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 function spanTree(spans: ReadableSpan[], traceId: string): string[] {
   const mine = spans
@@ -87,53 +108,19 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
   const rate = o.rate ?? 20;
   const wanted = o.waitForAlerts ?? ['TaskerSuccessRateLow', 'TaskerStepBottleneck'];
   const dir = mkdtempSync(join(tmpdir(), 'tasker-replay-'));
-  const spans = new InMemorySpanExporter();
-  const tracing: TracingSetup | null = setupTracing({ serviceName: 'checkout-incident', exporter: spans });
-  const tasker = await createTasker({
-    database: `sqlite:${join(dir, 'replay.db')}`,
-    templates: join(packageInfo().root, 'examples', 'checkout', 'templates'),
-    handlers,
-    logger: false,
-    concurrency: 256,
-    telemetry: { enabled: true },
-  });
-  const { app, url } = await serve(tasker, { port: 0 });
-  tasker.start();
-  const target = new URL(url).host;
-  say(`Tasker API on ${url} (checkout demo, ${rate} orders/s)`);
-
+  const random = seeded(o.seed ?? 20261126);
+  const values = new Map<string, number>();
+  let tracing: TracingSetup | null = null;
+  let tasker: Tasker | undefined;
+  let app: Awaited<ReturnType<typeof serve>>['app'] | undefined;
   let stack: Stack | null = null;
-  if (o.prometheus !== false && havePrometheus()) {
-    const rules = scaleRuleDurations(readFileSync(RULES_FILE, 'utf8'), o.ruleScale ?? 1 / 15);
-    stack = await startStack({ target, rules });
-    say(
-      `Prometheus on ${stack.prometheusUrl} (1 s scrape and evaluation, monitoring/prometheus/tasker-alerts.yml time-scaled 1/15)` +
-        (stack.alertmanagerUrl ? `; Alertmanager on ${stack.alertmanagerUrl} with a webhook receiver` : ''),
-    );
-  } else {
-    say(
-      'Prometheus is not installed (apt-get install prometheus prometheus-alertmanager): replaying the API side only',
-    );
-  }
-
-  let n = 0;
-  let busy = false;
-  const traffic = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    const context = makeOrder(++n) as unknown as Record<string, unknown>;
-    tasker
-      .createTask({ namespace: 'ecommerce', name: 'process_order', context })
-      .catch(() => {})
-      .finally(() => (busy = false));
-  }, 1000 / rate);
-
+  let traffic: NodeJS.Timeout | undefined;
   const close = async () => {
     clearInterval(traffic);
     clearFaults();
     await stack?.close();
-    await app.close();
-    await tasker.close();
+    await app?.close();
+    await tasker?.close();
     await tracing?.shutdown();
     trace.disable();
     context.disable();
@@ -142,7 +129,55 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
   };
 
   try {
-    o.beforeFault?.(tasker);
+    const spans = new InMemorySpanExporter();
+    tracing = setupTracing({ serviceName: 'checkout-incident', exporter: spans });
+    tasker = await createTasker({
+      database: `sqlite:${join(dir, 'replay.db')}`,
+      templates: join(packageInfo().root, 'examples', 'checkout', 'templates'),
+      handlers,
+      logger: false,
+      concurrency: 256,
+      telemetry: { enabled: true },
+    });
+    const t = tasker;
+    const served = await serve(t, { port: 0 });
+    app = served.app;
+    const url = served.url;
+    t.start();
+    say(`Tasker API on ${url} (checkout demo, ${rate} orders/s)`);
+
+    if (o.prometheus !== false && havePrometheus()) {
+      const rules = scaleRuleDurations(readFileSync(RULES_FILE, 'utf8'), o.ruleScale ?? 1 / 15);
+      stack = await startStack({ target: new URL(url).host, rules });
+      say(
+        `Prometheus on ${stack.prometheusUrl} (1 s scrape and evaluation, monitoring/prometheus/tasker-alerts.yml time-scaled 1/15)` +
+          (stack.alertmanagerUrl
+            ? `; Alertmanager on ${stack.alertmanagerUrl} with a webhook receiver`
+            : '; Alertmanager is not installed (apt-get install prometheus-alertmanager): reading alerts from Prometheus'),
+      );
+    } else {
+      say(
+        'Prometheus is not installed (apt-get install prometheus prometheus-alertmanager): replaying the API side only',
+      );
+    }
+
+    let n = 0;
+    let busy = false;
+    traffic = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const order = makeOrder(++n, random);
+      t.createTask({
+        namespace: 'ecommerce',
+        name: 'process_order',
+        context: order as unknown as Record<string, unknown>,
+      })
+        .then(({ task }) => void values.set(task.id, order.order_value))
+        .catch(() => {})
+        .finally(() => (busy = false));
+    }, 1000 / rate);
+
+    o.beforeFault?.(t);
     const calm = o.calmSeconds ?? 20;
     say(`${calm} s of normal traffic…`);
     await sleep(calm * 1000);
@@ -188,10 +223,12 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
     clearInterval(traffic);
     say('Stopping new orders; letting the orders in flight finish…');
     for (let i = 0; i < 120; i++) {
-      if ((await tasker.countTasks({ status: ['pending', 'in_progress'] })) === 0) break;
+      if ((await t.countTasks({ status: ['pending', 'in_progress'] })) === 0) break;
       await sleep(250);
     }
-    await tasker.events.drain();
+    if ((await t.countTasks({ status: ['pending', 'in_progress'] })) > 0)
+      throw new Error('replay: orders were still in flight 30 s after the traffic stopped');
+    await t.events.drain();
 
     const api = async (path: string) => {
       const res = await fetch(`${url}${path}`);
@@ -200,8 +237,8 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
     const failedList = await api('/tasks?status=failed&namespace=ecommerce&limit=100');
     const rows = (failedList.body.tasks ?? []) as Array<{ id: string }>;
     let detail: ReplayResult['detail'] = null;
-    for (const t of rows) {
-      const d = await api(`/tasks/${t.id}?include_dependencies=true&include_business_metrics=true`);
+    for (const row of rows) {
+      const d = await api(`/tasks/${row.id}?include_dependencies=true&include_business_metrics=true`);
       const deps = d.body.dependencies as { bottleneck_step?: string } | undefined;
       if (deps?.bottleneck_step === 'update_inventory') {
         detail = d;
@@ -209,9 +246,16 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       }
     }
     const businessImpact = await api('/analytics/business-impact?time_range=1h&namespace=ecommerce');
-    const failed = (await tasker.listTasks({ status: ['error'], namespace: 'ecommerce', limit: 1000 })).tasks;
+    const failed = (await t.listTasks({ status: ['error'], namespace: 'ecommerce', limit: 1000 })).tasks;
+    // From the orders as the replay generated them, not as the store has them.
     const failedOrderValue =
-      Math.round(failed.reduce((sum, t) => sum + Number(t.context.order_value ?? 0), 0) * 100) / 100;
+      Math.round(failed.reduce((sum, x) => sum + (values.get(x.id) ?? NaN), 0) * 100) / 100;
+    let prometheusFailedValue: number | null = null;
+    if (stack) {
+      await sleep(2_500); // two scrapes after the last task ended
+      const v = await stack.query('sum(tasker_business_value_total{status="failed"})');
+      prometheusFailedValue = v[0] ? Math.round(Number(v[0].value[1]) * 100) / 100 : null;
+    }
     await tracing?.provider.forceFlush();
     const traceTree = detail
       ? spanTree(spans.getFinishedSpans(), String(detail.body.id).replace(/-/g, ''))
@@ -226,9 +270,11 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       businessImpact,
       failedOrderValue,
       failedTasks: failed.length,
+      failedIds: failed.slice(0, 100).map((x) => x.id),
+      prometheusFailedValue,
       traceTree,
       stack,
-      tasker,
+      tasker: t,
       close,
     };
   } catch (err) {

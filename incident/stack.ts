@@ -8,13 +8,30 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
-export const PROMETHEUS_BIN = process.env.TASKER_PROMETHEUS_BIN ?? '/usr/bin/prometheus';
-export const ALERTMANAGER_BIN = process.env.TASKER_ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
+/** The first of `names` found on PATH (Debian names Alertmanager prometheus-alertmanager; others alertmanager). */
+function onPath(names: string[]): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean))
+    for (const n of names) if (existsSync(join(dir, n))) return join(dir, n);
+  return undefined;
+}
+
+export const PROMETHEUS_BIN =
+  process.env.TASKER_PROMETHEUS_BIN ?? onPath(['prometheus']) ?? '/usr/bin/prometheus';
+export const ALERTMANAGER_BIN =
+  process.env.TASKER_ALERTMANAGER_BIN ??
+  onPath(['prometheus-alertmanager', 'alertmanager']) ??
+  '/usr/bin/prometheus-alertmanager';
 
 export const havePrometheus = () => existsSync(PROMETHEUS_BIN);
 export const haveAlertmanager = () => existsSync(ALERTMANAGER_BIN);
+
+/** Children still running when this process exits (a killed test worker) are killed with it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
 
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -34,6 +51,8 @@ interface Proc {
 function start(bin: string, args: string[]): Proc {
   let stderr = '';
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString('utf8')).slice(-8000);
   });

@@ -400,6 +400,7 @@ export class Tasker {
           t.steps.map((s) => ({
             namespace: t.namespace,
             name: t.name,
+            version: t.version,
             step: s.name,
             slaSeconds: thresholdOf(s, this.telemetry.slowStepThresholdMs).ms / 1000,
           })),

@@ -21,12 +21,13 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
     r = await replayIncident({
       calmSeconds: 12,
       alertTimeoutSeconds: 90,
-      // A subscriber that breaks on failed orders, so the subscriber-errors panel has something to show.
+      // A subscriber that breaks on the timed-out orders, so the subscriber-errors panel has data.
       beforeFault: (tasker) =>
         void tasker.subscribe(
           'task.failed',
-          () => {
-            throw new Error('CRM unreachable');
+          (e) => {
+            if (String((e.payload as { reason?: string }).reason).includes('timed out'))
+              throw new Error('CRM unreachable');
           },
           { name: 'crm-sync' },
         ),
@@ -55,15 +56,25 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
       name: 'process_order',
       severity: 'critical',
     });
-    // Nothing fired before the fault.
-    expect(r.alerts.every((a) => a.receivedAt > r.faultAt)).toBe(true);
+    // The fault's alerts did not fire before it (a premium order with an empty cart legitimately may).
+    const faultAlerts = [
+      'TaskerStepBottleneck',
+      'TaskerSuccessRateLow',
+      'TaskerStepTimeouts',
+      'TaskerSubscriberErrors',
+    ];
+    expect(r.alerts.filter((a) => faultAlerts.includes(a.name)).every((a) => a.receivedAt > r.faultAt)).toBe(
+      true,
+    );
   });
 
   it('lists the failed orders: GET /tasks?status=failed&namespace=ecommerce', () => {
     expect(r.failedList.status).toBe(200);
-    const tasks = (r.failedList.body as { tasks: Array<{ status: string; namespace: string }> }).tasks;
-    expect(tasks.length).toBe(Math.min(100, r.failedTasks));
+    const tasks = (r.failedList.body as { tasks: Array<{ id: string; status: string; namespace: string }> })
+      .tasks;
     expect(r.failedTasks).toBeGreaterThan(10);
+    // Exactly the newest failed orders in the store, newest first.
+    expect(tasks.map((t) => t.id)).toEqual(r.failedIds);
     for (const t of tasks) expect(t).toMatchObject({ status: 'failed', namespace: 'ecommerce' });
   });
 
@@ -98,7 +109,7 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
     });
   });
 
-  it('puts revenue at risk at exactly the failed orders’ value', () => {
+  it('puts revenue at risk at exactly the failed orders’ value (API and Prometheus)', () => {
     expect(r.businessImpact.status).toBe(200);
     const impact = r.businessImpact.body.impact_analysis as {
       total_failed_workflows: number;
@@ -107,7 +118,10 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
       customer_tier_impact: Record<string, number>;
     };
     expect(impact.total_failed_workflows).toBe(r.failedTasks);
+    expect(Number.isFinite(r.failedOrderValue)).toBe(true);
     expect(impact.estimated_revenue_loss).toBe(r.failedOrderValue);
+    // The metric the dashboard and the premium alert read agrees, through a real scrape.
+    expect(r.prometheusFailedValue).toBe(r.failedOrderValue);
     expect(impact.failure_categories['update_inventory:timeout']).toBeGreaterThan(0);
     const tiers = Object.values(impact.customer_tier_impact).reduce((a, b) => a + b, 0);
     expect(Math.round(tiers * 100) / 100).toBe(r.failedOrderValue);
@@ -117,7 +131,7 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
     expect(r.traceTree[0]).toMatch(/^task ecommerce\.process_order .*ERROR task_failed$/);
     const inventory = r.traceTree.filter((l) => l.includes('step update_inventory'));
     expect(inventory).toHaveLength(3);
-    for (const l of inventory) expect(l).toMatch(/, 300\d ms, ERROR timeout$/);
+    for (const l of inventory) expect(l).toMatch(/, 3\d{3} ms, ERROR timeout$/);
   });
 
   it('answers every dashboard panel query with data from the real Prometheus', async () => {
@@ -126,7 +140,8 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
     const empty: string[] = [];
     for (const q of queries) {
       const result = await r.stack?.query(fillVariables(q.expr, { rateInterval: '1m', range: '5m' }));
-      if (!result || result.length === 0) empty.push(`${q.panel} (${q.refId})`);
+      // Data: at least one series with a finite value (a NaN-only answer shows nothing either).
+      if (!result?.some((x) => Number.isFinite(Number(x.value[1])))) empty.push(`${q.panel} (${q.refId})`);
     }
     expect(empty).toEqual([]);
   });

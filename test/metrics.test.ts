@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { buildServer } from '../src/api/server.js';
@@ -312,5 +312,45 @@ describe('a task that fails and is retried to completion', () => {
     expect(impact.get('{namespace="shop",name="checkout",impact_type="loss"}')).toBe(250);
     expect(impact.get('{namespace="shop",name="checkout",impact_type="realized"}')).toBe(250);
     expect(impact.get('{namespace="shop",name="checkout",impact_type="recovered"}')).toBe(250);
+  });
+});
+
+describe('series Prometheus can rate from the start', () => {
+  it('exist at 0 for every registered template before anything ran', async () => {
+    const { tasker } = await startEngine(CHECKOUT, { pay: () => 1, hold: () => 1 }, { start: false });
+    tasker.enableMetrics();
+    const text = await tasker.metrics.metrics();
+    // increase() needs a sample before the first failure: the first failed task must not go unseen.
+    expect(family(text, 'tasker_tasks_total')).toEqual(
+      new Map([
+        ['{namespace="shop",name="checkout",version="2.0.0",status="completed"}', 0],
+        ['{namespace="shop",name="checkout",version="2.0.0",status="failed"}', 0],
+      ]),
+    );
+    expect(
+      family(text, 'tasker_business_value_total').get(
+        '{namespace="shop",name="checkout",status="failed",tier="premium"}',
+      ),
+    ).toBe(0);
+    expect(
+      family(text, 'tasker_step_timeouts_total').get('{namespace="shop",name="checkout",step="hold"}'),
+    ).toBe(0);
+  });
+
+  it('a store that cannot be read keeps the scrape working: last gauge values, the failure counted', async () => {
+    const { tasker } = await startEngine(CHECKOUT, { pay: () => 1, hold: () => 1 });
+    tasker.enableMetrics();
+    const before = await tasker.metrics.metrics();
+    expect(family(before, 'tasker_tasks_in_progress').get('{namespace="shop",name="checkout"}')).toBe(0);
+    const spy = vi.spyOn(tasker.store, 'activeCounts').mockRejectedValue(new Error('database is locked'));
+    await sleep(1100); // past the one-second cache
+    const during = await tasker.metrics.metrics();
+    expect(spy).toHaveBeenCalled();
+    // (Counted while that scrape was being assembled: it shows from the next one.)
+    const after = await tasker.metrics.metrics();
+    expect(family(after, 'tasker_metrics_store_read_errors_total').get('')).toBe(1);
+    expect(family(during, 'tasker_tasks_in_progress').get('{namespace="shop",name="checkout"}')).toBe(0);
+    expect(during).toContain('tasker_tasks_total{');
+    spy.mockRestore();
   });
 });

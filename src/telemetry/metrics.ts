@@ -54,7 +54,13 @@ export interface EngineMetricsOptions {
    * tasker_step_sla_seconds gauge alert rules compare step durations with, and the (namespace, name)
    * pairs the store gauges report 0 for when nothing is running.
    */
-  steps?: () => Array<{ namespace: string; name: string; step: string; slaSeconds: number }>;
+  steps?: () => Array<{
+    namespace: string;
+    name: string;
+    version?: string;
+    step: string;
+    slaSeconds: number;
+  }>;
 }
 
 export interface EngineMetrics {
@@ -210,11 +216,29 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
 
   if (o.readGauges) {
     const read = o.readGauges;
+    const readErrors = new Counter({
+      name: `${p}_metrics_store_read_errors_total`,
+      help: 'Scrapes whose store read for the tasks_in_progress/steps_ready gauges failed (last values kept)',
+      registers,
+    });
+    let last: StoreGauges = { inProgress: [], ready: [] };
     let cached: { at: number; value: Promise<StoreGauges> } | undefined;
-    // Several scrapers (or both gauges of one scrape) share one store read per second.
+    // Several scrapers (or both gauges of one scrape) share one store read per second. A store that does
+    // not answer must not fail the whole scrape (every other family would go blind with it): the gauges
+    // keep their last values and the failure is counted.
     const gauges = () => {
       const now = Date.now();
-      if (!cached || now - cached.at > 1000) cached = { at: now, value: read() };
+      if (!cached || now - cached.at > 1000)
+        cached = {
+          at: now,
+          value: read().then(
+            (v) => (last = v),
+            () => {
+              readErrors.inc();
+              return last;
+            },
+          ),
+        };
       return cached.value;
     };
     const known = o.steps ?? (() => []);
@@ -253,6 +277,18 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     const t = typeof v === 'string' ? v.toLowerCase() : '';
     return tiers.has(t) ? t : 'other';
   };
+
+  // Series exist from the start at 0 for every registered template: Prometheus's increase() and rate()
+  // need a sample before the first failure, or the first failed task of a process is never seen.
+  for (const t of o.steps?.() ?? []) {
+    for (const status of ['completed', 'failed'] as const) {
+      tasks.labels(t.namespace, t.name, t.version ?? '', status).inc(0);
+      steps.labels(t.namespace, t.name, t.step, status).inc(0);
+      for (const tier of [...tiers, 'other']) businessValue.labels(t.namespace, t.name, status, tier).inc(0);
+    }
+    timeouts.labels(t.namespace, t.name, t.step).inc(0);
+    slow.labels(t.namespace, t.name, t.step).inc(0);
+  }
 
   const tasksOf = bound(tasks);
   const taskDurationOf = bound(taskDuration);
