@@ -31,7 +31,7 @@ import type {
 } from './core/records.js';
 import { TERMINAL_TASK_STATES } from './core/states.js';
 import { describeTask, type TaskDescription } from './core/task-description.js';
-import type { TaskTemplate } from './core/template.js';
+import { withTemplateDefaults, type TaskTemplate } from './core/template.js';
 import type { TaskWorkspace } from './core/task-workspace.js';
 import { compileOptions, type ResolvedOptions, type TaskerOptions } from './config/options.js';
 import { TaskerError, ValidationError, formatIssue } from './errors.js';
@@ -631,7 +631,7 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
       for (const t of templates) registry.register(deepFreeze(t));
     } else {
       // A private frozen copy: handlers receive handler_config by reference and must not change the template.
-      registry.register(deepFreeze(structuredClone(src)));
+      registry.register(deepFreeze(withTemplateDefaults(structuredClone(src))));
     }
   }
 

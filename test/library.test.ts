@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createTasker, type StepHandlerContext } from '../src/index.js';
+import { createTasker, type StepHandlerContext, type TaskTemplate } from '../src/index.js';
 import { startEngine, storeKind, tempDir, templatesFromYaml } from './support/harness.js';
 
 const yaml = `
@@ -129,5 +129,59 @@ describe('library', () => {
     await expect(createTasker({ database: 'mysql://x', logger: false })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
+  });
+});
+
+describe('templates built in code', () => {
+  it('get the YAML defaults for what a JavaScript caller leaves out, and run', async () => {
+    const tasker = await createTasker({
+      database: 'sqlite::memory:',
+      logger: false,
+      pollIntervalMs: 50,
+      // What a JavaScript caller writes: no handlerConfig, dependsOn or retry.
+      templates: [
+        {
+          namespace: 'js',
+          name: 'plain',
+          version: '1.0.0',
+          steps: [
+            { name: 'a', handler: 'a' },
+            { name: 'b', handler: 'a', dependsOn: ['a'] },
+          ],
+        } as unknown as TaskTemplate,
+      ],
+      handlers: { a: () => ({ ok: true }) },
+    });
+    try {
+      const [t] = tasker.templates.list();
+      expect(t?.steps[0]).toMatchObject({
+        handlerConfig: {},
+        dependsOn: [],
+        retry: { retryable: true, maxAttempts: 3 },
+      });
+      tasker.start();
+      const { task } = await tasker.createTask({ namespace: 'js', name: 'plain' });
+      expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 })).status).toBe('complete');
+    } finally {
+      await tasker.close();
+    }
+  });
+
+  it('are refused with TEMPLATE_INVALID naming what is wrong, instead of failing at insert', async () => {
+    const err = await createTasker({
+      database: 'sqlite::memory:',
+      logger: false,
+      templates: [
+        {
+          namespace: 'js',
+          name: 'broken',
+          version: '1.0.0',
+          steps: [{ name: 'a' }, { name: 'b', handler: 'h', handlerConfig: 'x' }],
+        } as unknown as TaskTemplate,
+      ],
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TEMPLATE_INVALID' });
+    expect((err as Error).message).toContain('step `a`: no handler');
+    expect((err as Error).message).toContain('step `b`: handlerConfig is not an object');
   });
 });

@@ -64,6 +64,32 @@ export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
+/**
+ * A template built in code, with what the YAML parser would have defaulted filled in (JavaScript callers
+ * leave out `handlerConfig`, `dependsOn`, `retry` or parts of it). Returns a new object.
+ */
+export function withTemplateDefaults(t: TaskTemplate): TaskTemplate {
+  const steps: unknown = (t as { steps?: unknown }).steps;
+  return {
+    ...t,
+    steps: (Array.isArray(steps) ? (steps as Array<Partial<StepTemplate>>) : []).map((s) => {
+      const retry: Partial<RetryPolicy> = s.retry ?? {};
+      return {
+        ...s,
+        name: s.name ?? '',
+        handler: s.handler ?? '',
+        dependsOn: s.dependsOn ?? [],
+        handlerConfig: s.handlerConfig ?? {},
+        retry: {
+          retryable: retry.retryable ?? true,
+          maxAttempts: retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          backoff: { ...DEFAULT_BACKOFF, ...retry.backoff },
+        },
+      };
+    }),
+  };
+}
+
 export function templateKey(t: Pick<TaskTemplate, 'namespace' | 'name' | 'version'>): string {
   return `${t.namespace}/${t.name}@${t.version}`;
 }

@@ -8,7 +8,7 @@ import { findCycle } from '../core/dag.js';
 import { compareSemver, parseSemver } from '../core/semver.js';
 import { suggest } from '../core/template-parse.js';
 import { templateKey } from '../core/template.js';
-import type { TaskTemplate } from '../core/template.js';
+import type { RetryPolicy, TaskTemplate } from '../core/template.js';
 
 export class TemplateRegistry {
   readonly #byKey = new Map<string, TaskTemplate>();
@@ -106,10 +106,27 @@ function assertUsable(t: TaskTemplate, key: string): void {
   const problems: string[] = [];
   if (!parseSemver(t.version))
     problems.push(`version ${JSON.stringify(t.version)} is not a semantic version`);
+  const versionProblems = problems.length;
+  if (!Array.isArray(t.steps) || t.steps.length === 0) problems.push('no steps');
   const names = new Set<string>();
-  for (const s of t.steps) {
+  for (const [i, s] of (Array.isArray(t.steps) ? t.steps : []).entries()) {
+    if (typeof s.name !== 'string' || s.name === '') problems.push(`steps[${i}]: no name`);
+    if (typeof s.handler !== 'string' || s.handler === '') problems.push(`step \`${s.name}\`: no handler`);
+    if (!Array.isArray(s.dependsOn)) problems.push(`step \`${s.name}\`: dependsOn is not a list`);
+    if (typeof s.handlerConfig !== 'object' || s.handlerConfig === null || Array.isArray(s.handlerConfig))
+      problems.push(`step \`${s.name}\`: handlerConfig is not an object`);
+    const r = s.retry as Partial<RetryPolicy> | undefined;
+    if (!r || !Number.isInteger(r.maxAttempts) || (r.maxAttempts ?? 0) < 1)
+      problems.push(`step \`${s.name}\`: retry.maxAttempts is not an integer ≥ 1`);
     if (names.has(s.name)) problems.push(`duplicate step name \`${s.name}\``);
     names.add(s.name);
+  }
+  // Steps that are not even well-formed cannot be checked as a graph: say what is wrong so far.
+  if (problems.length > versionProblems) {
+    throw new TaskerError('TEMPLATE_INVALID', `template ${key} is invalid: ${problems.join('; ')}`, {
+      key,
+      problems,
+    });
   }
   for (const s of t.steps) {
     for (const d of s.dependsOn)
