@@ -563,8 +563,8 @@ export class Tasker {
     await this.stop();
     await this.events.drain();
     for (const off of this.detachers) off();
+    await this.pusher?.stop(); // the final push, while the metrics are still registered
     this.engineMetrics?.detach();
-    await this.pusher?.stop();
     this.closed = true;
     await this.store.close();
   }
@@ -638,7 +638,13 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
   const store =
     options.store ??
     (await openStore(opts, { migrate: options.migrate ?? false, postgresSchema: options.postgresSchema }));
-  return new Tasker(store, registry, handlers, logger, opts, options.workerId ?? newWorkerId());
+  try {
+    return new Tasker(store, registry, handlers, logger, opts, options.workerId ?? newWorkerId());
+  } catch (err) {
+    // Nothing else holds the store yet: a Tasker that could not be built must not leave it open.
+    if (!options.store) await store.close();
+    throw err;
+  }
 }
 
 export { formatIssue };

@@ -354,3 +354,32 @@ describe('series Prometheus can rate from the start', () => {
     spy.mockRestore();
   });
 });
+
+describe('a registry shared between Taskers', () => {
+  it('is refused while another open Tasker counts into it, and free again once that one closed', async () => {
+    const host = new Registry();
+    const first = await startEngine(
+      SHOP,
+      { check: () => true, reserve: () => true },
+      { telemetry: { registry: host } },
+    );
+    const err = await startEngine(
+      SHOP,
+      { check: () => true, reserve: () => true },
+      { telemetry: { registry: host } },
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((err as Error).message).toContain(
+      'telemetry.registry: the registry already holds tasker_* metrics',
+    );
+    await first.tasker.close();
+    expect(host.getSingleMetric('tasker_tasks_total')).toBeUndefined();
+    const second = await startEngine(
+      SHOP,
+      { check: () => true, reserve: () => true },
+      { telemetry: { registry: host } },
+    );
+    expect(second.tasker.metrics).toBe(host);
+    expect(host.getSingleMetric('tasker_tasks_total')).toBeDefined();
+  });
+});

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
 import type { EventPayload, StepEventPayload, TaskEventPayload, TaskerEvent } from '../events/catalog.js';
 import type { EventBus } from '../events/bus.js';
+import { TaskerError } from '../errors.js';
 import type { BusinessFields } from '../core/template.js';
 
 /** 1 ms … 10 min. */
@@ -101,6 +102,15 @@ function capped(): (v: string) => string {
 
 export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): EngineMetrics {
   const p = o.prefix ?? 'tasker';
+  if (o.registry.getSingleMetric(`${p}_tasks_total`)) {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `telemetry.registry: the registry already holds ${p}_* metrics (another open Tasker counts into it); ` +
+        'give each Tasker its own registry or another telemetry.prometheus.metric_prefix, or close the other first',
+      { field: 'telemetry.registry' },
+    );
+  }
+  const before = new Set(o.registry.getMetricsAsArray().map((m) => m.name));
   const registers = [o.registry];
   const tasks = new Counter({
     name: `${p}_tasks_total`,
@@ -356,6 +366,11 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
       subscriberErrors.inc({ subscriber: subscriberLabel(subscriber), event: eventLabel(event) }),
     eventWithheld: (event) => sampledOut.inc({ event: eventLabel(event) }),
     pushFailed: () => pushFailures.inc(),
-    detach: off,
+    detach: () => {
+      off();
+      // A closed Tasker leaves a shared registry as it found it (a new Tasker may count into it again).
+      for (const m of o.registry.getMetricsAsArray())
+        if (!before.has(m.name) && m.name.startsWith(`${p}_`)) o.registry.removeSingleMetric(m.name);
+    },
   };
 }
