@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { handlers as checkoutHandlers } from '../examples/checkout/handlers.js';
-import { makeOrder } from '../examples/checkout/orders.js';
+import { makeOrder, seededRandom } from '../examples/checkout/orders.js';
 import { serve } from '../src/api/server.js';
 import { packageInfo } from '../src/package-root.js';
 import { createTasker, TASK_STATES, type TaskState } from '../src/index.js';
@@ -124,18 +124,6 @@ async function child(jobJson: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
-
-/** Deterministic orders, so both stores get the same data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function waitFor<K extends FromChild['kind']>(
   c: ChildProcess,
@@ -368,7 +356,7 @@ async function benchStore(cfg: Config, target: string, out: (s: string) => void)
     const t0 = performance.now();
     const seed = await createTasker({ database, templates: templatesDir(), logger: false, migrate: true });
     const ids: string[] = [];
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     try {
       for (let i = 0; i < cfg.tasks; i += SEED_BATCH) {
         const batch = await seed.createTasks(

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { clearFaults, handlers, injectHang } from '../examples/checkout/handlers.js';
-import { makeOrder } from '../examples/checkout/orders.js';
+import { makeOrder, seededRandom } from '../examples/checkout/orders.js';
 import { serve } from '../src/api/server.js';
 import { packageInfo } from '../src/package-root.js';
 import { createTasker, type Tasker } from '../src/index.js';
@@ -71,18 +71,6 @@ export interface ReplayResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a seeded stream, so a replay's orders are the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function spanTree(spans: ReadableSpan[], traceId: string): string[] {
   const mine = spans
     .filter((s) => s.spanContext().traceId === traceId)
@@ -108,7 +96,7 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
   const rate = o.rate ?? 20;
   const wanted = o.waitForAlerts ?? ['TaskerSuccessRateLow', 'TaskerStepBottleneck'];
   const dir = mkdtempSync(join(tmpdir(), 'tasker-replay-'));
-  const random = seeded(o.seed ?? 20261126);
+  const random = seededRandom(o.seed ?? 20261126);
   const values = new Map<string, number>();
   let tracing: TracingSetup | null = null;
   let tasker: Tasker | undefined;

@@ -4,9 +4,7 @@
  * seeded fuzz of malformed requests (never a 5xx, always a JSON error), and redaction of task contexts.
  * Store-independent: the harness picks SQLite or a PostgreSQL schema by project.
  */
-import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex, type ApiToken } from '../src/api/auth.js';
 import { buildServer, type ServerOptions } from '../src/api/server.js';
@@ -18,6 +16,7 @@ import {
   type TaskerOptions,
 } from '../src/index.js';
 import { startEngine } from './support/harness.js';
+import { capturingLogger, type LogLine } from './support/logs.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -121,25 +120,6 @@ afterEach(async () => {
   while (releases.length > 0) releases.pop()?.();
 });
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** A pino logger whose lines are kept (parsed) instead of printed: the API logs warnings and failures. */
-function capturingLogger() {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink), lines };
-}
-
 async function server(tasker: Tasker, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = await buildServer(tasker, { processMetrics: false, ...options });
   apps.push(app);
@@ -157,7 +137,7 @@ let logLines: LogLine[] = [];
 
 /** An engine with both templates; its log lines go to `logLines` (never to the test output). */
 async function engine(options: Partial<TaskerOptions> & { start?: boolean } = {}) {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturingLogger('warn');
   logLines = lines;
   return (await startEngine([PAYMENTS, INVENTORY], HANDLERS, { logger, ...options })).tasker;
 }

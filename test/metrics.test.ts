@@ -10,6 +10,7 @@ import { Counter, Registry } from 'prom-client';
 import { buildServer } from '../src/api/server.js';
 import { PermanentError, type StepHandlerContext } from '../src/index.js';
 import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
+import { family } from './support/logs.js';
 
 const SHOP = `
 namespace: shop
@@ -28,16 +29,6 @@ const apps: FastifyInstance[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
-
-/** `name{labels} value` lines of one family, as a map from the label text to the value. */
-function family(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
-    if (m) out.set(m[1] ?? '', Number(m[2]));
-  }
-  return out;
-}
 
 describe('Prometheus metrics', () => {
   it('counts tasks, steps, retries and timeouts with template labels only', async () => {

@@ -8,13 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from './support/harness.js';
 import { startMetricsPush, type MetricsPusher, type PushOptions } from '../src/telemetry/push.js';
+import { capturingLogger } from './support/logs.js';
 
 const BIN = process.env.TASKER_PUSHGATEWAY_BIN ?? '/usr/bin/prometheus-pushgateway';
 const HAVE_BIN = existsSync(BIN);
@@ -43,24 +42,6 @@ afterEach(async () => {
 afterAll(() => {
   process.off('unhandledRejection', onUnhandled);
 });
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capturingLogger() {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 function registryWithTasks(completed: number) {
   const registry = new Registry();

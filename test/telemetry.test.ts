@@ -7,11 +7,9 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildServer } from '../src/api/server.js';
 import { sampleKey } from '../src/events/bus.js';
@@ -27,39 +25,13 @@ import {
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
 import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
 import { FAST_RETRY, sleep, startEngine, tempDir } from './support/harness.js';
+import { capturingLogger, family, type LogLine } from './support/logs.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'tasker.js');
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-type LogLine = Record<string, unknown> & { level: number; msg?: string };
-
-/** A pino logger writing JSON lines into memory: the raw text (for byte checks) and the parsed lines. */
-function capturingLogger(level = 'debug') {
-  const raw: string[] = [];
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      const text = chunk.toString('utf8');
-      raw.push(text);
-      for (const l of text.split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level }, sink), raw, lines };
-}
-
-/** `name{labels} value` lines of one metric family, as a map from the label text to the value. */
-function family(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
-    if (m) out.set(m[1] ?? '', Number(m[2]));
-  }
-  return out;
-}
 
 const eventOf = (l: LogLine): string => (typeof l.event === 'string' ? l.event : '');
 

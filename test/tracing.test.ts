@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
@@ -15,7 +14,6 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/server.js';
 import { PermanentError, createTasker, type StepHandlerContext } from '../src/index.js';
@@ -23,6 +21,7 @@ import { taskTraceContext } from '../src/core/trace-context.js';
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { FAST_RETRY, sleep, startEngine, tempDir, templatesFromYaml } from './support/harness.js';
+import { capturingLogger } from './support/logs.js';
 
 const SHOP = `
 namespace: shop
@@ -42,18 +41,6 @@ steps:
 `;
 
 const hexOf = (taskId: string) => taskId.replace(/-/g, '');
-
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      for (const l of chunk.toString('utf8').split('\n'))
-        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 describe('a host-registered TracerProvider', () => {
   it('is used for the engine’s spans and never replaced', async () => {
@@ -102,7 +89,7 @@ describe('a span processor that throws', () => {
     };
     expect(trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [throwing] }))).toBe(true);
     try {
-      const { logger, lines } = capture();
+      const { logger, lines } = capturingLogger('info');
       const { tasker } = await startEngine(
         `
 namespace: host
@@ -151,7 +138,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
   const ofTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 
   it('exports one trace per task: task span → step spans, errors, retry and timeout events, log ids', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = capturingLogger('info');
     let activeInHandler: string | undefined;
     let charged = 0;
     const { tasker } = await startEngine(

@@ -43,3 +43,15 @@ export function makeOrder(n: number, random: () => number = Math.random): DemoOr
     cart_items,
   };
 }
+
+/** mulberry32: a seeded stream for makeOrder, so a bench or a replay creates the same orders every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

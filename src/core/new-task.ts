@@ -7,7 +7,7 @@ import type { TaskEventPayload, TaskerEvent } from '../events/catalog.js';
 import type { TaskCreatedDraft, TaskRecord } from './records.js';
 import type { TaskTemplate } from './template.js';
 import { topoOrder } from './dag.js';
-import { taskTraceContext } from './trace-context.js';
+import { eventBase } from './trace-context.js';
 
 export interface NewTaskInput {
   id: string;
@@ -82,20 +82,8 @@ export function buildNewTask(template: TaskTemplate, input: NewTaskInput): TaskC
 }
 
 export function buildTaskCreatedEvent(task: TaskRecord): TaskerEvent<TaskEventPayload> {
-  const trace = taskTraceContext(task.id, task.traceparent);
   return {
     name: 'task.created',
-    payload: {
-      event: 'task.created',
-      timestamp: new Date(task.createdAt).toISOString(),
-      task_id: task.id,
-      task_name: task.name,
-      namespace_name: task.namespace,
-      task_version: task.version,
-      correlation_id: task.correlationId,
-      trace_id: trace.traceId,
-      span_id: trace.spanId,
-      status: task.status,
-    },
+    payload: { ...eventBase(task, 'task.created', task.createdAt), status: task.status },
   };
 }

@@ -68,3 +68,34 @@ export function taskTraceContext(taskId: string, traceparent: string | null): Ta
   }
   return { traceId: hex.padStart(32, '0'), spanId, parentSpanId: null, sampled: true };
 }
+
+/**
+ * The fields every event payload starts with, for the builders outside the planner (task.created, custom
+ * events, observability events). The planner writes its own literals: it builds events on the hot path.
+ */
+export function eventBase(
+  task: {
+    id: string;
+    name: string;
+    namespace: string;
+    version: string;
+    correlationId: string;
+    traceparent: string | null;
+  },
+  event: string,
+  at: number,
+  spanId?: string,
+) {
+  const trace = taskTraceContext(task.id, task.traceparent);
+  return {
+    event,
+    timestamp: new Date(at).toISOString(),
+    task_id: task.id,
+    task_name: task.name,
+    namespace_name: task.namespace,
+    task_version: task.version,
+    correlation_id: task.correlationId,
+    trace_id: trace.traceId,
+    span_id: spanId ?? trace.spanId,
+  };
+}

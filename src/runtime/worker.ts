@@ -11,7 +11,7 @@ import { isReservedEventName, type CustomEventPayload } from '../events/catalog.
 import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
 import type { ClaimedStep, CycleResult, TaskStore } from '../store/port.js';
-import { taskTraceContext } from '../core/trace-context.js';
+import { eventBase } from '../core/trace-context.js';
 import type { AttemptObserver } from './attempt-observer.js';
 import { execute, type Execution, type ExecutionHooks } from './executor.js';
 import type { HandlerRegistry } from './handlers.js';
@@ -285,17 +285,8 @@ export class Worker {
         { event: name },
       );
     }
-    const trace = taskTraceContext(c.task.id, c.task.traceparent);
     const p: CustomEventPayload = {
-      event: name,
-      timestamp: new Date(this.opts.now()).toISOString(),
-      task_id: c.task.id,
-      task_name: c.task.name,
-      namespace_name: c.task.namespace,
-      task_version: c.task.version,
-      correlation_id: c.task.correlationId,
-      trace_id: trace.traceId,
-      span_id: spanId ?? trace.spanId,
+      ...eventBase(c.task, name, this.opts.now(), spanId),
       step_name: c.step.name,
       attempt: c.step.attempts,
       payload,

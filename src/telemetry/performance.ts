@@ -5,7 +5,7 @@
  * at most once a minute. A step's threshold: its template's `sla_seconds`, else
  * `handler_config.monitoring.sla_seconds`, else telemetry.slow_step_threshold_seconds.
  */
-import { taskTraceContext } from '../core/trace-context.js';
+import { eventBase } from '../core/trace-context.js';
 import type { StepTemplate } from '../core/template.js';
 import type { EventBus } from '../events/bus.js';
 import type { MemoryHighPayload, SlowStepPayload } from '../events/catalog.js';
@@ -64,17 +64,8 @@ export class SlowStepMonitor implements AttemptObserver {
     }
     if (ms <= t.ms) return;
     this.o.onSlow?.(task.namespace, task.name, step.name);
-    const trace = taskTraceContext(task.id, task.traceparent);
     const payload: SlowStepPayload = {
-      event: 'observability.step.slow',
-      timestamp: new Date(at).toISOString(),
-      task_id: task.id,
-      task_name: task.name,
-      namespace_name: task.namespace,
-      task_version: task.version,
-      correlation_id: task.correlationId,
-      trace_id: trace.traceId,
-      span_id: attemptSpanId ?? trace.spanId,
+      ...eventBase(task, 'observability.step.slow', at, attemptSpanId),
       step_name: step.name,
       attempt: step.attempts,
       execution_duration_seconds: ms / 1000,
