@@ -2,6 +2,7 @@
 // plus import-type hygiene. Formatting is prettier's job, not eslint's.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tasker/**', 'coverage/**'] },
@@ -26,8 +27,14 @@ export default tseslint.config(
     },
   },
   {
+    // The console (React): hooks rules; its own tsconfig (DOM, JSX) is found by the project service.
+    files: ['console/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { ...reactHooks.configs.recommended.rules },
+  },
+  {
     // Tests read HTTP JSON bodies as loosely typed values; asserting their shape is the test's job.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'console/test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

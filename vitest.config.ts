@@ -18,6 +18,8 @@ const BEHAVIOURAL = [
   'test/api.test.ts',
   'test/api-hardening.test.ts',
   'test/metrics.test.ts',
+  'test/console-api.test.ts',
+  'test/live-remote.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];
@@ -54,7 +56,7 @@ export default defineConfig(async () => {
           test: {
             ...common,
             name: 'sqlite',
-            include: ['test/**/*.test.ts'],
+            include: ['test/**/*.test.ts', 'console/test/**/*.test.ts'],
             exclude: POSTGRES_ONLY,
             env: { TASKER_TEST_STORE: 'sqlite' },
           },

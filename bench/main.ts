@@ -26,16 +26,24 @@ import {
 } from './scenarios.js';
 import { summarize, type Summary } from './stats.js';
 import { formatTelemetryReport, runTelemetryComparison } from './telemetry.js';
+import { formatRegistryReport, runRegistryComparison } from './registry.js';
 
 type Job = EngineJob | LatencyJob | RawJob;
 type JobResult = EngineResult | RawResult;
 type ScenarioName = ShapeName | 'latency' | 'raw';
 /** Scenarios --only accepts: the table's, and the telemetry on/off comparison (its own section). */
-type Pick = ScenarioName | 'telemetry';
+type Pick = ScenarioName | 'telemetry' | 'registry';
 
 const SCENARIOS: readonly ScenarioName[] = ['single', 'chain', 'fanout', 'latency', 'raw'];
-const PICKS: readonly Pick[] = [...SCENARIOS, 'telemetry'];
-const ALIASES: Record<string, Pick> = { a: 'single', b: 'chain', c: 'fanout', d: 'latency', t: 'telemetry' };
+const PICKS: readonly Pick[] = [...SCENARIOS, 'telemetry', 'registry'];
+const ALIASES: Record<string, Pick> = {
+  a: 'single',
+  b: 'chain',
+  c: 'fanout',
+  d: 'latency',
+  t: 'telemetry',
+  r: 'registry',
+};
 /** Sizes at the default --tasks 20000. */
 const BASE_SIZES: Record<ScenarioName, number> = {
   single: 20_000,
@@ -63,7 +71,8 @@ const HELP = `usage: node dist/bench/main.js [options]
                      single 20000 × 1 step, chain 2000 × 10, fanout 1000 × 22, latency 200 × 10,
                      raw 20000 steps)
   --only LIST        comma-separated subset of: ${PICKS.join(', ')} (a=single b=chain c=fanout d=latency
-                     t=telemetry: the single workload with telemetry off, then on, alternating)
+                     t=telemetry: the single workload with telemetry off, then on, alternating;
+                     r=registry: the single workload with the worker registry off, then on)
   --concurrency N    worker concurrency (default 256)
   --in-flight N      tasks alive at once in the latency scenario (default ${LATENCY_IN_FLIGHT})
   --sync MODE        sqliteSynchronous: full (default, the engine's default) or normal
@@ -80,6 +89,8 @@ interface Config {
   only: ScenarioName[];
   /** Run the telemetry on/off comparison. */
   telemetry: boolean;
+  /** Run the worker-registry on/off comparison. */
+  registry: boolean;
   concurrency: number;
   inFlight: number;
   sync: Sync;
@@ -131,6 +142,7 @@ function parseConfig(argv: string[]): Config {
   if (sync !== 'normal' && sync !== 'full') fail(`--sync: expected normal or full, got "${sync}"`);
   let only: ScenarioName[] = [...SCENARIOS];
   let telemetry = true;
+  let registry = true;
   if (values.only !== undefined) {
     const picked = new Set<Pick>();
     for (const raw of values.only.split(',')) {
@@ -142,13 +154,15 @@ function parseConfig(argv: string[]): Config {
     }
     only = SCENARIOS.filter((s) => picked.has(s));
     telemetry = picked.has('telemetry');
-    if (only.length === 0 && !telemetry) fail('--only: no scenario named');
+    registry = picked.has('registry');
+    if (only.length === 0 && !telemetry && !registry) fail('--only: no scenario named');
   }
   return {
     runs: positive(values.runs, '--runs', 3),
     tasks: positive(values.tasks, '--tasks', BASE_SIZES.single),
     only,
     telemetry,
+    registry,
     concurrency: positive(values.concurrency, '--concurrency', 256),
     inFlight: positive(values['in-flight'], '--in-flight', LATENCY_IN_FLIGHT),
     sync,
@@ -586,6 +600,23 @@ async function main(): Promise<void> {
         (line) => progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`),
       )
     : null;
+  const registry = cfg.registry
+    ? await runRegistryComparison(
+        {
+          runs: cfg.runs,
+          tasks: sizeOf('single', cfg),
+          concurrency: cfg.concurrency,
+          sync: cfg.sync,
+          stallMs: STALL_MS,
+        },
+        async (job) => {
+          const r = cfg.inProcess ? await runJob(job) : await runInChild(job);
+          if (r.kind === 'raw') throw new Error('internal: registry run returned a raw result');
+          return r;
+        },
+        (line) => progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`),
+      )
+    : null;
   const extra = extras(reports);
   const wallSeconds = (Date.now() - t0) / 1000;
   if (cfg.json) {
@@ -611,12 +642,14 @@ async function main(): Promise<void> {
       },
       goals: extra.goals,
       telemetry,
+      registry,
       wallSeconds,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     if (reports.length > 0) printTable(m, cfg, reports, extra);
     if (telemetry) process.stdout.write(`\n${formatTelemetryReport(telemetry)}\n`);
+    if (registry) process.stdout.write(`\n${formatRegistryReport(registry)}\n`);
     process.stdout.write(`(bench wall time ${wallSeconds.toFixed(0)} s)\n`);
   }
 }

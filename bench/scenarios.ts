@@ -202,6 +202,9 @@ export interface EngineJob {
   telemetry?: { mode: 'off' | 'on'; otlpUrl: string; traceSamplingRate?: number } | undefined;
   /** CPU each step's handler burns (a busy loop), to show a fixed per-step cost against real work. */
   workMs?: number | undefined;
+  /** Record the worker in the registry (the library default: true). */
+  workerRegistry?: boolean | undefined;
+  leaseSeconds?: number | undefined;
 }
 
 export interface LatencyJob {
@@ -394,6 +397,8 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     logger: t.logger,
     telemetry: t.options,
     sqliteSynchronous: job.sync,
+    workerRegistry: job.workerRegistry,
+    leaseSeconds: job.leaseSeconds,
   });
   if (job.telemetry?.mode === 'on') tasker.enableMetrics();
   const cycles = new CycleTimer(tasker.store);

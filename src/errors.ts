@@ -28,6 +28,7 @@ export type TaskerErrorCode =
   | 'INVALID_JSON'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'STREAM_LIMIT'
   | 'INTERNAL';
 
 export class TaskerError extends Error {

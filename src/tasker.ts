@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { taskerPlugin, type ApiOptions } from './api/plugin.js';
+import { createNodeHandler, type HandlerOptions, type NodeHandler } from './api/node-handler.js';
 import { hostname } from 'node:os';
 import { Redactor, maskValues, sensitiveValues } from './core/redact.js';
 import { maskingLogger } from './telemetry/masking-logger.js';
@@ -36,12 +37,22 @@ import type { TaskWorkspace } from './core/task-workspace.js';
 import { compileOptions, type ResolvedOptions, type TaskerOptions } from './config/options.js';
 import { TaskerError, ValidationError, formatIssue } from './errors.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
+import { ChangeFeed, type ChangeListener } from './events/change-feed.js';
 import { SAMPLEABLE_EVENTS, type TaskerEvent } from './events/catalog.js';
 import type { BaseSubscriber } from './events/subscriber.js';
 import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/handlers.js';
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
 import { Worker } from './runtime/worker.js';
-import type { TaskFilter, TaskPage, TaskStore } from './store/port.js';
+import type {
+  ActiveCounts,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+  ThroughputQuery,
+  ThroughputRow,
+  WorkerRecord,
+} from './store/port.js';
+import { explainWaits, type StepWait } from './core/step-waits.js';
 import { openStore } from './store/open-store.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
@@ -74,6 +85,11 @@ export interface TaskDetails extends TaskDescription {
   attempts: AttemptRecord[];
 }
 
+/** A worker from the registry, with what its row says about it now. */
+export interface WorkerView extends WorkerRecord {
+  status: 'live' | 'stopped' | 'lost';
+}
+
 export class Tasker {
   readonly templates: TemplateRegistry;
   readonly handlers: HandlerRegistry;
@@ -93,6 +109,7 @@ export class Tasker {
   private engineMetrics: EngineMetrics | undefined;
   private pusher: MetricsPusher | undefined;
   private readonly detachers: Array<() => void> = [];
+  private readonly changes: ChangeFeed;
 
   constructor(
     readonly store: TaskStore,
@@ -107,6 +124,7 @@ export class Tasker {
     const t = opts.telemetry;
     this.telemetry = t;
     this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
+    this.changes = new ChangeFeed(store, logger);
     // Every line the engine (and a handler's ctx.log) writes passes the redactor.
     this.logger = logger.child(
       {},
@@ -232,6 +250,7 @@ export class Tasker {
     });
     const results = await this.store.createTasks(drafts);
     for (const r of results) this.events.publish(r.events);
+    this.changes.touch(results.filter((r) => r.created).map((r) => r.task.id));
     if (results.some((r) => r.created)) this.worker?.notify();
     return results.map(({ task, created }) => ({ task, created }));
   }
@@ -337,6 +356,11 @@ export class Tasker {
     });
   }
 
+  /** Snapshots (task and steps) of several tasks in one read; unknown ids are left out. */
+  taskSnapshots(taskIds: readonly string[]): Promise<TaskSnapshot[]> {
+    return this.store.getTasks(taskIds);
+  }
+
   /** The attempts of several tasks in one read. */
   attemptsOf(taskIds: readonly string[]): Promise<AttemptRecord[]> {
     return this.store.getAttemptsFor(taskIds);
@@ -358,6 +382,74 @@ export class Tasker {
       avgStepSeconds: avg(attempts.filter((a) => a.outcome === 'complete').map((a) => a.durationMs)),
       sampledTasks: tasks.length,
     };
+  }
+
+  /**
+   * Worker processes from the shared registry: every live one, and those that stopped or were lost
+   * (stopped heartbeating, so their leases expire) within `windowMs`. In-flight counts come from the
+   * leases each holds now.
+   */
+  async listWorkers(windowMs = 3_600_000): Promise<WorkerView[]> {
+    const now = this.opts.now();
+    const rows = await this.store.listWorkers(now, now - windowMs);
+    return rows.map((w) => ({
+      ...w,
+      status: w.stoppedAt !== null ? 'stopped' : w.expiresAt < now ? 'lost' : 'live',
+    }));
+  }
+
+  /** Tasks created, completed and failed per time bucket and template (aggregated by the store). */
+  throughput(q: ThroughputQuery): Promise<ThroughputRow[]> {
+    return this.store.throughput(q);
+  }
+
+  /** Running tasks per template and ready steps per namespace, now. */
+  activeCounts(): Promise<ActiveCounts> {
+    return this.store.activeCounts(this.opts.now());
+  }
+
+  /** Ready, unclaimed steps now (in the given namespaces; null: all). */
+  countReady(namespaces: readonly string[] | null = null): Promise<number> {
+    return this.store.countReady(this.opts.now(), { namespaces });
+  }
+
+  /**
+   * Why each step of a task that is not complete or resolved is waiting, with the evidence
+   * (core/step-waits.ts). Backlog figures count only steps of `namespaces` (null: all).
+   */
+  async explainWaits(
+    d: TaskDescription,
+    namespaces: readonly string[] | null = null,
+  ): Promise<Map<string, StepWait>> {
+    const now = this.opts.now();
+    const readyAts = [
+      ...new Set(
+        d.steps.flatMap((s) =>
+          s.readyAt !== null &&
+          s.readyAt <= now &&
+          (s.status === 'pending' || s.status === 'waiting_for_retry')
+            ? [s.readyAt]
+            : [],
+        ),
+      ),
+    ];
+    const [workers, backlog, ahead] = await Promise.all([
+      this.listWorkers(),
+      this.store.countReady(now, { namespaces }),
+      Promise.all(
+        readyAts.map(
+          async (at) => [at, await this.store.countReady(now, { readyBefore: at, namespaces })] as const,
+        ),
+      ),
+    ]);
+    const aheadBy = new Map(ahead);
+    return explainWaits(d, {
+      now,
+      liveWorkers: workers.filter((w) => w.status === 'live'),
+      goneWorkers: new Set(workers.filter((w) => w.status !== 'live').map((w) => w.id)),
+      backlog,
+      aheadOf: (at) => aheadBy.get(at) ?? 0,
+    });
   }
 
   /** One round trip to the store; throws when it does not answer. */
@@ -413,6 +505,15 @@ export class Tasker {
     return (this.#plugin ??= taskerPlugin(this));
   }
   #plugin: FastifyPluginAsync<ApiOptions> | undefined;
+
+  /**
+   * The API and console as a plain Node `(req, res, next?)` handler for Express, Koa, NestJS or node:http:
+   * `app.use(await tasker.httpHandler({ prefix: '/tasker' }))`. Mount it before body-parsing middleware.
+   */
+  httpHandler(options: HandlerOptions = {}): Promise<NodeHandler> {
+    this.assertOpen();
+    return createNodeHandler(this, options);
+  }
 
   getTransitions(taskId: string): Promise<TransitionRecord[]> {
     return this.store.getTransitions(taskId);
@@ -507,6 +608,14 @@ export class Tasker {
     }
   }
 
+  /**
+   * Which tasks changed, whichever process committed the change (PostgreSQL; SQLite: this process, plus
+   * `resync` when another process sharing the file committed). For live views; ids only, batched.
+   */
+  onTaskChanges(listener: ChangeListener): () => void {
+    return this.changes.subscribe(listener);
+  }
+
   subscribe(patterns: string | string[], handler: EventHandler, options?: SubscribeOptions): () => void {
     // `exact` (unredacted, unsampled, inside the commit path) is for the engine's own telemetry only.
     return this.events.subscribe(patterns, handler, { ...options, exact: false });
@@ -540,6 +649,8 @@ export class Tasker {
       pollMs: this.opts.pollMs,
       recoveryIntervalMs: this.opts.recoveryIntervalMs,
       now: this.opts.now,
+      registry: this.opts.workerRegistry ? { version: packageInfo().version } : undefined,
+      onCommitted: (ids) => this.changes.touch(ids),
     });
     this.worker.start();
   }
@@ -561,6 +672,7 @@ export class Tasker {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stop();
+    await this.changes.close();
     await this.events.drain();
     for (const off of this.detachers) off();
     await this.pusher?.stop(); // the final push, while the metrics are still registered
@@ -573,6 +685,7 @@ export class Tasker {
     this.assertOpen();
     const { snapshot, events } = await this.store.mutateTask(taskId, action);
     this.events.publish(events);
+    this.changes.touch([snapshot.task.id]);
     this.worker?.notify();
     return snapshot;
   }

@@ -110,6 +110,11 @@ export function hasScope(p: Principal, scope: Scope): boolean {
   return p.scopes.has('admin') || p.scopes.has(scope);
 }
 
+/** The namespaces a principal is limited to, or null for all. */
+export function visibleNamespaces(p: Principal): string[] | null {
+  return p.namespaces === null ? null : [...p.namespaces];
+}
+
 export function seesNamespace(p: Principal, namespace: string): boolean {
   return p.namespaces === null || p.namespaces.has(namespace);
 }

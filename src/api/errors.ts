@@ -26,6 +26,7 @@ const STATUS: Partial<Record<TaskerErrorCode, number>> = {
   DATABASE_UNAVAILABLE: 503,
   DATABASE_LOCKED: 503,
   ENGINE_STOPPED: 503,
+  STREAM_LIMIT: 503,
 };
 
 export interface ApiErrorBody {

@@ -20,10 +20,14 @@ import {
 import { toApiError } from './errors.js';
 import { correlationFrom } from './params.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
+import { compileConsole, type ConsoleOptions, type ResolvedConsole } from '../config/console.js';
+import { consoleRoutes } from './console/routes.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { healthRoutes } from './routes/health.js';
 import { metaRoutes } from './routes/meta.js';
 import { taskRoutes } from './routes/tasks.js';
+import { workerRoutes } from './routes/workers.js';
+import { streamRoutes } from './routes/stream.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,17 +57,25 @@ export interface ApiOptions {
   correlationIdHeader?: string | undefined;
   /** Prometheus registry served at /metrics. @default the tasker's */
   registry?: Registry | undefined;
+  /** The web console at `<prefix>/ui/` (false: not served). @default true */
+  console?: boolean | ConsoleOptions | undefined;
 }
 
 export interface ApiContext {
   tasker: Tasker;
   options: ApiOptions;
+  console: ResolvedConsole;
+  /** Whether requests need a bearer token (tokens are configured). */
+  authRequired: boolean;
+  /** The correlation-id header, lower case (echoed on every response). */
+  correlationHeader: string;
 }
 
 export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
   return async (app: FastifyInstance, options: ApiOptions) => {
     // Serving /metrics means someone will scrape them: count from now on (see Tasker.enableMetrics).
     if (!options.registry) tasker.enableMetrics();
+    const consoleSettings = compileConsole(options.console);
     const verifier = new TokenVerifier(options.tokens ?? []);
     const header = (options.correlationIdHeader ?? tasker.telemetry.correlationIdHeader).toLowerCase();
     const docs: RouteDoc[] = [];
@@ -127,11 +139,20 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
       });
     });
 
-    const ctx: ApiContext = { tasker, options };
+    const ctx: ApiContext = {
+      tasker,
+      options,
+      console: consoleSettings,
+      authRequired: verifier.enabled,
+      correlationHeader: header,
+    };
     await app.register(healthRoutes(ctx));
     await app.register(taskRoutes(ctx));
     await app.register(analyticsRoutes(ctx));
     await app.register(metaRoutes(ctx));
+    await app.register(workerRoutes(ctx));
+    await app.register(streamRoutes(ctx));
+    if (consoleSettings.enabled) await app.register(consoleRoutes({ traceUrl: consoleSettings.traceUrl }));
     app.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () =>
       buildOpenApi(docs, prefix),
     );

@@ -6,7 +6,9 @@ import type { DependencyAnalysis } from '../core/analysis.js';
 import type { Redactor } from '../core/redact.js';
 import type { AttemptRecord, TaskRecord, TransitionRecord } from '../core/records.js';
 import type { StepState, TaskState } from '../core/states.js';
+import type { StepWait } from '../core/step-waits.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
+import { taskTraceContext } from '../core/trace-context.js';
 
 /** Internal state → the word the API (and the seed) uses. */
 const TASK_STATUS: Record<TaskState, string> = {
@@ -77,25 +79,106 @@ export function presentTaskSummary(t: TaskRecord): Record<string, unknown> {
   return out;
 }
 
+export const apiStepStatus = (s: Pick<StepDescription, 'status' | 'displayStatus'>): string =>
+  s.displayStatus === 'blocked' ? 'blocked' : STEP_STATUS[s.status];
+
 export function presentStep(s: StepDescription): Record<string, unknown> {
-  const status = s.displayStatus === 'blocked' ? 'blocked' : STEP_STATUS[s.status];
   const out: Record<string, unknown> = {
     name: s.name,
     handler: s.handler,
-    status,
+    status: apiStepStatus(s),
     depends_on: s.dependsOn,
     execution_time_seconds: seconds(s.executionTimeMs),
     attempts: s.attempts,
     max_attempts: s.maxAttempts,
     retry_attempts: Math.max(0, s.attempts - 1),
+    timeout_seconds: seconds(s.timeoutMs),
+    ready_at: iso(s.readyAt),
+    queued_at: iso(s.queuedAt),
     started_at: iso(s.startedAt),
   };
   const end = endField(STEP_STATUS[s.status]);
   if (end) out[end] = iso(s.finishedAt);
+  out.worker_id = s.status === 'in_progress' ? s.leaseOwner : null;
+  out.lease_expires_at = s.status === 'in_progress' ? iso(s.leaseExpiresAt) : null;
   out.error_message = s.errorMessage;
   out.error_type = s.errorType;
   if (s.blockedBy.length > 0) out.blocked_by = s.blockedBy;
   return out;
+}
+
+/** One finished attempt, for the timeline: queue wait is started_at − queued_at. */
+export function presentAttempt(a: AttemptRecord): Record<string, unknown> {
+  return {
+    step_name: a.stepName,
+    attempt: a.attempt,
+    queued_at: iso(a.queuedAt),
+    started_at: iso(a.startedAt),
+    finished_at: iso(a.finishedAt),
+    duration_seconds: seconds(a.durationMs),
+    outcome: a.outcome,
+    error_type: a.errorType,
+    error_message: a.errorMessage,
+    worker_id: a.workerId,
+  };
+}
+
+/** A step's wait reason: the evidence in snake_case, instants as ISO 8601, durations in seconds. */
+export function presentWait(w: StepWait): Record<string, unknown> {
+  const { reason, message } = w;
+  switch (w.reason) {
+    case 'waiting_for_dependency':
+      return { reason, message, dependencies: w.dependencies };
+    case 'no_free_slot':
+    case 'queued':
+      return {
+        reason,
+        message,
+        ready_since: iso(w.readySince),
+        backlog: w.backlog,
+        ahead: w.ahead,
+        slots_in_use: w.slotsInUse,
+        slots_total: w.slotsTotal,
+        live_workers: w.liveWorkers,
+      };
+    case 'no_worker_for_handler':
+      return { reason, message, handler: w.handler, live_workers: w.liveWorkers };
+    case 'retry_backoff':
+      return {
+        reason,
+        message,
+        until: iso(w.until),
+        attempt: w.attempt,
+        max_attempts: w.maxAttempts,
+        last_error_type: w.lastErrorType,
+        last_error_message: w.lastErrorMessage,
+      };
+    case 'running':
+      return {
+        reason,
+        message,
+        worker_id: w.workerId,
+        running_seconds: seconds(w.runningMs),
+        lease_expires_at: iso(w.leaseExpiresAt),
+        timeout_seconds: seconds(w.timeoutMs),
+        worker_alive: w.workerAlive,
+      };
+    case 'lease_expired':
+      return { reason, message, worker_id: w.workerId, expired_at: iso(w.expiredAt) };
+    case 'blocked_by_failure':
+      return { reason, message, failed_steps: w.failedSteps };
+    case 'failed':
+      return {
+        reason,
+        message,
+        error_type: w.errorType,
+        error_message: w.errorMessage,
+        attempts: w.attempts,
+        max_attempts: w.maxAttempts,
+      };
+    case 'task_cancelled':
+      return { reason, message };
+  }
 }
 
 export interface BusinessContext {
@@ -150,6 +233,10 @@ export function presentDependencies(a: DependencyAnalysis): Record<string, unkno
 export interface TaskDetailOptions {
   dependencies?: DependencyAnalysis | undefined;
   business?: boolean | undefined;
+  /** Why each unfinished step waits (include_dependencies). */
+  waits?: ReadonlyMap<string, StepWait> | undefined;
+  /** Attempts, results and handler config (include_attempts). */
+  attempts?: boolean | undefined;
 }
 
 export function presentTaskDetail(
@@ -161,6 +248,7 @@ export function presentTaskDetail(
   const { task } = d;
   const out: Record<string, unknown> = {
     ...presentTaskSummary(task),
+    trace_id: taskTraceContext(task.id, task.traceparent).traceId,
     context: redactor.redact(task.context),
     performance_metrics: {
       total_execution_time_seconds: seconds(d.durationMs),
@@ -171,8 +259,18 @@ export function presentTaskDetail(
       attempts: attempts.length,
       bottleneck_step: d.bottleneckStep,
     },
-    steps: d.steps.map(presentStep),
+    steps: d.steps.map((s) => {
+      const step = presentStep(s);
+      if (opts.attempts) {
+        step.results = redactor.redact(s.results);
+        step.handler_config = redactor.redact(s.handlerConfig);
+      }
+      const wait = opts.waits?.get(s.name);
+      if (wait) step.wait = presentWait(wait);
+      return step;
+    }),
   };
+  if (opts.attempts) out.attempts = attempts.map(presentAttempt);
   if (opts.dependencies) {
     const a = opts.dependencies;
     const { suggested_action, ...rest } = presentDependencies(a);

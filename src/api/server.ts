@@ -1,11 +1,14 @@
 /**
- * `tasker serve`: a Fastify server of its own with the API at /tasker. Refuses to listen beyond loopback
- * without tokens unless told that is intended: an open API would let anyone cancel tasks or read contexts.
+ * `tasker serve`: a Fastify server of its own with the API (and the console) at /tasker. Refuses to listen
+ * beyond loopback without tokens unless told that is intended: an open API would let anyone cancel tasks
+ * or read contexts. The same app, never listening, backs the plain Node handler (node-handler.ts).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { TaskerError } from '../errors.js';
 import type { Tasker } from '../tasker.js';
+import { compileConsole } from '../config/console.js';
+import { DEFAULT_METRICS_ENDPOINT } from '../config/telemetry.js';
 import { toApiError } from './errors.js';
 import { correlationFrom } from './params.js';
 import type { ApiOptions } from './plugin.js';
@@ -37,9 +40,17 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
       { host },
     );
   }
+  return buildApp(tasker, opts);
+}
+
+/** The API (and console) as a Fastify app of its own, not listening: for serve() and the Node handler. */
+export async function buildApp(tasker: Tasker, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const prefix = opts.prefix ?? '/tasker';
   const endpoint = tasker.telemetry.metricsEndpoint;
-  if (!endpoint.startsWith(`${prefix}/`) || endpoint.slice(prefix.length).includes('/', 1)) {
+  // The default endpoint follows the API wherever it is mounted (<prefix>/metrics); a configured one must
+  // lie directly under it.
+  const moved = endpoint === DEFAULT_METRICS_ENDPOINT && prefix !== '/tasker';
+  if (!moved && (!endpoint.startsWith(`${prefix}/`) || endpoint.slice(prefix.length).includes('/', 1))) {
     throw new TaskerError(
       'CONFIG_INVALID',
       `telemetry.metrics_endpoint: expected a path directly under the API's ${prefix}/ (e.g. ${prefix}/metrics), got "${endpoint}"`,
@@ -88,7 +99,7 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
 export async function serve(
   tasker: Tasker,
   opts: ServerOptions = {},
-): Promise<{ app: FastifyInstance; url: string }> {
+): Promise<{ app: FastifyInstance; url: string; consoleUrl: string | null }> {
   const app = await buildServer(tasker, opts);
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -105,5 +116,6 @@ export async function serve(
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 3000);
   const shown = host.includes(':') ? `[${host}]` : host;
-  return { app, url: `http://${shown}:${port}${opts.prefix ?? '/tasker'}` };
+  const url = `http://${shown}:${port}${opts.prefix ?? '/tasker'}`;
+  return { app, url, consoleUrl: compileConsole(opts.console).enabled ? `${url}/ui/` : null };
 }

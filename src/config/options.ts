@@ -62,6 +62,11 @@ export interface TaskerOptions {
   filterMask?: string;
   /** Logs, traces, metrics, redaction, event sampling and thresholds (the seed's `config.telemetry`). */
   telemetry?: TelemetryOptions;
+  /**
+   * Record this process's worker in the shared registry (a row per worker, saved every heartbeat), so the
+   * console and `GET /tasker/workers` can list live workers and their handlers. @default true
+   */
+  workerRegistry?: boolean;
   /** Clock and randomness, for tests. */
   now?: () => number;
   random?: () => number;
@@ -82,6 +87,7 @@ export interface ResolvedOptions {
   filterParameters: readonly string[];
   filterMask: string;
   telemetry: ResolvedTelemetry;
+  workerRegistry: boolean;
   now: () => number;
   random: () => number;
 }
@@ -155,6 +161,16 @@ function stringList(v: unknown, field: string, dflt: readonly string[]): readonl
   return v as string[];
 }
 
+function bool(v: unknown, field: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean')
+    throw new TaskerError('CONFIG_INVALID', `${field}: expected true or false, got ${JSON.stringify(v)}`, {
+      field,
+      value: v,
+    });
+  return v;
+}
+
 function nonEmptyString(v: unknown, field: string, dflt: string): string {
   if (v === undefined) return dflt;
   if (typeof v !== 'string' || v === '') {
@@ -201,6 +217,7 @@ export function compileOptions(o: TaskerOptions): ResolvedOptions {
       stringList(o.filterParameters, 'filterParameters', DEFAULT_FILTER_PARAMETERS),
     filterMask: telemetry.filterMask ?? nonEmptyString(o.filterMask, 'filterMask', DEFAULT_FILTER_MASK),
     telemetry,
+    workerRegistry: bool(o.workerRegistry, 'workerRegistry', true),
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,
   };

@@ -11,6 +11,7 @@ import { suggest } from '../core/template-parse.js';
 import { parseTokens, type ApiToken } from '../api/auth.js';
 import type { TaskerOptions } from './options.js';
 import { compileTelemetry } from './telemetry.js';
+import { compileConsole } from './console.js';
 
 export interface Settings {
   database?: string | undefined;
@@ -32,6 +33,8 @@ export interface Settings {
   apiTokens?: ApiToken[] | undefined;
   metricsRequireAuth?: boolean | undefined;
   allowUnauthenticated?: boolean | undefined;
+  /** The `console:` section (web console at /tasker/ui), checked when read. */
+  console?: Record<string, unknown> | boolean | undefined;
   /** The `telemetry:` section, checked when read (snake_case, as in the seed's config.telemetry). */
   telemetry?: Record<string, unknown> | undefined;
   /** The config file that was read, if any. */
@@ -56,6 +59,7 @@ const FILE_KEYS: Record<string, keyof Settings> = {
   body_limit: 'bodyLimit',
   auth: 'apiTokens',
   telemetry: 'telemetry',
+  console: 'console',
 };
 
 const ENV_KEYS: Array<[string, keyof Settings]> = [
@@ -74,6 +78,7 @@ const ENV_KEYS: Array<[string, keyof Settings]> = [
   ['TASKER_PORT', 'port'],
   ['TASKER_API_TOKENS', 'apiTokens'],
   ['TASKER_LOG_FORMAT', 'telemetry'],
+  ['TASKER_CONSOLE_TRACE_URL', 'console'],
 ];
 
 const NUMERIC: ReadonlySet<keyof Settings> = new Set([
@@ -89,6 +94,12 @@ const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
 
 function coerce(key: keyof Settings, value: unknown, source: string): unknown {
   if (key === 'apiTokens') return tokensFrom(value, source);
+  if (key === 'console') {
+    // TASKER_CONSOLE_TRACE_URL sets trace_url alone; the file gives the whole section (or true/false).
+    const section = typeof value === 'string' ? { trace_url: value } : value;
+    compileConsole(section, source);
+    return section;
+  }
   if (key === 'telemetry') {
     // TASKER_LOG_FORMAT sets log_format alone; the file gives the whole section.
     const section = typeof value === 'string' ? { log_format: value } : value;
@@ -298,13 +309,17 @@ export function resolveSettings(
   for (const layer of [readEnv(env), flags]) {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined || k === 'config') continue;
-      // The telemetry section merges (TASKER_LOG_FORMAT changes one key of the file's section).
+      // Sections merge (TASKER_LOG_FORMAT changes one key of the file's telemetry section).
+      const prev = (merged as Record<string, unknown>)[k];
       (merged as Record<string, unknown>)[k] =
-        k === 'telemetry' ? { ...merged.telemetry, ...(v as Record<string, unknown>) } : v;
+        (k === 'telemetry' || k === 'console') && isSection(prev) && isSection(v) ? { ...prev, ...v } : v;
     }
   }
   return merged;
 }
+
+const isSection = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function settingsToOptions(s: Settings): TaskerOptions {
   const o: TaskerOptions = {};

@@ -12,6 +12,9 @@ export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Where metrics are served unless configured: under the API, wherever it is mounted. */
+export const DEFAULT_METRICS_ENDPOINT = '/tasker/metrics';
+
 export interface PrometheusPushOptions {
   /** Base URL of a Pushgateway-compatible endpoint; pushing is off without it. */
   endpoint?: string | undefined;
@@ -271,7 +274,7 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
   const pw = `${where}.prometheus`;
   const header = str(o, 'correlation_id_header', where) ?? 'X-Correlation-ID';
   if (!HEADER_NAME.test(header)) fail(`${where}.correlation_id_header`, 'an HTTP header name', header);
-  const endpoint = str(o, 'metrics_endpoint', where) ?? '/tasker/metrics';
+  const endpoint = str(o, 'metrics_endpoint', where) ?? DEFAULT_METRICS_ENDPOINT;
   if (!endpoint.startsWith('/') || /[?#\s]/.test(endpoint))
     fail(`${where}.metrics_endpoint`, 'a URL path starting with "/"', endpoint);
   const prefix = str(p, 'metric_prefix', pw) ?? 'tasker';

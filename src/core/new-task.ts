@@ -58,6 +58,7 @@ export function buildNewTask(template: TaskTemplate, input: NewTaskInput): TaskC
       readyAt: s.dependsOn.length === 0 ? input.now : null,
       leaseOwner: null,
       leaseExpiresAt: null,
+      queuedAt: null,
       startedAt: null,
       finishedAt: null,
       results: null,

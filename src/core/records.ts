@@ -46,6 +46,8 @@ export interface StepRecord {
   readyAt: number | null;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
+  /** When the current (or last) attempt became claimable (its ready_at at the claim). */
+  queuedAt: number | null;
   /** When the current (or last) attempt started. */
   startedAt: number | null;
   /** When the step reached complete / error / resolved_manually / cancelled. */
@@ -62,6 +64,8 @@ export interface AttemptRecord {
   stepId: number;
   stepName: string;
   attempt: number;
+  /** When the attempt became claimable: queue wait is startedAt − queuedAt; null for older rows. */
+  queuedAt: number | null;
   startedAt: number;
   finishedAt: number;
   durationMs: number;

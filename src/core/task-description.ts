@@ -26,6 +26,13 @@ export interface StepDescription {
   errorType: string | null;
   blockedBy: string[];
   readyAt: number | null;
+  /** When the current or last attempt became claimable. */
+  queuedAt: number | null;
+  /** The worker running the step, and until when its lease holds (while in_progress). */
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  timeoutMs: number | null;
+  handlerConfig: Record<string, unknown>;
   results: unknown;
 }
 
@@ -65,6 +72,11 @@ export function describeTask(snapshot: TaskSnapshot, attempts: AttemptRecord[]):
       errorType: s.errorType,
       blockedBy,
       readyAt: s.readyAt,
+      queuedAt: s.queuedAt,
+      leaseOwner: s.leaseOwner,
+      leaseExpiresAt: s.leaseExpiresAt,
+      timeoutMs: s.timeoutMs,
+      handlerConfig: s.handlerConfig,
       results: s.results,
     };
   });

@@ -120,6 +120,7 @@ export class TaskWorkspace {
     step.attempts += 1;
     this.setStepStatus(step, 'in_progress', now, null, null);
     const queueWait = step.readyAt === null ? null : Math.max(0, now - step.readyAt);
+    step.queuedAt = step.readyAt;
     step.readyAt = null;
     step.leaseOwner = workerId;
     step.leaseExpiresAt = leaseExpiresAt;
@@ -557,6 +558,8 @@ function attemptRow(
     stepId: step.id,
     stepName: step.name,
     attempt,
+    // The step's queued_at belongs to its current attempt: the one being recorded.
+    queuedAt: attempt === step.attempts ? step.queuedAt : null,
     startedAt,
     finishedAt,
     durationMs: finishedAt - startedAt,

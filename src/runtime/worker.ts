@@ -15,6 +15,7 @@ import { eventBase } from '../core/trace-context.js';
 import type { AttemptObserver } from './attempt-observer.js';
 import { execute, type Execution, type ExecutionHooks } from './executor.js';
 import type { HandlerRegistry } from './handlers.js';
+import { WorkerPresence } from './worker-presence.js';
 
 export interface WorkerOptions {
   workerId: string;
@@ -30,6 +31,10 @@ export interface WorkerOptions {
   observer?: AttemptObserver | undefined;
   maskFailure?: ExecutionHooks['maskFailure'];
   handlerLogger?: ExecutionHooks['handlerLogger'];
+  /** Record this worker in the registry (workers table). @default no registry */
+  registry?: { version: string } | undefined;
+  /** After each commit: the tasks whose rows it wrote (live views). Must not throw. */
+  onCommitted?: ((taskIds: readonly string[]) => void) | undefined;
 }
 
 export class Worker {
@@ -50,6 +55,7 @@ export class Worker {
   private idleWaiters: Array<() => void> = [];
   private readonly wantsEvent = (name: string) => this.bus.hasSubscribers(name);
   private handlerNames: ReadonlySet<string> = new Set();
+  private presence: WorkerPresence | undefined;
   /** After a store error, no tick before this instant (backoff). */
   private retryAt = 0;
   /** Counters for the live summary and later for metrics. */
@@ -100,6 +106,19 @@ export class Worker {
         );
     }
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    if (this.opts.registry) {
+      this.presence = new WorkerPresence(this.store, this.logger, {
+        workerId: this.id,
+        version: this.opts.registry.version,
+        concurrency: this.opts.concurrency,
+        handlers: [...this.handlerNames],
+        intervalMs: this.opts.heartbeatMs,
+        ttlMs: this.opts.leaseMs,
+        now: this.opts.now,
+        inFlight: () => this.running.size,
+      });
+      this.presence.start();
+    }
     this.logger.debug({ worker_id: this.id, concurrency: this.opts.concurrency }, 'worker started');
     this.notify();
   }
@@ -136,6 +155,8 @@ export class Worker {
     }
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
+    await this.presence?.stop();
+    this.presence = undefined;
     await this.stopListening?.();
     this.stopListening = undefined;
     clearTimeout(this.wakeTimer);
@@ -244,6 +265,7 @@ export class Worker {
       this.wantClaim = true;
     }
     this.bus.publish(result.events);
+    if (result.touched.length > 0) this.opts.onCommitted?.(result.touched);
     for (const c of result.claimed) this.launch(c);
     this.stats.claimed += result.claimed.length;
     // Completions may have made dependants ready; a full claim batch may have left more behind.

@@ -42,7 +42,13 @@ export interface CycleResult {
   events: TaskerEvent[];
   /** Earliest ready_at still in the future, to schedule the next claim. */
   nextReadyAt: number | null;
+  /** Tasks whose rows this cycle wrote (live views are told about them). */
+  touched: string[];
 }
+
+/** Which tasks changed: their ids, or `resync` when they cannot be named (too many, another process). */
+export type ChangeNotice =
+  { taskIds: string[]; resync?: undefined } | { resync: 'overflow' | 'remote'; taskIds?: undefined };
 
 /** A running attempt's lease, fenced on the attempt number. */
 export interface HeldLease {
@@ -115,6 +121,16 @@ export interface TaskStore {
    * Returns a function that stops listening. Without it, workers rely on polling alone.
    */
   listen?(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>>;
+  /** Optional: tell other processes which tasks this one changed (PostgreSQL NOTIFY), after the commit. */
+  publishChanges?(notice: ChangeNotice): Promise<void>;
+  /**
+   * Optional: hear about tasks other processes changed (PostgreSQL LISTEN; SQLite watches its file for
+   * other connections' commits and says `resync`). Returns a function that stops listening.
+   */
+  listenChanges?(
+    onChange: (notice: ChangeNotice) => void,
+    onError: (err: unknown) => void,
+  ): Promise<() => Promise<void>>;
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
   getTransitions(taskId: string): Promise<TransitionRecord[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
@@ -128,7 +144,71 @@ export interface TaskStore {
   ping(): Promise<void>;
   /** Running tasks by template and ready, unclaimed steps by namespace (the metrics gauges). */
   activeCounts(now: number): Promise<ActiveCounts>;
+  /**
+   * Insert or replace a worker's registry row (at start, every heartbeat, at a clean stop). Rows of
+   * workers that ended more than a day before `w.heartbeatAt` are deleted on the way.
+   */
+  saveWorker(w: WorkerRecord): Promise<void>;
+  /**
+   * Workers still running (not stopped, not expired at `now`) and those that stopped or expired after
+   * `endedAfter`, newest first; `inFlight` counted from the leases they hold.
+   */
+  listWorkers(now: number, endedAfter: number): Promise<WorkerRecord[]>;
+  /**
+   * Ready, unclaimed steps at `now`; with `readyBefore`, only those that became ready before it; with
+   * `namespaces`, only steps of tasks in them.
+   */
+  countReady(now: number, opts?: ReadyCountOptions): Promise<number>;
+  /**
+   * Tasks created in [from, to) counted per template and time bucket, in SQL: created per creation
+   * bucket, completed and failed per finishing bucket (finished before `to`).
+   */
+  throughput(q: ThroughputQuery): Promise<ThroughputRow[]>;
 }
+
+export interface ThroughputQuery {
+  from: number;
+  to: number;
+  bucketMs: number;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  /** Only these namespaces (a limited token); null: all. */
+  namespaces?: readonly string[] | null | undefined;
+}
+
+export interface ThroughputRow {
+  namespace: string;
+  name: string;
+  /** Bucket index from `from`. */
+  bucket: number;
+  created: number;
+  completed: number;
+  failed: number;
+}
+
+export interface ReadyCountOptions {
+  readyBefore?: number | undefined;
+  namespaces?: readonly string[] | null | undefined;
+}
+
+/** A worker process as the registry knows it. */
+export interface WorkerRecord {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  heartbeatAt: number;
+  /** Past this instant without a heartbeat the worker is presumed lost (its leases expire with it). */
+  expiresAt: number;
+  stoppedAt: number | null;
+  concurrency: number;
+  inFlight: number;
+  handlers: string[];
+}
+
+/** Registry rows of workers that ended longer ago than this are deleted. */
+export const WORKER_ROW_RETENTION_MS = 24 * 3_600_000;
 
 export interface ActiveCounts {
   inProgress: Array<{ namespace: string; name: string; count: number }>;

@@ -6,6 +6,7 @@ import { deepFreeze } from '../core/json.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '../core/records.js';
 import type { StepState, TaskState } from '../core/states.js';
 import type { RetryPolicy } from '../core/template.js';
+import type { WorkerRecord } from './port.js';
 
 export interface TaskRow {
   id: string;
@@ -41,6 +42,7 @@ export interface StepRow {
   ready_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  queued_at: number | null;
   started_at: number | null;
   finished_at: number | null;
   results: string | null;
@@ -51,6 +53,7 @@ export interface StepRow {
 export interface AttemptRow {
   step_id: number;
   attempt: number;
+  queued_at: number | null;
   task_id: string;
   step_name: string;
   started_at: number;
@@ -121,6 +124,7 @@ export function stepFromRow(r: StepRow): StepRecord {
     readyAt: r.ready_at,
     leaseOwner: r.lease_owner,
     leaseExpiresAt: r.lease_expires_at,
+    queuedAt: r.queued_at ?? null,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     results: parseJson<unknown>(r.results, null),
@@ -135,6 +139,7 @@ export function attemptFromRow(r: AttemptRow): AttemptRecord {
     stepId: r.step_id,
     stepName: r.step_name,
     attempt: r.attempt,
+    queuedAt: r.queued_at ?? null,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     durationMs: r.duration_ms,
@@ -161,4 +166,35 @@ export function transitionFromRow(r: TransitionRow): TransitionRecord {
 /** Results are stored as JSON; `undefined` (a handler that returns nothing) is stored as null. */
 export function resultsJson(v: unknown): string | null {
   return v === undefined ? null : JSON.stringify(v);
+}
+
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  started_at: number;
+  heartbeat_at: number;
+  expires_at: number;
+  stopped_at: number | null;
+  concurrency: number;
+  in_flight: number;
+  handlers: string;
+}
+
+/** A registry row; `leased` (the leases the worker holds now) wins over its last reported in_flight. */
+export function workerFromRow(r: WorkerRow, leased: number | undefined): WorkerRecord {
+  return {
+    id: r.id,
+    host: r.host,
+    pid: Number(r.pid),
+    version: r.version,
+    startedAt: Number(r.started_at),
+    heartbeatAt: Number(r.heartbeat_at),
+    expiresAt: Number(r.expires_at),
+    stoppedAt: r.stopped_at === null ? null : Number(r.stopped_at),
+    concurrency: Number(r.concurrency),
+    inFlight: leased ?? Number(r.in_flight),
+    handlers: parseJson<string[]>(r.handlers, []),
+  };
 }

@@ -1,21 +1,41 @@
 /** What this server knows: registered templates (with their DAGs) and the Prometheus exposition. */
 import type { FastifyPluginAsync } from 'fastify';
+import { thresholdOf } from '../../telemetry/performance.js';
 import { seesNamespace } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 
-export function metaRoutes({ tasker, options }: ApiContext): FastifyPluginAsync {
+export function metaRoutes({ tasker, options, authRequired }: ApiContext): FastifyPluginAsync {
   return async (app) => {
+    app.get(
+      '/whoami',
+      {
+        config: { scope: 'tasks:read' },
+        schema: { summary: 'The caller: token name, scopes and the namespaces it is limited to' },
+      },
+      async (req) => ({
+        name: req.principal.name,
+        scopes: [...req.principal.scopes],
+        namespaces: req.principal.namespaces === null ? null : [...req.principal.namespaces],
+        auth_required: authRequired,
+      }),
+    );
+
     app.get(
       '/handlers',
       {
         config: { scope: 'tasks:read' },
-        schema: { summary: 'Registered templates, their versions and DAGs' },
+        schema: {
+          summary:
+            'Registered templates, their versions and DAGs, step settings, and which live workers can run each step',
+        },
       },
-      async (req) => ({
-        templates: tasker.templates
-          .list()
-          .filter((t) => seesNamespace(req.principal, t.namespace))
-          .map((t) => ({
+      async (req) => {
+        const live = (await tasker.listWorkers()).filter((w) => w.status === 'live');
+        const capable = (handler: string) => live.filter((w) => w.handlers.includes(handler)).length;
+        const templates = tasker.templates.list().filter((t) => seesNamespace(req.principal, t.namespace));
+        return {
+          live_workers: templates.length === 0 ? 0 : live.length,
+          templates: templates.map((t) => ({
             namespace: t.namespace,
             name: t.name,
             version: t.version,
@@ -25,14 +45,28 @@ export function metaRoutes({ tasker, options }: ApiContext): FastifyPluginAsync 
             steps: t.steps.map((s) => ({
               name: s.name,
               handler: s.handler,
+              // This process has it (an API-only process has none: see live_workers).
               handler_registered: tasker.handlers.has(s.handler),
+              live_workers: capable(s.handler),
               depends_on: s.dependsOn,
               timeout_seconds: s.timeoutSeconds ?? null,
+              sla_seconds: thresholdOf(s, tasker.telemetry.slowStepThresholdMs).ms / 1000,
               max_attempts: s.retry.maxAttempts,
               retryable: s.retry.retryable,
+              retry: {
+                max_attempts: s.retry.maxAttempts,
+                retryable: s.retry.retryable,
+                backoff: {
+                  base_seconds: s.retry.backoff.baseSeconds,
+                  multiplier: s.retry.backoff.multiplier,
+                  max_seconds: s.retry.backoff.maxSeconds,
+                  jitter: s.retry.backoff.jitter,
+                },
+              },
             })),
           })),
-      }),
+        };
+      },
     );
 
     // telemetry.metrics_endpoint: served under the API's prefix (checked in buildServer).

@@ -6,7 +6,7 @@ import { parseTraceparent } from '../../core/trace-context.js';
 import { TaskerError } from '../../errors.js';
 import { encodeCursor } from '../../store/cursor.js';
 import type { CreateTaskInput, TaskDetails } from '../../tasker.js';
-import { seesNamespace } from '../auth.js';
+import { seesNamespace, visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 import { parseStatuses, parseTime } from '../params.js';
 import { presentDependencies, presentTaskDetail, presentTaskSummary, presentTransition } from '../present.js';
@@ -45,7 +45,19 @@ const LIST_QUERY = {
 const DETAIL_QUERY = {
   type: 'object',
   additionalProperties: false,
-  properties: { include_dependencies: BOOL, include_business_metrics: BOOL },
+  properties: {
+    include_dependencies: {
+      ...BOOL,
+      description:
+        'bottleneck, blocked steps, critical path, suggested action, and why each unfinished step waits',
+    },
+    include_business_metrics: BOOL,
+    include_attempts: {
+      ...BOOL,
+      description:
+        'every finished attempt (the timeline), and each step’s results and handler config (redacted)',
+    },
+  },
 } as const;
 
 const CREATE_BODY = {
@@ -228,7 +240,11 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
 
     app.get<{
       Params: { id: string };
-      Querystring: { include_dependencies: boolean; include_business_metrics: boolean };
+      Querystring: {
+        include_dependencies: boolean;
+        include_business_metrics: boolean;
+        include_attempts: boolean;
+      };
     }>(
       '/tasks/:id',
       {
@@ -241,9 +257,12 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       },
       async (req) => {
         const d = await visible(req, req.params.id);
+        const deps = req.query.include_dependencies;
         return presentTaskDetail(d, d.attempts, redactor, {
-          dependencies: req.query.include_dependencies ? analysis(d) : undefined,
+          dependencies: deps ? analysis(d) : undefined,
+          waits: deps ? await tasker.explainWaits(d, visibleNamespaces(req.principal)) : undefined,
           business: req.query.include_business_metrics,
+          attempts: req.query.include_attempts,
         });
       },
     );

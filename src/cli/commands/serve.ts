@@ -25,6 +25,7 @@ interface ServeFlags extends CommonFlags {
   demo?: boolean;
   rate: number;
   allowUnauthenticated?: boolean;
+  console: boolean;
 }
 
 export function registerServe(program: Command, io: CliIo, common: (c: Command) => Command): void {
@@ -35,6 +36,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
     .option('--demo', 'load the checkout example and generate order traffic')
     .option('--rate <n>', 'demo orders per second', (v) => Number(v), 5)
     .option('--allow-unauthenticated', 'serve without API tokens on a non-loopback address')
+    .option('--no-console', 'do not serve the web console at /tasker/ui')
     .action(async (o: ServeFlags) => {
       const extra: Record<string, unknown> = {};
       if (o.concurrency !== undefined)
@@ -57,20 +59,23 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
       if (o.demo) for (const [name, h] of Object.entries(checkoutHandlers)) tasker.handlers.register(name, h);
       let app;
       let url;
+      let consoleUrl;
       try {
-        ({ app, url } = await serve(tasker, {
+        ({ app, url, consoleUrl } = await serve(tasker, {
           host: settings.host,
           port: settings.port,
           tokens: settings.apiTokens,
           metricsRequireAuth: settings.metricsRequireAuth,
           allowUnauthenticated: o.allowUnauthenticated ?? settings.allowUnauthenticated,
           bodyLimit: settings.bodyLimit,
+          console: o.console ? settings.console : false,
         }));
       } catch (err) {
         await closeTasker(tasker);
         throw err;
       }
       if (runWorker) tasker.start();
+      if (consoleUrl) io.out(`Tasker console: ${consoleUrl}`);
       io.out(
         `Tasker API on ${url} (${tasker.store.location}; ${runWorker ? 'worker running' : 'API only: no handlers module'})`,
       );

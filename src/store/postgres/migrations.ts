@@ -125,6 +125,28 @@ ALTER TABLE {schema}.tasks ADD COLUMN traceparent text;
 CREATE INDEX tasks_active ON {schema}.tasks (namespace, name) WHERE status = 'in_progress';
 `,
   },
+  {
+    version: 5,
+    name: 'console',
+    // See the SQLite migration of the same name.
+    sql: `
+CREATE TABLE {schema}.workers (
+  id           text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  version      text NOT NULL,
+  started_at   bigint NOT NULL,
+  heartbeat_at bigint NOT NULL,
+  expires_at   bigint NOT NULL,
+  stopped_at   bigint,
+  concurrency  integer NOT NULL,
+  in_flight    integer NOT NULL DEFAULT 0,
+  handlers     jsonb NOT NULL
+);
+ALTER TABLE {schema}.steps ADD COLUMN queued_at bigint;
+ALTER TABLE {schema}.step_attempts ADD COLUMN queued_at bigint;
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -17,6 +17,7 @@ import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import { encodeCursor, isUuid } from '../cursor.js';
 import { taskWhere } from '../task-filter.js';
+import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
 import type {
   ActiveCounts,
   CreatedTask,
@@ -26,8 +27,14 @@ import type {
   MigrationStatus,
   TaskFilter,
   TaskPage,
+  ReadyCountOptions,
   TaskStore,
+  ChangeNotice,
+  ThroughputQuery,
+  ThroughputRow,
+  WorkerRecord,
 } from '../port.js';
+import { WORKER_ROW_RETENTION_MS } from '../port.js';
 import {
   attemptFromRow,
   resultsJson,
@@ -38,6 +45,8 @@ import {
   type StepRow,
   type TaskRow,
   type TransitionRow,
+  type WorkerRow,
+  workerFromRow,
 } from '../rows.js';
 import { mapPostgresError, resolvePostgres, type PostgresOptions } from './connect.js';
 import { statusOf } from '../sqlite/migrations.js';
@@ -61,7 +70,7 @@ function taskCols(a = ''): string {
 const TASK_COLS = taskCols();
 const STEP_COLS = `id, task_id, name, position, handler, status, depends_on::text AS depends_on, attempts,
   attempt_limit, retry::text AS retry, timeout_ms, handler_config::text AS handler_config, ready_at, lease_owner,
-  lease_expires_at, started_at, finished_at, results::text AS results, error_message, error_type`;
+  lease_expires_at, queued_at, started_at, finished_at, results::text AS results, error_message, error_type`;
 
 type Client = pg.PoolClient;
 
@@ -130,23 +139,70 @@ export class PostgresStore implements TaskStore {
     await c.query('SELECT pg_notify($1, $2)', [this.channel, '']);
   }
 
-  async listen(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>> {
+  listen(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>> {
+    // On (re)connect too: notifications may have been missed while disconnected.
+    return this.listenOn(this.channel, () => onWake(), onError, onWake);
+  }
+
+  /** Task ids after the commit, on a channel of their own (workers do not wake for them). */
+  async publishChanges(notice: ChangeNotice): Promise<void> {
+    const payload = notice.resync !== undefined ? '*' : notice.taskIds.join(',');
+    if (payload === '') return;
+    await this.query('SELECT pg_notify($1, $2)', [this.changesChannel, payload]);
+  }
+
+  listenChanges(
+    onChange: (notice: ChangeNotice) => void,
+    onError: (err: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    let first = true;
+    return this.listenOn(
+      this.changesChannel,
+      (payload) =>
+        onChange(
+          payload === '*' || payload === ''
+            ? { resync: 'remote' }
+            : { taskIds: payload.split(',').filter(isUuid) },
+        ),
+      onError,
+      () => {
+        // A reconnect may have missed changes; the first connect has nothing to catch up on.
+        if (!first) onChange({ resync: 'remote' });
+        first = false;
+      },
+    );
+  }
+
+  private get changesChannel(): string {
+    return `tasker_changes_${this.schema}`;
+  }
+
+  /**
+   * LISTEN on a dedicated connection that reconnects with backoff when the server drops it, calling
+   * `onConnect` after every (re)connect.
+   */
+  private async listenOn(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onError: (err: unknown) => void,
+    onConnect: () => void,
+  ): Promise<() => Promise<void>> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
     let failures = 0;
     const connect = async (): Promise<void> => {
       const c = new pg.Client(this.clientConfig);
-      c.on('notification', () => onWake());
+      c.on('notification', (n) => onMessage(n.payload ?? ''));
       c.on('error', (err) => {
         onError(err);
         void reconnect();
       });
       await c.connect();
-      await c.query(`LISTEN "${this.channel}"`);
+      await c.query(`LISTEN "${channel}"`);
       client = c;
       failures = 0;
-      onWake(); // notifications may have been missed while disconnected
+      onConnect();
     };
     const reconnect = async (): Promise<void> => {
       const old = client;
@@ -348,7 +404,7 @@ export class PostgresStore implements TaskStore {
       );
       const at = next.rows[0]?.at ?? null;
       if (at === null || at > input.now)
-        return { applied: [], claimed: [], recovered: 0, events: [], nextReadyAt: at };
+        return { applied: [], claimed: [], recovered: 0, events: [], nextReadyAt: at, touched: [] };
     }
     const st = newTxState();
     const result = await this.tx(async (c) => {
@@ -402,6 +458,7 @@ export class PostgresStore implements TaskStore {
         recovered: plan.recovered,
         events,
         nextReadyAt: next.rows[0]?.at ?? null,
+        touched: st.written.map((w) => w.snapshot.task.id),
       };
     }, CYCLE_BEGIN);
     this.publish(st);
@@ -562,6 +619,80 @@ export class PostgresStore implements TaskStore {
     };
   }
 
+  async saveWorker(w: WorkerRecord): Promise<void> {
+    await this.query(
+      `WITH up AS (
+         INSERT INTO ${this.t('workers')} (id, host, pid, version, started_at, heartbeat_at, expires_at, stopped_at,
+           concurrency, in_flight, handlers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
+           stopped_at = excluded.stopped_at, in_flight = excluded.in_flight, handlers = excluded.handlers,
+           concurrency = excluded.concurrency
+       )
+       DELETE FROM ${this.t('workers')} WHERE COALESCE(stopped_at, expires_at) < $12`,
+      [
+        w.id,
+        w.host,
+        w.pid,
+        w.version,
+        w.startedAt,
+        w.heartbeatAt,
+        w.expiresAt,
+        w.stoppedAt,
+        w.concurrency,
+        w.inFlight,
+        JSON.stringify(w.handlers),
+        w.heartbeatAt - WORKER_ROW_RETENTION_MS,
+      ],
+    );
+  }
+
+  async listWorkers(now: number, endedAfter: number): Promise<WorkerRecord[]> {
+    const [rows, leases] = await Promise.all([
+      this.query<WorkerRow>(
+        `SELECT id, host, pid, version, started_at, heartbeat_at, expires_at, stopped_at, concurrency, in_flight,
+           handlers::text AS handlers
+         FROM ${this.t('workers')}
+         WHERE (stopped_at IS NULL AND expires_at >= $1) OR COALESCE(stopped_at, expires_at) >= $2
+         ORDER BY started_at DESC`,
+        [now, endedAfter],
+      ),
+      this.query<{ id: string; n: string }>(
+        `SELECT lease_owner AS id, COUNT(*) AS n FROM ${this.t('steps')} WHERE lease_expires_at IS NOT NULL
+         GROUP BY lease_owner`,
+        [],
+      ),
+    ]);
+    const leased = new Map(leases.rows.map((r) => [r.id, Number(r.n)]));
+    return rows.rows.map((r) =>
+      workerFromRow(r, r.stopped_at === null ? (leased.get(r.id) ?? 0) : undefined),
+    );
+  }
+
+  async throughput(q: ThroughputQuery): Promise<ThroughputRow[]> {
+    // Typed parameters: PostgreSQL cannot infer a type for `$n / $m` on its own.
+    const { sql, args } = throughputSql(
+      q,
+      this.t('tasks'),
+      (n, v) => `$${n}::${typeof v === 'number' ? 'bigint' : 'text'}`,
+      '::uuid',
+    );
+    const r = await this.query<ThroughputGroup>(sql, args);
+    return foldThroughput(r.rows);
+  }
+
+  async countReady(now: number, opts: ReadyCountOptions = {}): Promise<number> {
+    const ns = opts.namespaces;
+    const r = await this.query<{ n: string }>(
+      ns
+        ? `SELECT COUNT(*) AS n FROM ${this.t('steps')} s JOIN ${this.t('tasks')} t ON t.id = s.task_id
+           WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 AND s.ready_at < $2 AND t.namespace = ANY($3::text[])`
+        : `SELECT COUNT(*) AS n FROM ${this.t('steps')} s WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 AND s.ready_at < $2`,
+      [now, opts.readyBefore ?? Number.MAX_SAFE_INTEGER, ...(ns ? [ns] : [])],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
   /**
    * Lock the tasks (waiting, or skipping those another worker holds) and return their snapshots, recording
    * each one's revision. A snapshot this process cached at the revision now in the row is used as is: when
@@ -664,11 +795,12 @@ export class PostgresStore implements TaskStore {
          UPDATE ${this.t('steps')} s SET status = v.status, attempts = v.attempts, attempt_limit = v.attempt_limit,
            ready_at = v.ready_at, lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at,
            started_at = v.started_at, finished_at = v.finished_at, results = v.results::jsonb,
-           error_message = v.error_message, error_type = v.error_type
+           error_message = v.error_message, error_type = v.error_type, queued_at = v.queued_at
          FROM unnest($7::bigint[], $8::text[], $9::int[], $10::int[], $11::bigint[], $12::text[], $13::bigint[],
-           $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[])
+           $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
+           $40::bigint[])
            AS v(id, status, attempts, attempt_limit, ready_at, lease_owner, lease_expires_at, started_at,
-             finished_at, results, error_message, error_type, expect_status, expect_attempts)
+             finished_at, results, error_message, error_type, expect_status, expect_attempts, queued_at)
          WHERE s.id = v.id AND s.status = v.expect_status AND s.attempts = v.expect_attempts
          RETURNING 1
        ), it AS (
@@ -677,9 +809,9 @@ export class PostgresStore implements TaskStore {
            $27::text[], $28::text[])
        ), ia AS (
          INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
-           duration_ms, outcome, error_message, error_type, worker_id)
+           duration_ms, outcome, error_message, error_type, worker_id, queued_at)
          SELECT * FROM unnest($29::uuid[], $30::bigint[], $31::int[], $32::text[], $33::bigint[], $34::bigint[],
-           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[])
+           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $41::bigint[])
        )
        SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
       [
@@ -715,6 +847,8 @@ export class PostgresStore implements TaskStore {
         attempts.map((a) => a.errorMessage),
         attempts.map((a) => a.errorType),
         attempts.map((a) => a.workerId),
+        steps.map((x) => x.record.queuedAt),
+        attempts.map((a) => a.queuedAt),
       ],
     );
     const row = r.rows[0];

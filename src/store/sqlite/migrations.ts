@@ -123,6 +123,31 @@ ALTER TABLE tasks ADD COLUMN traceparent TEXT;
 CREATE INDEX tasks_active ON tasks (namespace, name) WHERE status = 'in_progress';
 `,
   },
+  {
+    version: 4,
+    name: 'console',
+    // workers: the registry of worker processes (one row each, upserted at start, every heartbeat and at a
+    // clean stop), so any process can say which workers are live and which handlers they have. queued_at:
+    // when the current (steps) or a finished (step_attempts) attempt became claimable, so a timeline can
+    // tell queue wait from retry backoff.
+    sql: `
+CREATE TABLE workers (
+  id           TEXT PRIMARY KEY,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  version      TEXT NOT NULL,
+  started_at   INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  stopped_at   INTEGER,
+  concurrency  INTEGER NOT NULL,
+  in_flight    INTEGER NOT NULL DEFAULT 0,
+  handlers     TEXT NOT NULL
+);
+ALTER TABLE steps ADD COLUMN queued_at INTEGER;
+ALTER TABLE step_attempts ADD COLUMN queued_at INTEGER;
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

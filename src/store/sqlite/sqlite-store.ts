@@ -20,8 +20,14 @@ import type {
   MigrationStatus,
   TaskFilter,
   TaskPage,
+  ReadyCountOptions,
+  ChangeNotice,
   TaskStore,
+  ThroughputQuery,
+  ThroughputRow,
+  WorkerRecord,
 } from '../port.js';
+import { WORKER_ROW_RETENTION_MS } from '../port.js';
 import { encodeCursor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
 import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS, statusOf } from './migrations.js';
@@ -36,9 +42,12 @@ import {
   type StepRow,
   type TaskRow,
   type TransitionRow,
+  type WorkerRow,
+  workerFromRow,
 } from '../rows.js';
 import { SnapshotCache } from '../snapshot-cache.js';
 import { taskWhere } from '../task-filter.js';
+import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
 
 type Stmt = Database.Statement;
 
@@ -102,7 +111,8 @@ export class SqliteStore implements TaskStore {
       ),
       updateStep: db.prepare(
         `UPDATE steps SET status = ?, attempts = ?, attempt_limit = ?, ready_at = ?, lease_owner = ?,
-           lease_expires_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?, error_type = ?
+           lease_expires_at = ?, queued_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?,
+           error_type = ?
          WHERE id = ? AND status = ? AND attempts = ?`,
       ),
       selectExpired: db.prepare(
@@ -142,6 +152,7 @@ export class SqliteStore implements TaskStore {
       'error_message',
       'error_type',
       'worker_id',
+      'queued_at',
     ]);
   }
 
@@ -294,7 +305,8 @@ export class SqliteStore implements TaskStore {
       }
     }
     const events: TaskerEvent[] = [];
-    for (const ws of plan.workspaces()) this.writeChanges(ws, events);
+    const touched: string[] = [];
+    for (const ws of plan.workspaces()) if (this.writeChanges(ws, events)) touched.push(ws.task.id);
     const next = this.s.selectNextReady.get() as { at: number | null } | undefined;
     return {
       applied: plan.applied,
@@ -302,6 +314,7 @@ export class SqliteStore implements TaskStore {
       recovered: plan.recovered,
       events,
       nextReadyAt: next?.at ?? null,
+      touched,
     };
   }
 
@@ -421,6 +434,114 @@ export class SqliteStore implements TaskStore {
   }
 
   /**
+   * Other processes sharing the file say nothing about what they change: `PRAGMA data_version` moves
+   * when another connection commits, so a watcher polling it twice a second can at least say "resync".
+   * This process's own commits reach live views through the change feed, by id.
+   */
+  listenChanges(
+    onChange: (notice: ChangeNotice) => void,
+    onError: (err: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    let last = this.dataVersion.get() as number;
+    const timer = setInterval(() => {
+      if (!this.db.open) return;
+      try {
+        const v = this.dataVersion.get() as number;
+        if (v !== last) {
+          last = v;
+          onChange({ resync: 'remote' });
+        }
+      } catch (err) {
+        onError(err);
+      }
+    }, 500);
+    timer.unref();
+    return Promise.resolve(() => {
+      clearInterval(timer);
+      return Promise.resolve();
+    });
+  }
+
+  saveWorker(w: WorkerRecord): Promise<void> {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO workers (id, host, pid, version, started_at, heartbeat_at, expires_at, stopped_at,
+               concurrency, in_flight, handlers)
+             VALUES (@id, @host, @pid, @version, @started_at, @heartbeat_at, @expires_at, @stopped_at,
+               @concurrency, @in_flight, @handlers)
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
+               stopped_at = excluded.stopped_at, in_flight = excluded.in_flight, handlers = excluded.handlers,
+               concurrency = excluded.concurrency`,
+          )
+          .run({
+            id: w.id,
+            host: w.host,
+            pid: w.pid,
+            version: w.version,
+            started_at: w.startedAt,
+            heartbeat_at: w.heartbeatAt,
+            expires_at: w.expiresAt,
+            stopped_at: w.stoppedAt,
+            concurrency: w.concurrency,
+            in_flight: w.inFlight,
+            handlers: JSON.stringify(w.handlers),
+          });
+        this.db
+          .prepare('DELETE FROM workers WHERE COALESCE(stopped_at, expires_at) < ?')
+          .run(w.heartbeatAt - WORKER_ROW_RETENTION_MS);
+      })(),
+    );
+  }
+
+  listWorkers(now: number, endedAfter: number): Promise<WorkerRecord[]> {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const rows = this.db
+          .prepare(
+            `SELECT * FROM workers WHERE (stopped_at IS NULL AND expires_at >= ?) OR COALESCE(stopped_at, expires_at) >= ?
+             ORDER BY started_at DESC`,
+          )
+          .all(now, endedAfter) as WorkerRow[];
+        const leased = new Map(
+          (
+            this.db
+              .prepare(
+                `SELECT lease_owner AS id, COUNT(*) AS n FROM steps WHERE lease_expires_at IS NOT NULL GROUP BY lease_owner`,
+              )
+              .all() as Array<{ id: string; n: number }>
+          ).map((r) => [r.id, r.n]),
+        );
+        return rows.map((r) => workerFromRow(r, r.stopped_at === null ? (leased.get(r.id) ?? 0) : undefined));
+      })(),
+    );
+  }
+
+  throughput(q: ThroughputQuery): Promise<ThroughputRow[]> {
+    return this.guard(() => {
+      // Numbered (?N): the window's bounds appear more than once in the statement.
+      const { sql, args } = throughputSql(q, 'tasks', (n) => `?${n}`);
+      // better-sqlite3 binds numbered parameters from an object keyed by number.
+      const bound = Object.fromEntries(args.map((v, i) => [i + 1, v]));
+      return foldThroughput(this.db.prepare(sql).all(bound) as ThroughputGroup[]);
+    });
+  }
+
+  countReady(now: number, opts: ReadyCountOptions = {}): Promise<number> {
+    return this.guard(() => {
+      const ns = opts.namespaces;
+      const sql = ns
+        ? `SELECT COUNT(*) AS n FROM steps s CROSS JOIN tasks t ON t.id = s.task_id
+           WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND s.ready_at < ?
+             AND t.namespace IN (${ns.map(() => '?').join(', ') || 'NULL'})`
+        : 'SELECT COUNT(*) AS n FROM steps s WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND s.ready_at < ?';
+      const args = [now, opts.readyBefore ?? Number.MAX_SAFE_INTEGER, ...(ns ?? [])];
+      return (this.db.prepare(sql).get(...args) as { n: number }).n;
+    });
+  }
+
+  /**
    * The claim query: ready steps in ready order (partial index steps_ready), of tasks that can run, with a
    * handler this worker has. The task-status join is a safety net for the invariant "ready_at set ⇒ task
    * pending or in_progress": one stray row must never occupy a worker's claim batch forever.
@@ -450,7 +571,8 @@ export class SqliteStore implements TaskStore {
     return { task: taskFromRow(row), steps: (this.s.selectSteps.all(taskId) as StepRow[]).map(stepFromRow) };
   }
 
-  private writeChanges(ws: TaskWorkspace, events: TaskerEvent[]): void {
+  /** Write what a workspace changed; true when it changed anything. */
+  private writeChanges(ws: TaskWorkspace, events: TaskerEvent[]): boolean {
     const c = ws.changes();
     if (c.task) {
       const t = c.task.record;
@@ -478,6 +600,7 @@ export class SqliteStore implements TaskStore {
         s.readyAt,
         s.leaseOwner,
         s.leaseExpiresAt,
+        s.queuedAt,
         s.startedAt,
         s.finishedAt,
         resultsJson(s.results),
@@ -508,10 +631,12 @@ export class SqliteStore implements TaskStore {
         a.errorMessage,
         a.errorType,
         a.workerId,
+        a.queuedAt,
       ]);
     }
     for (const e of c.events) events.push(e);
     if (c.task || c.steps.length > 0) this.cache.stage({ task: ws.task, steps: ws.steps });
+    return c.task !== null || c.steps.length > 0 || c.attempts.length > 0;
   }
 
   private queueTransitions(list: TransitionRecord[]): void {

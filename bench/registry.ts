@@ -1,0 +1,98 @@
+/**
+ * The worker registry's cost, in one bench run: the single workload with the registry off and on, at the
+ * default heartbeat (every lease/3 = 10 s: one upsert per run of this size) and at a heartbeat 60 times as
+ * frequent (lease 0.5 s: every 167 ms), where the upserts would show if they cost anything. The two
+ * variants of a pair differ only in the registry; their order alternates between runs, and the loss is
+ * taken within a run, then the median.
+ */
+import type { EngineJob, EngineResult, Sync } from './scenarios.js';
+import { median } from './stats.js';
+
+interface Variant {
+  key: string;
+  label: string;
+  registry: boolean;
+  leaseSeconds?: number;
+  baseline?: string;
+}
+
+const VARIANTS: Variant[] = [
+  { key: 'off', label: 'registry off', registry: false },
+  { key: 'on', label: 'registry on (heartbeat 10 s, the default)', registry: true, baseline: 'off' },
+  { key: 'fast-off', label: 'lease 0.5 s, registry off', registry: false, leaseSeconds: 0.5 },
+  {
+    key: 'fast-on',
+    label: 'lease 0.5 s, registry on (heartbeat 167 ms)',
+    registry: true,
+    leaseSeconds: 0.5,
+    baseline: 'fast-off',
+  },
+];
+
+export interface RegistryReport {
+  description: string;
+  variants: Array<{
+    label: string;
+    stepsPerSec: number[];
+    median: number;
+    medianLossPct?: number;
+    lossPct?: number[];
+  }>;
+}
+
+export async function runRegistryComparison(
+  o: { runs: number; tasks: number; concurrency: number; sync: Sync; stallMs: number },
+  run: (job: EngineJob) => Promise<EngineResult>,
+  progress: (line: string) => void,
+): Promise<RegistryReport> {
+  const got = new Map<string, number[]>(VARIANTS.map((v) => [v.key, []]));
+  for (let i = 0; i < o.runs; i++) {
+    const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    for (const v of order) {
+      const r = await run({
+        kind: 'engine',
+        scenario: 'single',
+        tasks: o.tasks,
+        concurrency: o.concurrency,
+        sync: o.sync,
+        stallMs: o.stallMs,
+        workerRegistry: v.registry,
+        leaseSeconds: v.leaseSeconds,
+      });
+      got.get(v.key)?.push(r.stepsPerSec);
+      progress(
+        `registry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
+      );
+    }
+  }
+  return {
+    description: `one-step no-op tasks (${o.tasks.toLocaleString('en-US')}), concurrency ${o.concurrency}, sqlite_synchronous ${o.sync}`,
+    variants: VARIANTS.map((v) => {
+      const xs = got.get(v.key) ?? [];
+      const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
+      const loss = base ? xs.map((x, k) => (1 - x / (base[k] ?? NaN)) * 100) : undefined;
+      return {
+        label: v.label,
+        stepsPerSec: xs,
+        median: median(xs),
+        ...(loss ? { lossPct: loss, medianLossPct: median(loss) } : {}),
+      };
+    }),
+  };
+}
+
+export function formatRegistryReport(r: RegistryReport): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const lines = [`worker registry: ${r.description}`];
+  for (const v of r.variants) {
+    const loss =
+      v.medianLossPct === undefined
+        ? ''
+        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')})`;
+    lines.push(
+      `  ${v.label.padEnd(46)} ${n(v.median).padStart(7)} steps/s (runs ${v.stepsPerSec.map(n).join(', ')})${loss}`,
+    );
+  }
+  lines.push('  goal: ≤ 1 % lost with the registry on (a negative loss is noise in the registry’s favour)');
+  return lines.join('\n');
+}
