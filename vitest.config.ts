@@ -20,6 +20,7 @@ const BEHAVIOURAL = [
   'test/metrics.test.ts',
   'test/console-api.test.ts',
   'test/live-remote.test.ts',
+  'test/browser/live.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

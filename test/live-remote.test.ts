@@ -3,52 +3,25 @@
  * separate worker process does. PostgreSQL names every changed task (LISTEN/NOTIFY); SQLite, whose other
  * connections say nothing, tells the console to resync (data_version watch).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { serve } from '../src/api/server.js';
 import { createTasker } from '../src/index.js';
 import { storeKind, templatesFromYaml, testDatabase } from './support/harness.js';
 import { openSse } from './support/sse.js';
-
-const TEMPLATE = `
-namespace: live
-name: remote
-version: 1.0.0
-steps:
-  - { name: a, handler: h }
-  - { name: b, handler: h, depends_on: [a] }
-`;
+import { REMOTE_TEMPLATE, runRemote } from './support/remote.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
 
-function runRemote(database: string): Promise<{ id: string; createdAt: number; finishedAt: number }> {
-  const child = spawn(
-    process.execPath,
-    [join(import.meta.dirname, 'fixtures', 'remote-worker.mjs'), database],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`remote worker exited ${code}`)),
-    ),
-  );
-}
-
 describe('live updates from another process', () => {
   it('a server without a worker streams what a worker process does', async () => {
     const database = testDatabase();
     const tasker = await createTasker({
       database,
-      templates: templatesFromYaml(TEMPLATE),
+      templates: templatesFromYaml(REMOTE_TEMPLATE),
       logger: false,
       migrate: true,
     });

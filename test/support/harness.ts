@@ -26,6 +26,11 @@ afterEach(async (ctx) => {
   while (cleanups.length > 0) await cleanups.pop()?.(failed);
 });
 
+/** Run `fn` after the current test, before what was registered earlier (last in, first out). */
+export function onCleanup(fn: (failed: boolean) => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
 export function tempDir(prefix = 'tasker-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -41,7 +41,14 @@ export function metaRoutes({ tasker, options, authRequired }: ApiContext): Fasti
             version: t.version,
             full_name: `${t.namespace}.${t.name}@${t.version}`,
             description: t.description ?? null,
-            business: t.business ?? null,
+            business: t.business
+              ? {
+                  value_field: t.business.valueField ?? null,
+                  tier_field: t.business.tierField ?? null,
+                  region_field: t.business.regionField ?? null,
+                  customer_field: t.business.customerField ?? null,
+                }
+              : null,
             steps: t.steps.map((s) => ({
               name: s.name,
               handler: s.handler,

@@ -1,0 +1,94 @@
+/**
+ * Connects the one LiveStream to the query cache: list pages are patched from `tasks` events, an open
+ * task detail is refetched when its id appears, the overview refetches at most once a second while
+ * events arrive, and `resync` (or a reconnect) invalidates everything on screen.
+ */
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { createContext, use, useEffect, useState, type ReactNode } from 'react';
+import { apiUrl, notifyUnauthorized } from '../api/client';
+import { keys, LIST_LIMIT, type LivePage } from '../api/queries';
+import type { StreamTask } from '../api/types';
+import { authHeader, onTokenChange } from '../auth/token';
+import { applyTaskEvents } from '../lib/list-patch';
+import { parseListSearch } from '../lib/task-filters';
+import { throttle, type Throttled } from '../lib/throttle';
+import { LiveStream, type LiveStatus } from './stream';
+
+const LiveContext = createContext<LiveStatus>({ state: 'connecting', retries: 0, detail: null });
+
+export function useLiveStatus(): LiveStatus {
+  return use(LiveContext);
+}
+
+/** How far a live first page may grow before it offers a reload instead of more rows. */
+const MAX_LIVE_ROWS = LIST_LIMIT * 2;
+
+function patchLists(client: QueryClient, tasks: StreamTask[]): void {
+  for (const query of client.getQueryCache().findAll({ queryKey: ['task-list'] })) {
+    const page = query.state.data as LivePage | undefined;
+    const search = query.queryKey[1];
+    if (!page || typeof search !== 'string') continue;
+    const state = parseListSearch(search);
+    const result = applyTaskEvents(page, tasks, {
+      filters: state.filters,
+      firstPage: state.cursor === null,
+      maxRows: MAX_LIVE_ROWS,
+    });
+    if (result.page !== page || result.overflow) {
+      client.setQueryData<LivePage>(query.queryKey, {
+        ...result.page,
+        overflow: (page.overflow ?? 0) + result.overflow,
+      });
+    }
+  }
+}
+
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const client = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>({ state: 'connecting', retries: 0, detail: null });
+
+  useEffect(() => {
+    const overview = throttle(() => void client.invalidateQueries({ queryKey: ['overview'] }), 1000);
+    // Analytics scan many tasks: refreshed from events, but not every second.
+    const analytics = throttle(() => void client.invalidateQueries({ queryKey: ['analytics'] }), 10_000);
+    const details = new Map<string, Throttled>();
+    const refreshTask = (id: string) => {
+      let t = details.get(id);
+      if (!t) {
+        t = throttle(() => void client.invalidateQueries({ queryKey: keys.task(id) }), 1000);
+        details.set(id, t);
+      }
+      t();
+    };
+
+    const stream = new LiveStream({
+      url: apiUrl('/stream'),
+      headers: authHeader,
+      handlers: {
+        onStatus: setStatus,
+        onTasks: (tasks) => {
+          patchLists(client, tasks);
+          for (const task of tasks) {
+            // Only a detail someone is looking at (or recently looked at) is refetched.
+            if (client.getQueryState(keys.task(task.id))) refreshTask(task.id);
+          }
+          overview();
+          analytics();
+        },
+        onResync: () => void client.invalidateQueries(),
+        onUnauthorized: notifyUnauthorized,
+      },
+    });
+    stream.start();
+    const stopWatching = onTokenChange(() => stream.restart());
+    return () => {
+      stopWatching();
+      stream.stop();
+      overview.cancel();
+      analytics.cancel();
+      details.forEach((t) => t.cancel());
+    };
+  }, [client]);
+
+  return <LiveContext value={status}>{children}</LiveContext>;
+}
