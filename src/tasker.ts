@@ -52,6 +52,7 @@ import type {
   ThroughputRow,
   WorkerRecord,
 } from './store/port.js';
+import { READY_COUNT_CAP } from './store/port.js';
 import { explainWaits, type StepWait } from './core/step-waits.js';
 import { openStore } from './store/open-store.js';
 import { ContextValidator } from './templates/context-validator.js';
@@ -80,6 +81,9 @@ export interface CreateTaskResult {
   /** False when an idempotency key matched an existing task. */
   created: boolean;
 }
+
+/** Ready steps of one task whose place in the queue is counted (the rest say "ahead: unknown"). */
+const MAX_RANKED_STEPS = 100;
 
 export interface TaskDetails extends TaskDescription {
   attempts: AttemptRecord[];
@@ -409,8 +413,8 @@ export class Tasker {
   }
 
   /** Ready, unclaimed steps now (in the given namespaces; null: all). */
-  countReady(namespaces: readonly string[] | null = null): Promise<number> {
-    return this.store.countReady(this.opts.now(), { namespaces });
+  async countReady(namespaces: readonly string[] | null = null): Promise<number> {
+    return (await this.store.countReady(this.opts.now(), { namespaces })).total;
   }
 
   /**
@@ -422,6 +426,7 @@ export class Tasker {
     namespaces: readonly string[] | null = null,
   ): Promise<Map<string, StepWait>> {
     const now = this.opts.now();
+    // Each ready step's place in the queue: one statement for all of them (a wide DAG has many).
     const readyAts = [
       ...new Set(
         d.steps.flatMap((s) =>
@@ -432,23 +437,36 @@ export class Tasker {
             : [],
         ),
       ),
-    ];
-    const [workers, backlog, ahead] = await Promise.all([
+    ].slice(0, MAX_RANKED_STEPS);
+    const [workers, ready] = await Promise.all([
       this.listWorkers(),
-      this.store.countReady(now, { namespaces }),
-      Promise.all(
-        readyAts.map(
-          async (at) => [at, await this.store.countReady(now, { readyBefore: at, namespaces })] as const,
-        ),
-      ),
+      this.store.countReady(now, { before: readyAts, namespaces }),
     ]);
-    const aheadBy = new Map(ahead);
+    const aheadBy = new Map(readyAts.map((at, i) => [at, ready.ahead[i] ?? 0]));
+    // A caller limited to some namespaces learns of workers only through its own namespaces' handlers.
+    const visible =
+      namespaces === null
+        ? null
+        : new Set(
+            this.templates
+              .list()
+              .filter((t) => namespaces.includes(t.namespace))
+              .flatMap((t) => t.steps.map((s) => s.handler)),
+          );
+    const live = workers.flatMap((w) => {
+      if (w.status !== 'live') return [];
+      if (!visible) return [w];
+      const handlers = w.handlers.filter((h) => visible.has(h));
+      return handlers.length > 0 ? [{ ...w, handlers }] : [];
+    });
+    const backlog = ready.total;
     return explainWaits(d, {
       now,
-      liveWorkers: workers.filter((w) => w.status === 'live'),
+      liveWorkers: live,
+      countCap: READY_COUNT_CAP,
       goneWorkers: new Set(workers.filter((w) => w.status !== 'live').map((w) => w.id)),
       backlog,
-      aheadOf: (at) => aheadBy.get(at) ?? 0,
+      aheadOf: (at) => aheadBy.get(at) ?? null,
     });
   }
 

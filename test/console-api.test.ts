@@ -4,6 +4,7 @@
  * HTTP, read with fetch as the console does), each with a namespace-limited token where it matters.
  */
 import type { FastifyInstance } from 'fastify';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/api/auth.js';
 import { buildServer, serve } from '../src/api/server.js';
@@ -102,6 +103,7 @@ describe('console API', () => {
       scopes: ['tasks:read', 'tasks:write', 'analytics:read', 'metrics:read', 'admin'],
       namespaces: null,
       auth_required: false,
+      trace_url: null,
     });
     const get = await api(tasker, { tokens });
     expect((await get('/tasker/whoami')).status).toBe(401);
@@ -110,6 +112,7 @@ describe('console API', () => {
       scopes: ['tasks:read'],
       namespaces: null,
       auth_required: true,
+      trace_url: null,
     });
     expect((await get('/tasker/whoami', bearer(TOKENS.billing))).body).toMatchObject({
       name: 'billing-team',
@@ -138,6 +141,10 @@ describe('console API', () => {
     expect(Date.parse(w.expires_at) - Date.parse(w.last_heartbeat_at)).toBe(30_000);
     expect(busy.body).toMatchObject({ live_workers: 1, slots_total: 3, slots_in_use: 1 });
 
+    // Unknown parameters are errors, as everywhere in the API.
+    const odd = await get('/tasker/workers?verbose=1', bearer(TOKENS.admin));
+    expect(odd.status).toBe(400);
+    expect(odd.body.message).toContain('verbose');
     // The billing token sees the worker only through its own namespace's handlers.
     const billing = await get('/tasker/workers', bearer(TOKENS.billing));
     expect(billing.body.workers.map((x: any) => x.handlers)).toEqual([['draft']]);
@@ -357,7 +364,8 @@ describe('console API', () => {
     const seen = await all.next(
       (f) => f.event === 'tasks' && f.data.tasks.some((t: any) => t.id === task.id),
     );
-    expect(seen.at - t0).toBeLessThan(1000);
+    // Pushed, not found by a slow poll (the figure itself: npm run bench:console; a busy CI machine is slower).
+    expect(seen.at - t0).toBeLessThan(3000);
     const done = await all.next(
       (f) =>
         f.event === 'tasks' && f.data.tasks.some((t: any) => t.id === task.id && t.status === 'completed'),
@@ -399,4 +407,108 @@ describe('console API', () => {
     await s.closed;
     expect(Date.now() - t0).toBeLessThan(2000);
   });
+});
+
+describe('live stream under a slow browser', () => {
+  /** A stream read over a raw socket that the test can stop reading (as a stalled tab does). */
+  async function rawStream(url: string) {
+    const { hostname, port, pathname } = new URL(`${url}/stream`);
+    const socket = connect(Number(port), hostname);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`);
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+    return { socket, closed, text: () => text };
+  }
+
+  /** Tasks whose stream rows are big (50 tags of 100 characters): a few thousand fill any socket buffer. */
+  const bigTasks = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      namespace: 'shop',
+      name: 'order',
+      tags: Array.from({ length: 50 }, (_, k) => `${'t'.repeat(96)}${String(k).padStart(2, '0')}${i % 10}`),
+    }));
+
+  /** An engine and a server with quick stream timing, and a helper that runs 3,000 big tasks to the end. */
+  async function streaming(stallMs: number) {
+    const { tasker } = await startEngine(SHOP, shopHandlers().handlers, { concurrency: 64 });
+    const { app, url } = await serve(tasker, {
+      port: 0,
+      processMetrics: false,
+      streamTiming: { stallMs, heartbeatMs: 200 },
+    });
+    apps.push(app);
+    // Batches small enough that the hub names every task (frames, not a resync for too many changes):
+    // tens of MB for a socket, and every task completes while a reader is stalled: the engine never
+    // waits for a socket. Returns the last task's id.
+    const runBigTasks = async () => {
+      let last = '';
+      for (let i = 0; i < 15; i++) {
+        const made = await tasker.createTasks(bigTasks(200));
+        for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 30_000 });
+        last = made[made.length - 1]?.task.id ?? last;
+      }
+      return last;
+    };
+    return { url, runBigTasks };
+  }
+
+  it(
+    'a browser that stops reading is dropped after the stall time; the engine and other streams carry on',
+    { timeout: 90_000 },
+    async () => {
+      const { url, runBigTasks } = await streaming(1500);
+      const healthy = await openSse(`${url}/stream`);
+      await healthy.next((f) => f.event === 'hello');
+      const stalled = await rawStream(url);
+      await until(
+        async () => stalled.text(),
+        (t) => t.includes('event: hello'),
+      );
+      stalled.socket.pause();
+      const last = await runBigTasks();
+      // The healthy reader keeps up: it sees the last task's completion (or is told to resync).
+      await healthy.next(
+        (f) =>
+          f.event === 'resync' ||
+          (f.event === 'tasks' && f.data.tasks.some((t: any) => t.id === last && t.status === 'completed')),
+        15_000,
+      );
+      // The stalled one was cut off once it had taken nothing for the stall time: when it reads again, it
+      // finds what was buffered, then the end of the connection (a stream still served would stay open).
+      await sleep(3000);
+      stalled.socket.on('error', () => {});
+      stalled.socket.resume();
+      const closedAt = await Promise.race([stalled.closed, sleep(10_000).then(() => null)]);
+      expect(closedAt, 'the stalled stream was never dropped').not.toBeNull();
+      expect(stalled.text()).not.toContain(last);
+      healthy.close();
+    },
+  );
+
+  it(
+    'a browser that falls behind and catches up gets one resync for what it missed',
+    { timeout: 90_000 },
+    async () => {
+      const { url, runBigTasks } = await streaming(60_000);
+      const slow = await rawStream(url);
+      await until(
+        async () => slow.text(),
+        (t) => t.includes('event: hello'),
+      );
+      slow.socket.pause();
+      const last = await runBigTasks();
+      slow.socket.resume();
+      const text = await until(
+        async () => slow.text(),
+        (t) => t.includes('event: resync'),
+        15_000,
+      );
+      expect(text).toContain('event: resync\ndata: {"reason":"overflow"}');
+      // Frames past the point it fell behind were dropped, not queued without bound.
+      expect(text).not.toContain(`"id":"${last}"`);
+      slow.socket.destroy();
+    },
+  );
 });

@@ -58,10 +58,8 @@ describe('console serving', () => {
   });
 
   it('serves the page at <prefix>/ui/ with the CSP, a base for the prefix and escaped settings', async () => {
-    const { app: a } = await app({
-      prefix: '/ops/tasker',
-      console: { traceUrl: 'https://jaeger.example/trace/{trace_id}?x="><script>alert(1)</script>' },
-    });
+    const traceUrl = 'https://jaeger.internal/trace/{trace_id}?x="><script>alert(1)</script>';
+    const { app: a } = await app({ prefix: '/ops/tasker', console: { traceUrl } });
     const r = await a.inject({ url: '/ops/tasker/ui/' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -71,14 +69,12 @@ describe('console serving', () => {
     expect(r.headers['x-frame-options']).toBe('DENY');
     expect(r.headers['cache-control']).toBe('no-cache');
     expect(r.body).toContain('<base href="/ops/tasker/ui/">');
-    expect(r.body).not.toContain('<script>alert(1)');
     const meta = /<meta name="tasker-config" content="([^"]*)">/.exec(r.body)?.[1] ?? '';
     const decoded = meta.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
-    expect(JSON.parse(decoded)).toEqual({
-      api: '/ops/tasker',
-      trace_url: 'https://jaeger.example/trace/{trace_id}?x="><script>alert(1)</script>',
-      version: packageInfo().version,
-    });
+    expect(JSON.parse(decoded)).toEqual({ api: '/ops/tasker', version: packageInfo().version });
+    // The trace link (an internal host, often) is not in the open page; signed-in callers get it.
+    expect(r.body).not.toContain('jaeger.internal');
+    expect((await a.inject({ url: '/ops/tasker/whoami' })).json()).toMatchObject({ trace_url: traceUrl });
     // Client-side routes get the page too; /ui redirects to /ui/.
     const deep = await a.inject({ url: '/ops/tasker/ui/tasks/01a2?status=failed' });
     expect(deep.statusCode).toBe(200);
@@ -149,6 +145,14 @@ describe('console serving', () => {
       maxStreams: 5,
       traceUrl: 'http://jaeger:16686/trace/{trace_id}',
     });
+    // `console: false` stays off when the environment only sets the trace URL.
+    writeFileSync(file, 'console: false\n');
+    const off = resolveSettings(
+      {},
+      { TASKER_CONSOLE_TRACE_URL: 'http://jaeger:16686/trace/{trace_id}' },
+      dir,
+    );
+    expect(compileConsole(off.console).enabled).toBe(false);
     writeFileSync(file, 'console:\n  trace_url: 42\n');
     expect(() => resolveSettings({}, {}, dir)).toThrow(
       new RegExp(`${file.replace(/[.]/g, '\\.')}: console\\.trace_url: expected an http\\(s\\) URL`),
@@ -203,6 +207,20 @@ describe('console serving', () => {
       error: 'BODY_ALREADY_READ',
       message: expect.stringContaining('mount it ahead of body-parsing middleware'),
     });
+  });
+
+  it('refuses a bad prefix or options with a TaskerError naming them', async () => {
+    const { tasker } = await app();
+    for (const [opts, pattern] of [
+      [{ prefix: 5 }, /prefix: expected a path starting with \/.*got 5/],
+      [{ prefix: 'tasker' }, /prefix: expected a path starting with \//],
+      [{ prefix: '/' }, /prefix: "\/" would take every route/],
+      [null, /httpHandler options: expected an object, got null/],
+    ] as const) {
+      const err = await tasker.httpHandler(opts as never).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'TaskerError', code: 'INVALID_ARGUMENT' });
+      expect((err as Error).message).toMatch(pattern);
+    }
   });
 
   it('serves node:http directly: 404 JSON outside the prefix without next()', async () => {

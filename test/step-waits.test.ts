@@ -178,7 +178,7 @@ describe('explainWaits', () => {
     const d = task('pending', { d: { readyAt: NOW - 3000 } });
     const none = waitOf(explainWaits(d, ctx({ liveWorkers: [] })), 'd');
     expect(none).toMatchObject({ reason: 'no_worker_for_handler', handler: 'd_h', liveWorkers: 0 });
-    expect(none.message).toContain('no worker is running');
+    expect(none.message).toContain('no registered worker is live');
     const others = waitOf(explainWaits(d, ctx({ liveWorkers: [worker('w2', ['a_h'], 8, 0)] })), 'd');
     expect(others).toMatchObject({ reason: 'no_worker_for_handler', liveWorkers: 1 });
     expect(others.message).toContain('none of the 1 live worker has handler "d_h"');
@@ -200,6 +200,9 @@ describe('explainWaits', () => {
       ahead: 2,
     });
     expect(full.message).toContain('all 6 slots of the 2 workers with handler "d_h" are busy');
+    // Counts at the store's cap read as "at least".
+    const huge = waitOf(explainWaits(d, { ...busy, backlog: 10_000, countCap: 10_000 }), 'd');
+    expect(huge.message).toContain('10000+ steps ready in all');
     const free = waitOf(explainWaits(d, ctx({ liveWorkers: [worker('w1', ['d_h'], 4, 1)] })), 'd');
     expect(free).toMatchObject({ reason: 'queued', slotsInUse: 1, slotsTotal: 4 });
   });
@@ -216,6 +219,16 @@ describe('explainWaits', () => {
     );
     expect(waitOf(waits, 'b')).toMatchObject({ reason: 'blocked_by_failure', failedSteps: ['a'] });
     expect(waitOf(waits, 'c')).toMatchObject({ reason: 'blocked_by_failure', failedSteps: ['a'] });
+  });
+
+  it('a step whose dependencies were resolved while its task is failed waits for the task, not a dependency', () => {
+    const d = task('error', {
+      a: { status: 'resolved_manually' },
+      d: { status: 'error', attempts: 3, errorType: 'Error', errorMessage: 'no' },
+    });
+    const b = waitOf(explainWaits(d, ctx()), 'b');
+    expect(b).toMatchObject({ reason: 'blocked_by_failure', failedSteps: ['d'] });
+    expect(b.message).toContain('its task failed (d failed)');
   });
 
   it('steps of a cancelled task were cancelled with it', () => {

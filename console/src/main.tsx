@@ -19,6 +19,11 @@ const client = new QueryClient({
   },
 });
 
+// Opened straight on a page with a DAG (a link to a task, the templates): fetch its chunk now, alongside
+// the page's data, instead of after the first render asks for it.
+if (/\/ui\/(tasks\/[^/]+|templates)\/?$/.test(window.location.pathname))
+  void import('./components/dag/dag-view');
+
 const root = document.getElementById('root');
 if (root)
   createRoot(root).render(

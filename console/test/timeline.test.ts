@@ -76,6 +76,28 @@ describe('buildTimeline', () => {
     expect(tl.end - T0).toBe(5000); // a finished task's axis ends with it, not at now
   });
 
+  it('after a final failure and an operator retry: no backoff, the new attempt queues from its ready_at', () => {
+    const tl = buildTimeline({
+      createdAt: at(0),
+      endedAt: null,
+      now: T0 + 60_000,
+      steps: [step({ name: 'pay', status: 'pending', attempts: 1, ready_at: at(50_000), queued_at: null })],
+      attempts: [
+        attempt({
+          step_name: 'pay',
+          attempt: 1,
+          queued_at: at(0),
+          started_at: at(0),
+          finished_at: at(1000),
+          outcome: 'error',
+        }),
+      ],
+    });
+    const bars = tl.rows[0]?.bars ?? [];
+    expect(kinds(bars[1]?.segments ?? [])).toEqual([['queue', 50_000, 60_000]]);
+    expect(bars.flatMap((b) => b.segments).some((s) => s.kind === 'backoff')).toBe(false);
+  });
+
   it('tells queue-bound from handler-bound: totals per kind', () => {
     const tl = buildTimeline({
       createdAt: at(0),

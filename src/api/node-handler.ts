@@ -5,6 +5,7 @@
  * routed into it, anything else goes to `next` (or gets a 404 when there is none).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TaskerError } from '../errors.js';
 import type { Tasker } from '../tasker.js';
 import { buildApp, type ServerOptions } from './server.js';
 
@@ -19,7 +20,31 @@ export interface NodeHandler {
 }
 
 export async function createNodeHandler(tasker: Tasker, opts: HandlerOptions = {}): Promise<NodeHandler> {
-  const prefix = (opts.prefix ?? '/tasker').replace(/\/+$/, '');
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `httpHandler options: expected an object, got ${JSON.stringify(opts)}`,
+      {
+        field: 'options',
+      },
+    );
+  const given: unknown = opts.prefix ?? '/tasker';
+  if (typeof given !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(given))
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `prefix: expected a path starting with / (letters, digits, . _ ~ - /), got ${JSON.stringify(given)}`,
+      { field: 'prefix', value: given },
+    );
+  const prefix = given.replace(/\/+$/, '');
+  if (prefix === '')
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      'prefix: "/" would take every route of the host app; mount under a path such as /tasker',
+      {
+        field: 'prefix',
+        value: given,
+      },
+    );
   const app = await buildApp(tasker, { ...opts, prefix });
   await app.ready();
   const handler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {

@@ -56,3 +56,6 @@ export function correlationFrom(header: string | string[] | undefined): {
   if (v === undefined) return { id: newCorrelationId(), replaced: null };
   return isValidCorrelationId(v) ? { id: v, replaced: null } : { id: newCorrelationId(), replaced: v };
 }
+
+/** For routes that take no query parameters: any given is an error naming it, as on every other route. */
+export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -23,6 +23,7 @@ import { buildOpenApi, type RouteDoc } from './openapi.js';
 import { compileConsole, type ConsoleOptions, type ResolvedConsole } from '../config/console.js';
 import { consoleRoutes } from './console/routes.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { throughputRoutes } from './routes/throughput.js';
 import { healthRoutes } from './routes/health.js';
 import { metaRoutes } from './routes/meta.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -59,6 +60,8 @@ export interface ApiOptions {
   registry?: Registry | undefined;
   /** The web console at `<prefix>/ui/` (false: not served). @default true */
   console?: boolean | ConsoleOptions | undefined;
+  /** @internal tests: the live stream's keep-alive and stall timing (ms). */
+  streamTiming?: { heartbeatMs?: number; stallMs?: number } | undefined;
 }
 
 export interface ApiContext {
@@ -149,10 +152,11 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     await app.register(healthRoutes(ctx));
     await app.register(taskRoutes(ctx));
     await app.register(analyticsRoutes(ctx));
+    await app.register(throughputRoutes(ctx));
     await app.register(metaRoutes(ctx));
     await app.register(workerRoutes(ctx));
     await app.register(streamRoutes(ctx));
-    if (consoleSettings.enabled) await app.register(consoleRoutes({ traceUrl: consoleSettings.traceUrl }));
+    if (consoleSettings.enabled) await app.register(consoleRoutes());
     app.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () =>
       buildOpenApi(docs, prefix),
     );

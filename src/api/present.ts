@@ -35,7 +35,7 @@ export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.fr
 
 export const apiTaskStatus = (s: TaskState): string => TASK_STATUS[s];
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms) / 1000);
 
 export function fullName(t: Pick<TaskRecord, 'namespace' | 'name' | 'version'>): string {

@@ -311,8 +311,14 @@ export function resolveSettings(
       if (v === undefined || k === 'config') continue;
       // Sections merge (TASKER_LOG_FORMAT changes one key of the file's telemetry section).
       const prev = (merged as Record<string, unknown>)[k];
+      const section = k === 'telemetry' || k === 'console';
       (merged as Record<string, unknown>)[k] =
-        (k === 'telemetry' || k === 'console') && isSection(prev) && isSection(v) ? { ...prev, ...v } : v;
+        section && isSection(prev) && isSection(v)
+          ? { ...prev, ...v }
+          : // `console: false` in the file stays off when the environment only sets its trace URL.
+            k === 'console' && prev === false && isSection(v)
+            ? { enabled: false, ...v }
+            : v;
     }
   }
   return merged;

@@ -46,7 +46,7 @@ export interface StepRecord {
   readyAt: number | null;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
-  /** When the current (or last) attempt became claimable (its ready_at at the claim). */
+  /** While in_progress: when the running attempt became claimable (its ready_at at the claim); else null. */
   queuedAt: number | null;
   /** When the current (or last) attempt started. */
   startedAt: number | null;

@@ -25,8 +25,8 @@ interface Ready {
   readySince: number;
   /** Ready steps everywhere (every task, every worker). */
   backlog: number;
-  /** Ready steps that became ready before this one (claimed first). */
-  ahead: number;
+  /** Ready steps that became ready before this one (claimed first); null when not counted. */
+  ahead: number | null;
   /** Slots of the live workers that have this step's handler, and how many of them are busy. */
   slotsInUse: number;
   slotsTotal: number;
@@ -83,8 +83,10 @@ export interface WaitContext {
   /** Workers the registry knows to have stopped or been lost recently. */
   goneWorkers: ReadonlySet<string>;
   backlog: number;
-  /** Ready steps that became ready before `readyAt`. */
-  aheadOf: (readyAt: number) => number;
+  /** Where the store stops counting ready steps (a count at the cap reads "N+"). */
+  countCap?: number | undefined;
+  /** Ready steps that became ready before `readyAt` (null: not counted). */
+  aheadOf: (readyAt: number) => number | null;
 }
 
 const FINISHED = new Set(['complete', 'resolved_manually']);
@@ -211,6 +213,15 @@ function explainOne(
       return [{ step: dep, status: step?.displayStatus ?? 'pending', reason: depWait(dep)?.reason ?? null }];
     });
     const phrase = dependencies.map((x) => `${x.step} (${x.reason ? SHORT[x.reason] : x.status})`).join(', ');
+    // Dependencies satisfied, yet not ready: its task failed (another step needs an operator), and steps
+    // are made ready only while their task can run.
+    if (dependencies.length === 0 && d.task.status === 'error') {
+      return {
+        reason: 'blocked_by_failure',
+        failedSteps: d.failedSteps,
+        message: `its task failed (${d.failedSteps.join(', ')} failed): it runs once the task is retried or ${d.failedSteps.length === 1 ? 'that step is' : 'those steps are'} resolved`,
+      };
+    }
     return {
       reason: 'waiting_for_dependency',
       dependencies,
@@ -228,9 +239,10 @@ function explainOne(
       reason: 'no_worker_for_handler',
       handler: s.handler,
       liveWorkers: ctx.liveWorkers.length,
+      // "Registered": the registry knows only workers that record themselves (workerRegistry, the default).
       message:
         ctx.liveWorkers.length === 0
-          ? `ready since ${iso(s.readyAt)}, but no worker is running: start one with handler "${s.handler}"`
+          ? `ready since ${iso(s.readyAt)}, but no registered worker is live: start one with handler "${s.handler}"`
           : `ready since ${iso(s.readyAt)}, but none of the ${plural(ctx.liveWorkers.length, 'live worker')} has handler "${s.handler}": deploy a worker that registers it`,
     };
   }
@@ -249,16 +261,17 @@ function explainOne(
     liveWorkers: capable.length,
   };
   const waited = `ready since ${iso(s.readyAt)} (${ago(now - s.readyAt)})`;
+  const n = (x: number) => (ctx.countCap !== undefined && x >= ctx.countCap ? `${x}+` : String(x));
   if (slotsInUse >= slotsTotal) {
     return {
       reason: 'no_free_slot',
       ...ready,
-      message: `${waited}, but all ${slotsTotal} slots of the ${plural(capable.length, 'worker')} with handler "${s.handler}" are busy; ${plural(ctx.backlog, 'step')} ready in all, ${ahead} ahead of this one`,
+      message: `${waited}, but all ${slotsTotal} slots of the ${plural(capable.length, 'worker')} with handler "${s.handler}" are busy; ${n(ctx.backlog)} step${ctx.backlog === 1 ? '' : 's'} ready in all${ahead === null ? '' : `, ${n(ahead)} ahead of this one`}`,
     };
   }
   return {
     reason: 'queued',
     ...ready,
-    message: `${waited}; ${slotsTotal - slotsInUse} of ${slotsTotal} slots free, so a worker claims it at its next cycle (${ahead} ready ahead of it)`,
+    message: `${waited}; ${slotsTotal - slotsInUse} of ${slotsTotal} slots free, so a worker claims it at its next cycle${ahead === null ? '' : ` (${n(ahead)} ready ahead of it)`}`,
   };
 }

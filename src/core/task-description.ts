@@ -26,7 +26,7 @@ export interface StepDescription {
   errorType: string | null;
   blockedBy: string[];
   readyAt: number | null;
-  /** When the current or last attempt became claimable. */
+  /** While in_progress: when the running attempt became claimable. */
   queuedAt: number | null;
   /** The worker running the step, and until when its lease holds (while in_progress). */
   leaseOwner: string | null;

@@ -212,6 +212,7 @@ export class TaskWorkspace {
             step.leaseOwner,
           ),
         );
+        step.queuedAt = null;
         this.releaseLease(step);
       }
       if (step.status === 'pending' || step.status === 'waiting_for_retry' || step.status === 'in_progress') {
@@ -405,6 +406,8 @@ export class TaskWorkspace {
     this.attempts.push(
       attemptRow(step, o.attempt, o.startedAt, o.finishedAt, outcome, errorMessage, errorType, o.workerId),
     );
+    // queued_at belongs to the attempt in flight; the next one (a retry, an operator's) gets its own.
+    step.queuedAt = null;
   }
 
   private setStepStatus(

@@ -8,6 +8,7 @@
  * flush, and `resync` when a batch is too big to name every task. Nothing here can slow a commit: touch
  * adds to a set; the publish runs after the commit, off the worker's path, and its failure is only logged.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChangeNotice, TaskStore } from '../store/port.js';
 
@@ -21,8 +22,11 @@ export interface ChangeFeedOptions {
   publish?: boolean;
 }
 
-/** A batch naming more tasks than this becomes a resync (NOTIFY payloads are limited to 8000 bytes). */
-export const MAX_BATCH_IDS = 200;
+/**
+ * A flush naming more tasks than this becomes a resync: past it, listeners would read more rows than a
+ * refetch of what is on screen costs. (Other processes get the ids in NOTIFY-sized chunks: see the store.)
+ */
+export const MAX_BATCH_IDS = 5000;
 
 export class ChangeFeed {
   private pending = new Set<string>();
@@ -34,6 +38,8 @@ export class ChangeFeed {
   private readonly publish: boolean;
   private publishing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Tags this process's notices, so its own come back from LISTEN are not delivered twice. */
+  private readonly origin = randomBytes(6).toString('hex');
 
   constructor(
     private readonly store: TaskStore,
@@ -67,7 +73,9 @@ export class ChangeFeed {
     if (this.listeners.size === 1 && this.store.listenChanges && !this.stopRemote) {
       this.stopRemote = this.store
         .listenChanges(
-          (notice) => this.deliver(notice),
+          (notice, origin) => {
+            if (origin !== this.origin) this.deliver(notice);
+          },
           (err) => this.logger.warn({ err }, 'change feed: listening for other processes failed; retrying'),
         )
         .catch((err: unknown) => {
@@ -99,7 +107,8 @@ export class ChangeFeed {
     this.overflow = false;
     this.deliver(notice);
     if (this.publish && this.store.publishChanges) {
-      const publishChanges = this.store.publishChanges.bind(this.store);
+      const publishChanges = (n: ChangeNotice) =>
+        this.store.publishChanges?.(n, this.origin) ?? Promise.resolve();
       // One at a time: a slow database delays the next notice, never a commit.
       this.publishing = this.publishing.then(() =>
         publishChanges(notice).catch((err: unknown) => {

@@ -121,14 +121,17 @@ export interface TaskStore {
    * Returns a function that stops listening. Without it, workers rely on polling alone.
    */
   listen?(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>>;
-  /** Optional: tell other processes which tasks this one changed (PostgreSQL NOTIFY), after the commit. */
-  publishChanges?(notice: ChangeNotice): Promise<void>;
+  /**
+   * Optional: tell other processes which tasks this one changed (PostgreSQL NOTIFY), after the commit.
+   * `origin` identifies the sender; listeners get it back and skip their own notices.
+   */
+  publishChanges?(notice: ChangeNotice, origin: string): Promise<void>;
   /**
    * Optional: hear about tasks other processes changed (PostgreSQL LISTEN; SQLite watches its file for
    * other connections' commits and says `resync`). Returns a function that stops listening.
    */
   listenChanges?(
-    onChange: (notice: ChangeNotice) => void,
+    onChange: (notice: ChangeNotice, origin: string | null) => void,
     onError: (err: unknown) => void,
   ): Promise<() => Promise<void>>;
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
@@ -155,13 +158,14 @@ export interface TaskStore {
    */
   listWorkers(now: number, endedAfter: number): Promise<WorkerRecord[]>;
   /**
-   * Ready, unclaimed steps at `now`; with `readyBefore`, only those that became ready before it; with
-   * `namespaces`, only steps of tasks in them.
+   * Ready, unclaimed steps at `now` (with `namespaces`, only steps of tasks in them), and for each instant
+   * of `before`, how many of them became ready before it. One statement, however many instants; every
+   * count stops at READY_COUNT_CAP, so a huge backlog costs a bounded index range.
    */
-  countReady(now: number, opts?: ReadyCountOptions): Promise<number>;
+  countReady(now: number, opts?: ReadyCountOptions): Promise<{ total: number; ahead: number[] }>;
   /**
-   * Tasks created in [from, to) counted per template and time bucket, in SQL: created per creation
-   * bucket, completed and failed per finishing bucket (finished before `to`).
+   * Tasks counted per template and time bucket, in SQL: those created in [from, to) per creation bucket;
+   * those created since `scanFrom` that completed or failed in [from, to), per finishing bucket.
    */
   throughput(q: ThroughputQuery): Promise<ThroughputRow[]>;
 }
@@ -170,6 +174,8 @@ export interface ThroughputQuery {
   from: number;
   to: number;
   bucketMs: number;
+  /** Tasks created from here on are read (before `from`: their ends inside the window count). @default from */
+  scanFrom?: number | undefined;
   namespace?: string | undefined;
   name?: string | undefined;
   /** Only these namespaces (a limited token); null: all. */
@@ -187,7 +193,7 @@ export interface ThroughputRow {
 }
 
 export interface ReadyCountOptions {
-  readyBefore?: number | undefined;
+  before?: readonly number[] | undefined;
   namespaces?: readonly string[] | null | undefined;
 }
 
@@ -206,6 +212,9 @@ export interface WorkerRecord {
   inFlight: number;
   handlers: string[];
 }
+
+/** Where ready-step counts stop ("10,000+ ready"): counting further tells an operator nothing more. */
+export const READY_COUNT_CAP = 10_000;
 
 /** Registry rows of workers that ended longer ago than this are deleted. */
 export const WORKER_ROW_RETENTION_MS = 24 * 3_600_000;

@@ -26,9 +26,10 @@ export function throughputSql(
   const from = arg(q.from);
   const bucket = arg(q.bucketMs);
   const to = arg(q.to);
+  const scanFrom = q.scanFrom ?? q.from;
   const where = [
-    `t.id >= ${arg(uuidv7Floor(q.from))}${uuidCast}`,
-    `t.created_at >= ${from}`,
+    `t.id >= ${arg(uuidv7Floor(scanFrom))}${uuidCast}`,
+    `t.created_at >= ${arg(scanFrom)}`,
     `t.created_at < ${to}`,
   ];
   if (q.namespace !== undefined) where.push(`t.namespace = ${arg(q.namespace)}`);
@@ -38,8 +39,10 @@ export function throughputSql(
     where.push(list.length > 0 ? `t.namespace IN (${list.join(', ')})` : '1 = 0');
   }
   // CAST: SQLite divides as REAL when the driver binds the bounds as doubles.
-  const sql = `SELECT t.namespace, t.name, CAST((t.created_at - ${from}) / ${bucket} AS INTEGER) AS cb,
-      CASE WHEN t.status IN ('complete', 'error') AND t.finished_at < ${to}
+  // Buckets before `from` (created, or finished, earlier) are null and left out by the fold.
+  const sql = `SELECT t.namespace, t.name,
+      CASE WHEN t.created_at >= ${from} THEN CAST((t.created_at - ${from}) / ${bucket} AS INTEGER) END AS cb,
+      CASE WHEN t.status IN ('complete', 'error') AND t.finished_at >= ${from} AND t.finished_at < ${to}
         THEN CAST((t.finished_at - ${from}) / ${bucket} AS INTEGER) END AS fb,
       t.status, COUNT(*) AS n
     FROM ${table} t WHERE ${where.join(' AND ')}
@@ -50,7 +53,7 @@ export function throughputSql(
 export interface ThroughputGroup {
   namespace: string;
   name: string;
-  cb: number | string;
+  cb: number | string | null;
   fb: number | string | null;
   status: string;
   n: number | string;
@@ -67,7 +70,7 @@ export function foldThroughput(groups: readonly ThroughputGroup[]): ThroughputRo
   };
   for (const g of groups) {
     const n = Number(g.n);
-    row(g.namespace, g.name, Number(g.cb)).created += n;
+    if (g.cb !== null) row(g.namespace, g.name, Number(g.cb)).created += n;
     if (g.fb !== null) {
       const r = row(g.namespace, g.name, Number(g.fb));
       if (g.status === 'complete') r.completed += n;

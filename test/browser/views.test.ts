@@ -65,19 +65,15 @@ describe.skipIf(!enabled)('console views in a browser', () => {
       await tasker.waitForTask(task.id, { timeoutMs: 30_000 });
       const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks/${task.id}`);
       try {
-        const t0 = Date.now();
+        // How fast: npm run bench:console (from navigation start, medians). Here: that all of it is drawn.
         await page.locator('[data-step="s19_9"][data-status="completed"]').first().waitFor();
-        const nodes = page.locator(
-          '.react-flow__node [data-step][data-status], [data-step][data-status][data-critical]',
-        );
         const names = new Set(
-          await page.$$eval('[data-step][data-status]', (els) =>
-            els.filter((e) => e.closest('.react-flow__node')).map((e) => e.getAttribute('data-step')),
+          await page.$$eval('.react-flow__node [data-step][data-status]', (els) =>
+            els.map((e) => `${e.getAttribute('data-step')}:${e.getAttribute('data-status')}`),
           ),
         );
-        console.log(`200-step DAG: all nodes drawn ${Date.now() - t0} ms after the page was loaded`);
         expect(names.size).toBe(200);
-        expect(await nodes.count()).toBeGreaterThanOrEqual(200);
+        expect([...names].every((n) => n.endsWith(':completed'))).toBe(true);
         expect(await page.locator('[data-critical="true"]').count()).toBeGreaterThanOrEqual(20);
         await screenshot(page, 'dag-200');
         expect(problems).toEqual([]);
@@ -179,7 +175,7 @@ describe.skipIf(!enabled)('console views in a browser', () => {
         ['bottlenecks?time_range=1h', 'bottlenecks', /process_payment/],
         ['impact?time_range=1h', 'business-impact', /240/],
         ['templates', 'templates', /update_inventory/],
-        ['workers', 'workers', /live/],
+        ['workers', 'workers', new RegExp(`\\b${process.pid}\\b`)],
       ];
       for (const [path, name, expected] of pages) {
         const { page, problems, close } = await openConsole(browser, `${url}/ui/${path}`);

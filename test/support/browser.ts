@@ -83,6 +83,8 @@ const docsDir = join(packageInfo().root, 'docs', 'images');
 /** A PNG of the page (full page by default) for the test artefacts, and for the docs when asked. */
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(shotsDir, { recursive: true });
+  // A full-page shot of a scrolled page draws the sticky top bar where the viewport was.
+  if (fullPage) await page.evaluate('window.scrollTo(0, 0)');
   const buffer = await page.screenshot({ fullPage, animations: 'disabled' });
   writeFileSync(join(shotsDir, `${name}.png`), buffer);
   if (process.env.TASKER_UPDATE_SCREENSHOTS === '1') {

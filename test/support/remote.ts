@@ -24,7 +24,15 @@ export function runRemote(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) =>
     child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`remote worker exited ${code}`)),
+      code === 0
+        ? resolve(
+            JSON.parse(out.trim().split('\n').pop() ?? '') as {
+              id: string;
+              createdAt: number;
+              finishedAt: number;
+            },
+          )
+        : reject(new Error(`remote worker exited ${code}`)),
     ),
   );
 }

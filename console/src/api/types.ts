@@ -343,6 +343,8 @@ export interface Principal {
   scopes: string[];
   namespaces: string[] | null;
   auth_required: boolean;
+  /** The trace link template (console.trace_url): told only to signed-in callers. */
+  trace_url?: string | null;
 }
 
 export interface ApiErrorBody {

@@ -55,7 +55,11 @@ export interface TimelineInput {
   now: number;
 }
 
-const FAILED_OUTCOMES = new Set(['retry', 'error']);
+/**
+ * Only a `retry` outcome is followed by a backoff. After `error` the task failed; a later attempt came
+ * from an operator's retry, and the time between is the operator's, not a backoff.
+ */
+const FAILED_OUTCOMES = new Set(['retry']);
 
 function segment(kind: SegmentKind, start: number | null, end: number | null, open = false): Segment | null {
   if (start === null || end === null) return null;
@@ -143,8 +147,10 @@ export function buildTimeline(input: TimelineInput): Timeline {
       } else if (prev === undefined) {
         push(segments, segment('queue', readyFromDeps(step), started));
       } else {
-        // Recorded before queued_at existed: the gap after a failure is mostly the backoff.
-        push(segments, segment(afterFailure ? 'backoff' : 'queue', prevEnd, started));
+        // Recorded before queued_at existed: the gap after a retryable failure is mostly the backoff; after
+        // a final failure it is the operator's time (no segment).
+        if (afterFailure || prev.outcome === 'complete')
+          push(segments, segment(afterFailure ? 'backoff' : 'queue', prevEnd, started));
       }
       push(segments, segment('run', started, finished));
       bars.push(barOf(step.name, a.attempt, segments, a.outcome, a.error_type, a.error_message, a.worker_id));
@@ -182,8 +188,8 @@ export function buildTimeline(input: TimelineInput): Timeline {
       const segments: Segment[] = [];
       if (afterFailure && readyAt !== null)
         push(segments, segment('backoff', prevEnd, Math.min(readyAt, now)));
-      const queueStart = queuedAt ?? readyAt;
-      if (queueStart !== null && queueStart < now) push(segments, segment('queue', queueStart, now, true));
+      // queued_at belongs to running attempts only: a pending step queues from its ready_at.
+      if (readyAt !== null && readyAt < now) push(segments, segment('queue', readyAt, now, true));
       if (segments.length) bars.push(barOf(step.name, nextAttempt, segments, 'waiting', null, null, null));
     }
     return { step: step.name, status: step.status, bars };

@@ -51,10 +51,20 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     const overview = throttle(() => void client.invalidateQueries({ queryKey: ['overview'] }), 1000);
     // Analytics scan many tasks: refreshed from events, but not every second.
     const analytics = throttle(() => void client.invalidateQueries({ queryKey: ['analytics'] }), 10_000);
+    // A resync refetches what is on screen; analytics keep their own, slower pace.
+    const resync = throttle(() => {
+      void client.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'analytics' });
+      analytics();
+    }, 1000);
     const details = new Map<string, Throttled>();
     const refreshTask = (id: string) => {
       let t = details.get(id);
       if (!t) {
+        // Only tasks someone looked at get one; drop the oldest so a long-lived tab stays small.
+        if (details.size >= 200) {
+          const [oldest] = details.keys();
+          if (oldest !== undefined) details.delete(oldest);
+        }
         t = throttle(() => void client.invalidateQueries({ queryKey: keys.task(id) }), 1000);
         details.set(id, t);
       }
@@ -75,7 +85,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           overview();
           analytics();
         },
-        onResync: () => void client.invalidateQueries(),
+        onResync: resync,
         onUnauthorized: notifyUnauthorized,
       },
     });
@@ -86,6 +96,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       stream.stop();
       overview.cancel();
       analytics.cancel();
+      resync.cancel();
       details.forEach((t) => t.cancel());
     };
   }, [client]);

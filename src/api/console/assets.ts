@@ -77,7 +77,6 @@ function walk(dir: string): string[] {
 export interface ConsolePageSettings {
   /** Where the API is mounted, e.g. `/tasker`. */
   api: string;
-  traceUrl: string | null;
   version: string;
 }
 
@@ -85,7 +84,8 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.ch
 
 /** index.html for one mount: the base for relative asset URLs and the settings the console reads. */
 export function renderIndex(template: string, s: ConsolePageSettings): ConsoleAsset {
-  const config = JSON.stringify({ api: s.api, trace_url: s.traceUrl, version: s.version });
+  // Nothing here needs a token to read: settings for signed-in users (the trace link) come from /whoami.
+  const config = JSON.stringify({ api: s.api, version: s.version });
   const head =
     `<base href="${escapeHtml(`${s.api}/ui/`)}">\n` +
     `    <meta name="tasker-config" content="${escapeHtml(config)}">`;

@@ -21,20 +21,17 @@ export const CONSOLE_CSP = [
 ].join('; ');
 
 export interface ConsoleRouteOptions {
-  /** Link template for a trace id (`{trace_id}` is replaced), or null for none. */
-  traceUrl: string | null;
   /** Where the built console lives. @default the package's dist/console */
   dir?: string | undefined;
 }
 
-export function consoleRoutes(opts: ConsoleRouteOptions): FastifyPluginAsync {
+export function consoleRoutes(opts: ConsoleRouteOptions = {}): FastifyPluginAsync {
   return async (app) => {
     const bundle = loadConsoleBundle(opts.dir);
     const prefix = app.prefix;
     const index = bundle.indexTemplate
       ? renderIndex(bundle.indexTemplate, {
           api: prefix,
-          traceUrl: opts.traceUrl,
           version: packageInfo().version,
         })
       : null;

@@ -11,12 +11,10 @@ import type { StepTemplate } from '../../core/template.js';
 import type { Tasker } from '../../tasker.js';
 import type { ApiContext } from '../plugin.js';
 import { parseRange } from '../params.js';
-import { visibleNamespaces } from '../auth.js';
-import { TaskerError } from '../../errors.js';
 
 const MAX_TASKS = 10_000;
 const TEXT = { type: 'string', maxLength: 1000 } as const;
-const QUERY = {
+export const QUERY = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -31,7 +29,7 @@ const QUERY = {
   },
 } as const;
 
-interface Query {
+export interface Query {
   time_range: string;
   namespace?: string;
   name?: string;
@@ -68,117 +66,8 @@ async function tasksInWindow(
   }
 }
 
-const THROUGHPUT_QUERY = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    ...QUERY.properties,
-    bucket: {
-      type: 'string',
-      maxLength: 20,
-      description: 'bucket width, e.g. 10s, 1m, 1h (default: about 60 buckets over the range)',
-    },
-  },
-} as const;
-
-/** Bucket widths chosen by default: the smallest giving at most 120 buckets. */
-const AUTO_BUCKETS_MS = [10, 30, 60, 300, 900, 3600, 6 * 3600, 86_400].map((s) => s * 1000);
-const MAX_BUCKETS = 1000;
-
 export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: Query & { bucket?: string } }>(
-      '/analytics/throughput',
-      {
-        config: { scope: 'tasks:read' },
-        schema: {
-          summary:
-            'Tasks created, completed and failed per time bucket and template, with tasks in progress and ready steps now',
-          querystring: THROUGHPUT_QUERY,
-        },
-      },
-      async (req) => {
-        const q = req.query;
-        const rangeMs = parseRange('time_range', q.time_range, '1h');
-        const bucketMs =
-          q.bucket !== undefined
-            ? parseRange('bucket', q.bucket, '1m')
-            : (AUTO_BUCKETS_MS.find((b) => rangeMs / b <= 120) ?? 86_400_000);
-        if (rangeMs / bucketMs > MAX_BUCKETS) {
-          throw new TaskerError(
-            'INVALID_ARGUMENT',
-            `bucket: ${q.bucket ?? ''} splits ${q.time_range} into more than ${MAX_BUCKETS} buckets; use a wider bucket`,
-            { field: 'bucket', value: q.bucket },
-          );
-        }
-        const to = Date.now();
-        // Aligned to the bucket width, so refetching moves the window without reshuffling the buckets.
-        const from = Math.floor((to - rangeMs) / bucketMs) * bucketMs;
-        const count = Math.ceil((to - from) / bucketMs);
-        const allowed = visibleNamespaces(req.principal);
-        const hidden = allowed !== null && q.namespace !== undefined && !allowed.includes(q.namespace);
-        const [rows, active] = await Promise.all([
-          hidden
-            ? []
-            : tasker.throughput({
-                from,
-                to,
-                bucketMs,
-                namespace: q.namespace,
-                name: q.name,
-                namespaces: allowed,
-              }),
-          tasker.activeCounts(),
-        ]);
-        const series = new Map<
-          string,
-          { namespace: string; name: string; created: number[]; completed: number[]; failed: number[] }
-        >();
-        for (const r of rows) {
-          if (r.bucket < 0 || r.bucket >= count) continue;
-          const key = `${r.namespace}\u0000${r.name}`;
-          let s = series.get(key);
-          if (!s) {
-            const zeros = () => new Array<number>(count).fill(0);
-            series.set(
-              key,
-              (s = {
-                namespace: r.namespace,
-                name: r.name,
-                created: zeros(),
-                completed: zeros(),
-                failed: zeros(),
-              }),
-            );
-          }
-          s.created[r.bucket] = (s.created[r.bucket] ?? 0) + r.created;
-          s.completed[r.bucket] = (s.completed[r.bucket] ?? 0) + r.completed;
-          s.failed[r.bucket] = (s.failed[r.bucket] ?? 0) + r.failed;
-        }
-        const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-        const list = [...series.values()].sort((a, b) => sum(b.created) - sum(a.created));
-        const shown = (ns: string) =>
-          (allowed === null || allowed.includes(ns)) && (q.namespace === undefined || ns === q.namespace);
-        return {
-          time_range: `${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
-          from: new Date(from).toISOString(),
-          to: new Date(to).toISOString(),
-          bucket_seconds: bucketMs / 1000,
-          buckets: Array.from({ length: count }, (_, i) => new Date(from + i * bucketMs).toISOString()),
-          series: list,
-          totals: {
-            created: sum(list.map((s) => sum(s.created))),
-            completed: sum(list.map((s) => sum(s.completed))),
-            failed: sum(list.map((s) => sum(s.failed))),
-          },
-          in_progress: active.inProgress.filter(
-            (r) => shown(r.namespace) && (q.name === undefined || r.name === q.name),
-          ),
-          ready_steps: active.ready.filter((r) => shown(r.namespace)),
-        };
-      },
-    );
-
     app.get<{ Querystring: Query }>(
       '/analytics/business-impact',
       {

@@ -2,21 +2,32 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { thresholdOf } from '../../telemetry/performance.js';
 import { seesNamespace } from '../auth.js';
+import { NO_QUERY } from '../params.js';
 import type { ApiContext } from '../plugin.js';
 
-export function metaRoutes({ tasker, options, authRequired }: ApiContext): FastifyPluginAsync {
+export function metaRoutes({
+  tasker,
+  options,
+  authRequired,
+  console: consoleSettings,
+}: ApiContext): FastifyPluginAsync {
   return async (app) => {
     app.get(
       '/whoami',
       {
         config: { scope: 'tasks:read' },
-        schema: { summary: 'The caller: token name, scopes and the namespaces it is limited to' },
+        schema: {
+          summary: 'The caller: token name, scopes and the namespaces it is limited to',
+          querystring: NO_QUERY,
+        },
       },
       async (req) => ({
         name: req.principal.name,
         scopes: [...req.principal.scopes],
         namespaces: req.principal.namespaces === null ? null : [...req.principal.namespaces],
         auth_required: authRequired,
+        // The console's trace link: often an internal host, so told to callers, not to the open page.
+        trace_url: consoleSettings.traceUrl,
       }),
     );
 
@@ -25,6 +36,7 @@ export function metaRoutes({ tasker, options, authRequired }: ApiContext): Fasti
       {
         config: { scope: 'tasks:read' },
         schema: {
+          querystring: NO_QUERY,
           summary:
             'Registered templates, their versions and DAGs, step settings, and which live workers can run each step',
         },
@@ -33,8 +45,13 @@ export function metaRoutes({ tasker, options, authRequired }: ApiContext): Fasti
         const live = (await tasker.listWorkers()).filter((w) => w.status === 'live');
         const capable = (handler: string) => live.filter((w) => w.handlers.includes(handler)).length;
         const templates = tasker.templates.list().filter((t) => seesNamespace(req.principal, t.namespace));
+        const visibleHandlers = new Set(templates.flatMap((t) => t.steps.map((s) => s.handler)));
         return {
-          live_workers: templates.length === 0 ? 0 : live.length,
+          // A limited caller counts only workers running some handler of its namespaces.
+          live_workers:
+            req.principal.namespaces === null
+              ? live.length
+              : live.filter((w) => w.handlers.some((h) => visibleHandlers.has(h))).length,
           templates: templates.map((t) => ({
             namespace: t.namespace,
             name: t.name,

@@ -6,8 +6,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { seesNamespace, visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { NO_QUERY } from '../params.js';
+import { iso } from '../present.js';
 
 export function workerRoutes({ tasker }: ApiContext): FastifyPluginAsync {
   return async (app) => {
@@ -16,6 +16,7 @@ export function workerRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       {
         config: { scope: 'tasks:read' },
         schema: {
+          querystring: NO_QUERY,
           summary:
             'Worker processes: live ones and those stopped or lost in the last hour, with slots in use',
         },

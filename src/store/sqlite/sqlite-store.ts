@@ -27,7 +27,7 @@ import type {
   ThroughputRow,
   WorkerRecord,
 } from '../port.js';
-import { WORKER_ROW_RETENTION_MS } from '../port.js';
+import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
 import { encodeCursor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
 import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS, statusOf } from './migrations.js';
@@ -439,7 +439,7 @@ export class SqliteStore implements TaskStore {
    * This process's own commits reach live views through the change feed, by id.
    */
   listenChanges(
-    onChange: (notice: ChangeNotice) => void,
+    onChange: (notice: ChangeNotice, origin: string | null) => void,
     onError: (err: unknown) => void,
   ): Promise<() => Promise<void>> {
     let last = this.dataVersion.get() as number;
@@ -449,7 +449,7 @@ export class SqliteStore implements TaskStore {
         const v = this.dataVersion.get() as number;
         if (v !== last) {
           last = v;
-          onChange({ resync: 'remote' });
+          onChange({ resync: 'remote' }, null);
         }
       } catch (err) {
         onError(err);
@@ -528,16 +528,23 @@ export class SqliteStore implements TaskStore {
     });
   }
 
-  countReady(now: number, opts: ReadyCountOptions = {}): Promise<number> {
+  countReady(now: number, opts: ReadyCountOptions = {}): Promise<{ total: number; ahead: number[] }> {
     return this.guard(() => {
       const ns = opts.namespaces;
-      const sql = ns
-        ? `SELECT COUNT(*) AS n FROM steps s CROSS JOIN tasks t ON t.id = s.task_id
-           WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND s.ready_at < ?
-             AND t.namespace IN (${ns.map(() => '?').join(', ') || 'NULL'})`
-        : 'SELECT COUNT(*) AS n FROM steps s WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND s.ready_at < ?';
-      const args = [now, opts.readyBefore ?? Number.MAX_SAFE_INTEGER, ...(ns ?? [])];
-      return (this.db.prepare(sql).get(...args) as { n: number }).n;
+      const bounds = [Number.MAX_SAFE_INTEGER, ...(opts.before ?? [])];
+      const join = ns ? 'CROSS JOIN tasks t ON t.id = s.task_id' : '';
+      const inNs = ns ? `AND t.namespace IN (${ns.map(() => '?').join(', ') || 'NULL'})` : '';
+      const rows = this.db
+        .prepare(
+          `WITH b(i, at) AS (VALUES ${bounds.map(() => '(?, ?)').join(', ')})
+           SELECT b.i, (SELECT COUNT(*) FROM (SELECT 1 FROM steps s ${join}
+             WHERE s.ready_at IS NOT NULL AND s.ready_at <= ? AND s.ready_at < b.at ${inNs} LIMIT ?)) AS n
+           FROM b ORDER BY b.i`,
+        )
+        .all(...bounds.flatMap((at, i) => [i, at]), now, ...(ns ?? []), READY_COUNT_CAP) as Array<{
+        n: number;
+      }>;
+      return { total: rows[0]?.n ?? 0, ahead: rows.slice(1).map((r) => r.n) };
     });
   }
 

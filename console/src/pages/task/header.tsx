@@ -1,3 +1,4 @@
+import { useAuth } from '../../auth/auth';
 import type { ReactNode } from 'react';
 import type { TaskDetail } from '../../api/types';
 import { CopyButton } from '../../components/copy-button';
@@ -20,8 +21,9 @@ function Fact({ label, children, wide = false }: { label: string; children: Reac
 }
 
 function TraceId({ traceId }: { traceId: string | null | undefined }) {
+  const { principal } = useAuth();
   if (!traceId) return <span className="muted">—</span>;
-  const link = traceLink(config.trace_url, traceId);
+  const link = traceLink(principal.trace_url ?? config.trace_url, traceId);
   return (
     <span className="inline-actions">
       {link ? (
