@@ -148,8 +148,8 @@ async function benchStore(
   out(`\n${label}`);
   // The template test/fixtures/remote-worker.mjs creates and runs (the "other process").
   const remoteTemplate = loadTemplateSource(
-    `namespace: live\nname: remote\nversion: 1.0.0\nsteps:\n  - { name: a, handler: h }\n  - { name: b, handler: h, depends_on: [a] }\n`,
-    'remote.yaml',
+    readFileSync(join(root, 'test', 'fixtures', 'remote-template.yaml'), 'utf8'),
+    'remote-template.yaml',
   ).templates;
   const tasker = await createTasker({
     database,

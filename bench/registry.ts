@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { EngineJob, EngineResult, Sync } from './scenarios.js';
-import { median } from './stats.js';
+import { alternate, lossAgainst, median } from './stats.js';
 
 /**
  * What one heartbeat costs, measured directly (the throughput comparison cannot resolve a cost this small
@@ -86,38 +86,33 @@ export async function runRegistryComparison(
   run: (job: EngineJob) => Promise<EngineResult>,
   progress: (line: string) => void,
 ): Promise<RegistryReport> {
-  const got = new Map<string, number[]>(VARIANTS.map((v) => [v.key, []]));
-  for (let i = 0; i < o.runs; i++) {
-    const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-    for (const v of order) {
-      const r = await run({
-        kind: 'engine',
-        scenario: 'single',
-        tasks: o.tasks,
-        concurrency: o.concurrency,
-        sync: o.sync,
-        stallMs: o.stallMs,
-        workerRegistry: v.registry,
-        leaseSeconds: v.leaseSeconds,
-      });
-      got.get(v.key)?.push(r.stepsPerSec);
-      progress(
-        `registry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
-      );
-    }
-  }
+  const got = await alternate(VARIANTS, o.runs, async (v, i) => {
+    const r = await run({
+      kind: 'engine',
+      scenario: 'single',
+      tasks: o.tasks,
+      concurrency: o.concurrency,
+      sync: o.sync,
+      stallMs: o.stallMs,
+      workerRegistry: v.registry,
+      leaseSeconds: v.leaseSeconds,
+    });
+    progress(
+      `registry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
+    );
+    return r.stepsPerSec;
+  });
   return {
     save: measureSave(o.sync),
     description: `one-step no-op tasks (${o.tasks.toLocaleString('en-US')}), concurrency ${o.concurrency}, sqlite_synchronous ${o.sync}`,
     variants: VARIANTS.map((v) => {
       const xs = got.get(v.key) ?? [];
       const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
-      const loss = base ? xs.map((x, k) => (1 - x / (base[k] ?? NaN)) * 100) : undefined;
       return {
         label: v.label,
         stepsPerSec: xs,
         median: median(xs),
-        ...(loss ? { lossPct: loss, medianLossPct: median(loss) } : {}),
+        ...(base ? lossAgainst(xs, base) : {}),
       };
     }),
   };

@@ -33,6 +33,32 @@ export function summarize(values: number[]): Summary {
 export const median = (values: number[]): number => summarize(values).median;
 
 /** en-US grouping with `d` decimals; `n/a` for NaN and infinities. */
+/**
+ * Same-run comparisons: every variant once per run, the order reversed every other run so the machine's
+ * drift favours none. Returns each variant's figures (by key), one per run.
+ */
+export async function alternate<V extends { key: string }>(
+  variants: readonly V[],
+  runs: number,
+  measure: (variant: V, run: number) => Promise<number>,
+): Promise<Map<string, number[]>> {
+  const got = new Map<string, number[]>(variants.map((v) => [v.key, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const v of i % 2 === 0 ? variants : [...variants].reverse())
+      got.get(v.key)?.push(await measure(v, i));
+  }
+  return got;
+}
+
+/** Throughput lost against a baseline measured in the same runs, %: per run, and the median of those. */
+export function lossAgainst(
+  xs: readonly number[],
+  base: readonly number[],
+): { lossPct: number[]; medianLossPct: number } {
+  const lossPct = xs.map((x, k) => (1 - x / (base[k] ?? NaN)) * 100);
+  return { lossPct, medianLossPct: median(lossPct) };
+}
+
 export function fmt(n: number, d = 0): string {
   return Number.isFinite(n)
     ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })

@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EngineJob, EngineResult, Sync } from './scenarios.js';
-import { median } from './stats.js';
+import { alternate, lossAgainst, median } from './stats.js';
 
 interface Variant {
   key: string;
@@ -118,41 +118,37 @@ export async function runTelemetryComparison(
   ];
   const sink = await startSink();
   try {
-    const got = new Map<string, number[]>(variants.map((v) => [v.key, []]));
-    for (let i = 0; i < o.runs; i++) {
-      const order = i % 2 === 0 ? variants : [...variants].reverse();
-      for (const v of order) {
-        const r = await run({
-          kind: 'engine',
-          scenario: 'single',
-          tasks: v.tasks,
-          concurrency: o.concurrency,
-          sync: o.sync,
-          stallMs: o.stallMs,
-          workMs: v.workMs,
-          telemetry: { ...v.telemetry, otlpUrl: sink.url },
-          profileDir: o.profileDir,
-          profilePrefix: `telemetry-${v.key}-run${i + 1}`,
-        });
-        got.get(v.key)?.push(r.stepsPerSec);
-        progress(
-          `telemetry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
-        );
-      }
-    }
+    const got = await alternate(variants, o.runs, async (v, i) => {
+      const r = await run({
+        kind: 'engine',
+        scenario: 'single',
+        tasks: v.tasks,
+        concurrency: o.concurrency,
+        sync: o.sync,
+        stallMs: o.stallMs,
+        workMs: v.workMs,
+        telemetry: { ...v.telemetry, otlpUrl: sink.url },
+        profileDir: o.profileDir,
+        profilePrefix: `telemetry-${v.key}-run${i + 1}`,
+      });
+      progress(
+        `telemetry run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s`,
+      );
+      return r.stepsPerSec;
+    });
     const { spans, requests } = sink.counts();
     return {
       description: `one-step tasks (${o.tasks.toLocaleString('en-US')} no-op, ${workTasks.toLocaleString('en-US')} with 1 ms of CPU), concurrency ${o.concurrency}; on = JSON logs (info) to a file + OTLP/HTTP batch export of every span + metrics`,
       variants: variants.map((v) => {
         const xs = got.get(v.key) ?? [];
         const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
-        const loss = base ? xs.map((x, k) => (1 - x / (base[k] ?? NaN)) * 100) : undefined;
+        const loss = base ? lossAgainst(xs, base) : undefined;
         return {
           label: v.label,
           stepsPerSec: xs,
           median: median(xs),
-          lossPct: loss,
-          medianLossPct: loss ? median(loss) : undefined,
+          lossPct: loss?.lossPct,
+          medianLossPct: loss?.medianLossPct,
           addedMicrosPerStep: base ? 1e6 / median(xs) - 1e6 / median(base) : undefined,
         };
       }),

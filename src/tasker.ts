@@ -393,13 +393,20 @@ export class Tasker {
    * (stopped heartbeating, so their leases expire) within `windowMs`. In-flight counts come from the
    * leases each holds now.
    */
-  async listWorkers(windowMs = 3_600_000): Promise<WorkerView[]> {
+  async listWorkers(
+    windowMs = 3_600_000,
+    namespaces: readonly string[] | null = null,
+  ): Promise<WorkerView[]> {
     const now = this.opts.now();
     const rows = await this.store.listWorkers(now, now - windowMs);
-    return rows.map((w) => ({
-      ...w,
-      status: w.stoppedAt !== null ? 'stopped' : w.expiresAt < now ? 'lost' : 'live',
-    }));
+    // Seen from some namespaces only, a worker is the handlers it has for them, or nothing.
+    const visible = namespaces === null ? null : this.templates.handlerNames((ns) => namespaces.includes(ns));
+    return rows.flatMap((w): WorkerView[] => {
+      const handlers = visible ? w.handlers.filter((h) => visible.has(h)) : w.handlers;
+      if (visible && handlers.length === 0) return [];
+      const status = w.stoppedAt !== null ? 'stopped' : w.expiresAt < now ? 'lost' : 'live';
+      return [{ ...w, handlers, status }];
+    });
   }
 
   /** Tasks created, completed and failed per time bucket and template (aggregated by the store). */
@@ -439,26 +446,11 @@ export class Tasker {
       ),
     ].slice(0, MAX_RANKED_STEPS);
     const [workers, ready] = await Promise.all([
-      this.listWorkers(),
+      this.listWorkers(undefined, namespaces),
       this.store.countReady(now, { before: readyAts, namespaces }),
     ]);
     const aheadBy = new Map(readyAts.map((at, i) => [at, ready.ahead[i] ?? 0]));
-    // A caller limited to some namespaces learns of workers only through its own namespaces' handlers.
-    const visible =
-      namespaces === null
-        ? null
-        : new Set(
-            this.templates
-              .list()
-              .filter((t) => namespaces.includes(t.namespace))
-              .flatMap((t) => t.steps.map((s) => s.handler)),
-          );
-    const live = workers.flatMap((w) => {
-      if (w.status !== 'live') return [];
-      if (!visible) return [w];
-      const handlers = w.handlers.filter((h) => visible.has(h));
-      return handlers.length > 0 ? [{ ...w, handlers }] : [];
-    });
+    const live = workers.filter((w) => w.status === 'live');
     const backlog = ready.total;
     return explainWaits(d, {
       now,
@@ -482,13 +474,7 @@ export class Tasker {
 
   /** Handlers that registered templates name but this process lacks (it cannot run those steps). */
   missingHandlers(inNamespace: (namespace: string) => boolean = () => true): string[] {
-    const names = new Set(
-      this.templates
-        .list()
-        .filter((t) => inNamespace(t.namespace))
-        .flatMap((t) => t.steps.map((s) => s.handler)),
-    );
-    return [...names].filter((h) => !this.handlers.has(h)).sort();
+    return [...this.templates.handlerNames(inNamespace)].filter((h) => !this.handlers.has(h)).sort();
   }
 
   /**

@@ -104,8 +104,9 @@ describe('console serving', () => {
     expect(again.statusCode).toBe(304);
     const missing = await a.inject({ url: '/tasker/ui/assets/gone-123.js' });
     expect(missing.statusCode).toBe(404);
-    // No path escapes the bundle.
-    const escape = await a.inject({ url: '/tasker/ui/../../package.json' });
+    // No path escapes the bundle. (Encoded, the dots reach the route as its parameter: a plain `../` would
+    // be resolved by the URL parser before any route saw it.)
+    const escape = await a.inject({ url: '/tasker/ui/..%2f..%2f..%2fpackage.json' });
     expect(escape.body).not.toContain('"dependencies"');
   });
 

@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Attempt, Step } from '../src/api/types';
+import { step } from './factories';
+import type { Attempt } from '../src/api/types';
 import { buildTimeline, rowTotals, tickStep } from '../src/lib/timeline';
 
 const T0 = Date.parse('2026-11-30T12:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
-
-const step = (over: Partial<Step>): Step => ({
-  name: 's',
-  handler: 's',
-  status: 'pending',
-  depends_on: [],
-  execution_time_seconds: null,
-  attempts: 0,
-  max_attempts: 3,
-  retry_attempts: 0,
-  started_at: null,
-  error_message: null,
-  error_type: null,
-  ...over,
-});
 
 const attempt = (over: Partial<Attempt>): Attempt => ({
   step_name: 's',

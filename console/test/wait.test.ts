@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Step } from '../src/api/types';
+import { step } from './factories';
 import { describeWait } from '../src/lib/wait';
-
-const step = (over: Partial<Step>): Step => ({
-  name: 's',
-  handler: 's',
-  status: 'pending',
-  depends_on: [],
-  execution_time_seconds: null,
-  attempts: 0,
-  max_attempts: 3,
-  retry_attempts: 0,
-  started_at: null,
-  error_message: null,
-  error_type: null,
-  ...over,
-});
 
 const now = Date.parse('2026-11-30T12:03:00.000Z');
 const local = (iso: string) => {

@@ -89,10 +89,6 @@ export class ChangeFeed {
     };
   }
 
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
-
   private async stopListening(): Promise<void> {
     const stop = this.stopRemote;
     this.stopRemote = undefined;

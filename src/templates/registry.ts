@@ -70,6 +70,15 @@ export class TemplateRegistry {
   }
 
   /** Sorted by namespace, name, then version (semver order). */
+  /** The handler names the steps of templates in the matching namespaces use. */
+  handlerNames(inNamespace: (namespace: string) => boolean = () => true): Set<string> {
+    return new Set(
+      this.list()
+        .filter((t) => inNamespace(t.namespace))
+        .flatMap((t) => t.steps.map((s) => s.handler)),
+    );
+  }
+
   list(): TaskTemplate[] {
     return [...this.#byKey.values()].sort(
       (a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || compareSemver(a.version, b.version),

@@ -4,26 +4,19 @@
  * steps it blocks, shows the same suggested action as the API and a timeline with the three attempts;
  * then Retry from the console completes the task, live, without a reload. Also the overview and the list.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearFaults, handlers, injectHang } from '../../examples/checkout/handlers.js';
 import { makeOrder, seededRandom } from '../../examples/checkout/orders.js';
 import { serve } from '../../src/api/server.js';
 import type { Tasker } from '../../src/index.js';
-import { browserSuiteEnabled, launchBrowser, openConsole, screenshot } from '../support/browser.js';
+import { browserSuiteEnabled, sharedBrowser, openConsole, screenshot } from '../support/browser.js';
 import { checkoutYaml } from '../support/checkout.js';
 import { onCleanup, startEngine } from '../support/harness.js';
 
 const enabled = browserSuiteEnabled();
 
 describe.skipIf(!enabled)('console: the seed incident in a browser', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   async function engine(): Promise<{ tasker: Tasker; url: string }> {
     const { tasker } = await startEngine(checkoutYaml(0.3), handlers, { concurrency: 8 });
@@ -66,7 +59,7 @@ describe.skipIf(!enabled)('console: the seed incident in a browser', () => {
       ).json()) as { dependencies: { suggested_action: string; bottleneck_step: string } };
       expect(api.dependencies.bottleneck_step).toBe('update_inventory');
 
-      const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks/${task.id}`);
+      const { page, problems, close } = await openConsole(browser(), `${url}/ui/tasks/${task.id}`);
       try {
         const inventory = page.locator('[data-step="update_inventory"][data-status]').first();
         await inventory.waitFor();
@@ -127,7 +120,7 @@ describe.skipIf(!enabled)('console: the seed incident in a browser', () => {
         context: { ...makeOrder(100, random), cart_items: [] },
       });
       await tasker.waitForTask(empty.task.id, { timeoutMs: 10_000 });
-      const overview = await openConsole(browser, `${url}/ui/`);
+      const overview = await openConsole(browser(), `${url}/ui/`);
       try {
         await overview.page.locator(`[data-task-id="${empty.task.id}"]`).waitFor();
         const text = await overview.page.locator('body').textContent();
@@ -138,7 +131,7 @@ describe.skipIf(!enabled)('console: the seed incident in a browser', () => {
       } finally {
         await overview.close();
       }
-      const list = await openConsole(browser, `${url}/ui/tasks`);
+      const list = await openConsole(browser(), `${url}/ui/tasks`);
       try {
         await list.page.locator(`[data-task-id="${task.id}"]`).waitFor();
         expect(await list.page.locator('[data-task-id]').count()).toBe(14);

@@ -4,24 +4,17 @@
  * every change comes from another process (PostgreSQL: LISTEN/NOTIFY names the tasks; SQLite: the file's
  * data_version says "resync"). A task created by this process appears through the local change feed.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve } from '../../src/api/server.js';
 import { createTasker } from '../../src/index.js';
-import { browserSuiteEnabled, launchBrowser, openConsole } from '../support/browser.js';
+import { browserSuiteEnabled, sharedBrowser, openConsole } from '../support/browser.js';
 import { onCleanup, storeKind, templatesFromYaml, testDatabase } from '../support/harness.js';
 import { REMOTE_TEMPLATE, runRemote } from '../support/remote.js';
 
 const enabled = browserSuiteEnabled();
 
 describe.skipIf(!enabled)(`console live updates in a browser (${storeKind()})`, () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   it(
     'the list and an open detail follow changes made by a worker in another process',
@@ -40,8 +33,8 @@ describe.skipIf(!enabled)(`console live updates in a browser (${storeKind()})`, 
 
       // Created here, run by no one yet: its page shows it pending, waiting for a worker.
       const { task: local } = await tasker.createTask({ namespace: 'live', name: 'remote' });
-      const detail = await openConsole(browser, `${url}/ui/tasks/${local.id}`);
-      const list = await openConsole(browser, `${url}/ui/tasks`);
+      const detail = await openConsole(browser(), `${url}/ui/tasks/${local.id}`);
+      const list = await openConsole(browser(), `${url}/ui/tasks`);
       try {
         await detail.page.locator('[data-step="a"][data-reason="no_worker_for_handler"]').waitFor();
         await list.page.locator(`[data-task-id="${local.id}"]`).waitFor();

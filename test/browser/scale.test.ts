@@ -3,13 +3,12 @@
  * filter from the URL, a correlation-id search, a task id search and a detail page all work at that size.
  * (How fast: npm run bench:console, which prints first-paint figures; a test only says whether it works.)
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve } from '../../src/api/server.js';
 import type { StepHandlerContext } from '../../src/index.js';
 import {
   browserSuiteEnabled,
-  launchBrowser,
+  sharedBrowser,
   openConsole,
   screenshot,
   waitUntil,
@@ -28,13 +27,7 @@ steps:
 `;
 
 describe.skipIf(!enabled)('console at 100,000 tasks', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   it('lists, pages, filters and searches 100,000 stored tasks', { timeout: 240_000 }, async () => {
     const { tasker } = await startEngine(
@@ -70,7 +63,7 @@ describe.skipIf(!enabled)('console at 100,000 tasks', () => {
     const { app, url } = await serve(tasker, { port: 0, processMetrics: false });
     onCleanup(() => app.close());
 
-    const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks`);
+    const { page, problems, close } = await openConsole(browser(), `${url}/ui/tasks`);
     try {
       const rows = page.locator('[data-task-id]');
       await rows.first().waitFor();

@@ -4,12 +4,12 @@
  * other namespaces, in the list, the detail, the overview or the stream; XSS payloads in a context, an
  * error message and a step name render as inert text under the CSP; configured secrets appear masked.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { serve } from '../../src/api/server.js';
 import type { StepHandlerContext, Tasker } from '../../src/index.js';
-import { browserSuiteEnabled, launchBrowser, openConsole, screenshot } from '../support/browser.js';
+import { browserSuiteEnabled, sharedBrowser, openConsole, screenshot } from '../support/browser.js';
 import { onCleanup, startEngine } from '../support/harness.js';
 
 const enabled = browserSuiteEnabled();
@@ -64,13 +64,7 @@ async function signIn(page: Page, token: string): Promise<void> {
 }
 
 describe.skipIf(!enabled)('console security in a browser', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   async function engine(): Promise<{ tasker: Tasker; url: string }> {
     const { tasker } = await startEngine([SHOP, BILLING], handlers, {
@@ -85,7 +79,7 @@ describe.skipIf(!enabled)('console security in a browser', () => {
     const { tasker, url } = await engine();
     const { task } = await tasker.createTask({ namespace: 'shop', name: 'order', context: { fail: true } });
     await tasker.waitForTask(task.id);
-    const { page, context, problems, close } = await openConsole(browser, `${url}/ui/tasks/${task.id}`, {
+    const { page, context, problems, close } = await openConsole(browser(), `${url}/ui/tasks/${task.id}`, {
       // The console's own first request is answered 401: that is how it learns a token is needed.
       allow: /401/,
     });
@@ -111,7 +105,7 @@ describe.skipIf(!enabled)('console security in a browser', () => {
       await close();
     }
     // The same page with the admin token has all three.
-    const admin = await openConsole(browser, `${url}/ui/tasks/${task.id}`, { allow: /401/ });
+    const admin = await openConsole(browser(), `${url}/ui/tasks/${task.id}`, { allow: /401/ });
     try {
       await signIn(admin.page, TOKENS.admin.token);
       await admin.page.getByRole('button', { name: 'Retry', exact: true }).waitFor();
@@ -132,7 +126,7 @@ describe.skipIf(!enabled)('console security in a browser', () => {
     const inv = await tasker.createTask({ namespace: 'billing', name: 'invoice' });
     await tasker.waitForTask(shop.task.id);
     await tasker.waitForTask(inv.task.id);
-    const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks`, { allow: /401|404/ });
+    const { page, problems, close } = await openConsole(browser(), `${url}/ui/tasks`, { allow: /401|404/ });
     try {
       await signIn(page, TOKENS.billing.token);
       await page.locator(`[data-task-id="${inv.task.id}"]`).waitFor();
@@ -190,7 +184,7 @@ describe.skipIf(!enabled)('console security in a browser', () => {
     const ok = await tasker.createTask({ namespace: 'shop', name: 'order' });
     await tasker.waitForTask(ok.task.id);
     for (const path of [`tasks/${task.id}`, 'tasks', `tasks/${ok.task.id}`]) {
-      const { page, problems, close } = await openConsole(browser, `${url}/ui/${path}`, { allow: /401/ });
+      const { page, problems, close } = await openConsole(browser(), `${url}/ui/${path}`, { allow: /401/ });
       try {
         await signIn(page, TOKENS.admin.token);
         await page.locator('[data-task-id], [data-step]').first().waitFor();

@@ -4,22 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageInfo } from '../../src/package-root.js';
-import { browserSuiteEnabled, launchBrowser, openConsole, waitUntil } from '../support/browser.js';
+import { browserSuiteEnabled, sharedBrowser, openConsole, waitUntil } from '../support/browser.js';
 import { onCleanup, tempDir } from '../support/harness.js';
 
 const enabled = browserSuiteEnabled();
 
 describe.skipIf(!enabled)('npm start', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   it(
     'prints the console URL first; the overview opens and demo tasks appear in the list within 30 s',
@@ -48,7 +41,7 @@ describe.skipIf(!enabled)('npm start', () => {
       expect(m, `first line: ${first}`).not.toBeNull();
       const url = m![1]!;
 
-      const { page, problems, close } = await openConsole(browser, url);
+      const { page, problems, close } = await openConsole(browser(), url);
       try {
         await page.getByRole('heading', { name: 'Overview' }).waitFor();
         await page.getByRole('link', { name: 'Tasks', exact: true }).click();

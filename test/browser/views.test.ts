@@ -3,13 +3,12 @@
  * JSON editor refusing invalid results), and the Bottlenecks, Business impact, Templates and Workers
  * pages with real data. Screenshots of each go to the docs.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { handlers as checkout } from '../../examples/checkout/handlers.js';
 import { makeOrder, seededRandom } from '../../examples/checkout/orders.js';
 import { serve } from '../../src/api/server.js';
 import type { HandlerMap, Tasker } from '../../src/index.js';
-import { browserSuiteEnabled, launchBrowser, openConsole, screenshot } from '../support/browser.js';
+import { browserSuiteEnabled, sharedBrowser, openConsole, screenshot } from '../support/browser.js';
 import { checkoutYaml } from '../support/checkout.js';
 import { onCleanup, startEngine } from '../support/harness.js';
 
@@ -41,13 +40,7 @@ steps:
 `;
 
 describe.skipIf(!enabled)('console views in a browser', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = sharedBrowser();
 
   async function engine(yaml: string[], handlers: HandlerMap): Promise<{ tasker: Tasker; url: string }> {
     const { tasker } = await startEngine(yaml, handlers, { concurrency: 16 });
@@ -63,7 +56,7 @@ describe.skipIf(!enabled)('console views in a browser', () => {
       const { tasker, url } = await engine([wideDag()], { noop: () => ({}) });
       const { task } = await tasker.createTask({ namespace: 'big', name: 'dag200' });
       await tasker.waitForTask(task.id, { timeoutMs: 30_000 });
-      const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks/${task.id}`);
+      const { page, problems, close } = await openConsole(browser(), `${url}/ui/tasks/${task.id}`);
       try {
         // How fast: npm run bench:console (from navigation start, medians). Here: that all of it is drawn.
         await page.locator('[data-step="s19_9"][data-status="completed"]').first().waitFor();
@@ -92,7 +85,7 @@ describe.skipIf(!enabled)('console views in a browser', () => {
     });
     const { task: failing } = await tasker.createTask({ namespace: 'ops', name: 'approval' });
     await tasker.waitForTask(failing.id);
-    const { page, problems, close } = await openConsole(browser, `${url}/ui/tasks/${failing.id}`);
+    const { page, problems, close } = await openConsole(browser(), `${url}/ui/tasks/${failing.id}`);
     try {
       await page.locator('[data-step="approve"][data-status="failed"]').first().waitFor();
       // Cancel, then think better of it: nothing changes.
@@ -131,7 +124,7 @@ describe.skipIf(!enabled)('console views in a browser', () => {
     const { task: second } = await tasker.createTask({ namespace: 'ops', name: 'approval' });
     const id = second.id;
     await tasker.waitForTask(id);
-    const c = await openConsole(browser, `${url}/ui/tasks/${id}`);
+    const c = await openConsole(browser(), `${url}/ui/tasks/${id}`);
     try {
       await c.page.getByRole('button', { name: 'Cancel', exact: true }).click();
       await c.page.getByRole('dialog').locator('input, textarea').first().fill('duplicate order');
@@ -178,7 +171,7 @@ describe.skipIf(!enabled)('console views in a browser', () => {
         ['workers', 'workers', new RegExp(`\\b${process.pid}\\b`)],
       ];
       for (const [path, name, expected] of pages) {
-        const { page, problems, close } = await openConsole(browser, `${url}/ui/${path}`);
+        const { page, problems, close } = await openConsole(browser(), `${url}/ui/${path}`);
         try {
           await page.getByText(expected).filter({ visible: true }).first().waitFor();
           await page.waitForTimeout(300);

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { packageInfo } from '../../src/package-root.js';
 
 export const CHROMIUM = process.env.TASKER_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,6 +39,22 @@ export async function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** One browser for the suite it is called in (inside its describe): launched before, closed after. */
+export function sharedBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser)
+      throw new Error('sharedBrowser(): the browser is not launched yet (call it inside describe)');
+    return browser;
+  };
 }
 
 export interface ConsolePage {

@@ -1,15 +1,13 @@
 /** Runs test/fixtures/remote-worker.mjs: another process creating and running live/remote tasks. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const REMOTE_TEMPLATE = `
-namespace: live
-name: remote
-version: 1.0.0
-steps:
-  - { name: a, handler: h }
-  - { name: b, handler: h, depends_on: [a] }
-`;
+/** live/remote: the template remote-worker.mjs creates and runs. */
+export const REMOTE_TEMPLATE = readFileSync(
+  join(import.meta.dirname, '..', 'fixtures', 'remote-template.yaml'),
+  'utf8',
+);
 
 export function runRemote(
   database: string,

@@ -1,7 +1,7 @@
 /** What this server knows: registered templates (with their DAGs) and the Prometheus exposition. */
 import type { FastifyPluginAsync } from 'fastify';
 import { thresholdOf } from '../../telemetry/performance.js';
-import { seesNamespace } from '../auth.js';
+import { seesNamespace, visibleNamespaces } from '../auth.js';
 import { NO_QUERY } from '../params.js';
 import type { ApiContext } from '../plugin.js';
 
@@ -42,16 +42,14 @@ export function metaRoutes({
         },
       },
       async (req) => {
-        const live = (await tasker.listWorkers()).filter((w) => w.status === 'live');
+        // A limited caller counts only workers running some handler of its namespaces.
+        const live = (await tasker.listWorkers(undefined, visibleNamespaces(req.principal))).filter(
+          (w) => w.status === 'live',
+        );
         const capable = (handler: string) => live.filter((w) => w.handlers.includes(handler)).length;
         const templates = tasker.templates.list().filter((t) => seesNamespace(req.principal, t.namespace));
-        const visibleHandlers = new Set(templates.flatMap((t) => t.steps.map((s) => s.handler)));
         return {
-          // A limited caller counts only workers running some handler of its namespaces.
-          live_workers:
-            req.principal.namespaces === null
-              ? live.length
-              : live.filter((w) => w.handlers.some((h) => visibleHandlers.has(h))).length,
+          live_workers: live.length,
           templates: templates.map((t) => ({
             namespace: t.namespace,
             name: t.name,

@@ -72,10 +72,6 @@ export class StreamHub {
     this.housekeeping.unref();
   }
 
-  get size(): number {
-    return this.clients.size;
-  }
-
   open(req: FastifyRequest, reply: FastifyReply, correlationHeader: string): void {
     if (this.clients.size >= this.opts.maxStreams) {
       throw new TaskerError(

@@ -4,7 +4,7 @@
  * its namespaces' templates, and only those handlers.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { seesNamespace, visibleNamespaces } from '../auth.js';
+import { visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 import { NO_QUERY } from '../params.js';
 import { iso } from '../present.js';
@@ -22,24 +22,11 @@ export function workerRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const p = req.principal;
-        const visible =
-          p.namespaces === null
-            ? null
-            : new Set(
-                tasker.templates
-                  .list()
-                  .filter((t) => seesNamespace(p, t.namespace))
-                  .flatMap((t) => t.steps.map((s) => s.handler)),
-              );
-        const [all, backlog] = await Promise.all([
-          tasker.listWorkers(),
-          tasker.countReady(visibleNamespaces(p)),
+        const namespaces = visibleNamespaces(req.principal);
+        const [workers, backlog] = await Promise.all([
+          tasker.listWorkers(undefined, namespaces),
+          tasker.countReady(namespaces),
         ]);
-        const workers = all.flatMap((w) => {
-          const handlers = visible ? w.handlers.filter((h) => visible.has(h)) : w.handlers;
-          return visible && handlers.length === 0 ? [] : [{ ...w, handlers }];
-        });
         const live = workers.filter((w) => w.status === 'live');
         return {
           workers: workers.map((w) => ({
