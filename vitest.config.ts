@@ -17,6 +17,7 @@ const BEHAVIOURAL = [
   'test/edge-cases.test.ts',
   'test/api.test.ts',
   'test/api-hardening.test.ts',
+  'test/triage.test.ts',
   'test/metrics.test.ts',
   'test/console-api.test.ts',
   'test/live-remote.test.ts',

@@ -29,6 +29,9 @@ export type TaskerErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'STREAM_LIMIT'
+  | 'FAILURE_GROUP_NOT_FOUND'
+  | 'BULK_JOB_NOT_FOUND'
+  | 'TOO_MANY_TASKS'
   | 'INTERNAL';
 
 export class TaskerError extends Error {

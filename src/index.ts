@@ -63,3 +63,25 @@ export { TemplateRegistry } from './templates/registry.js';
 export type { TaskStore, TaskFilter, TaskPage } from './store/port.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export { PostgresStore } from './store/postgres/postgres-store.js';
+export type { FailureGroup, FailureGroupKind } from './core/failure-groups.js';
+export type { FailureGroupsQuery, FailureGroupsReport } from './triage/failure-groups.js';
+export type {
+  BulkFilter,
+  BulkPreview,
+  BulkRequest,
+  PlannedTask,
+  SkippedTask,
+} from './triage/bulk-actions.js';
+export type { BulkActionSpec, SkipReason } from './core/bulk-plan.js';
+export type { Comparison, BaselineChoice } from './triage/compare.js';
+export type { RunComparison, StepComparison, StepRun, Difference } from './core/run-compare.js';
+export type { Actor } from './triage/audit.js';
+export type {
+  AuditRecord,
+  AuditQuery,
+  AuditOutcome,
+  BulkJobView,
+  BulkItemRecord,
+  BulkJobStatus,
+  BulkItemStatus,
+} from './store/port.js';

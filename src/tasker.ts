@@ -45,6 +45,10 @@ import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './r
 import { Worker } from './runtime/worker.js';
 import type {
   ActiveCounts,
+  AuditQuery,
+  AuditRecord,
+  BulkItemRecord,
+  BulkJobView,
   TaskFilter,
   TaskPage,
   TaskStore,
@@ -58,6 +62,12 @@ import { openStore } from './store/open-store.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
 import { TemplateRegistry } from './templates/registry.js';
+import { auditEntry, LIBRARY_ACTOR, refusal, type Actor } from './triage/audit.js';
+import { BulkActions, type BulkPreview, type BulkRequest } from './triage/bulk-actions.js';
+import { BulkRunner } from './triage/bulk-runner.js';
+import { compareWithBaseline, type Comparison } from './triage/compare.js';
+import { FailureGroups, type FailureGroupsQuery, type FailureGroupsReport } from './triage/failure-groups.js';
+import type { FailureGroup } from './core/failure-groups.js';
 
 export interface CreateTaskInput {
   namespace: string;
@@ -114,6 +124,7 @@ export class Tasker {
   private pusher: MetricsPusher | undefined;
   private readonly detachers: Array<() => void> = [];
   private readonly changes: ChangeFeed;
+  private readonly triage: { groups: FailureGroups; bulk: BulkActions; runner: BulkRunner };
 
   constructor(
     readonly store: TaskStore,
@@ -129,6 +140,22 @@ export class Tasker {
     this.telemetry = t;
     this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
     this.changes = new ChangeFeed(store, logger);
+    const groups = new FailureGroups(store, templates, opts.now);
+    const runner = new BulkRunner(
+      store,
+      {
+        owner: workerId,
+        leaseMs: opts.leaseMs,
+        pollMs: Math.min(1000, opts.leaseMs),
+        now: opts.now,
+        committed: (snapshot, events, abort) => {
+          this.committed(snapshot, events);
+          for (const id of abort) this.worker?.abortStep(id, 'task cancelled');
+        },
+      },
+      logger,
+    );
+    this.triage = { groups, bulk: new BulkActions(store, groups, opts.now, () => runner.kick()), runner };
     // Every line the engine (and a handler's ctx.log) writes passes the redactor.
     this.logger = logger.child(
       {},
@@ -524,27 +551,192 @@ export class Tasker {
   }
 
   /** Cancel a task; its running attempts are aborted (here at once, in other processes at their next heartbeat). */
-  async cancelTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
+  async cancelTask(taskId: string, reason: string | null = null, by: Actor = {}): Promise<TaskSnapshot> {
     let running: number[] = [];
-    const snapshot = await this.mutate(taskId, (ws) => {
-      running = ws.steps.filter((s) => s.status === 'in_progress').map((s) => s.id);
-      ws.cancel(this.opts.now(), reason);
-    });
+    const snapshot = await this.mutate(
+      taskId,
+      (ws) => {
+        running = ws.steps.filter((s) => s.status === 'in_progress').map((s) => s.id);
+        ws.cancel(this.opts.now(), reason);
+      },
+      { action: 'task.cancel', reason, by },
+    );
     for (const id of running) this.worker?.abortStep(id, 'task cancelled');
     return snapshot;
   }
 
-  retryTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
-    return this.mutate(taskId, (ws) => ws.retry(this.opts.now(), reason));
+  /** Run a failed task's failed steps again (completed steps are kept). */
+  retryTask(taskId: string, reason: string | null = null, by: Actor = {}): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => ws.retry(this.opts.now(), reason), {
+      action: 'task.retry',
+      reason,
+      by,
+    });
   }
 
-  async resolveStep(taskId: string, stepName: string, results: unknown = null): Promise<TaskSnapshot> {
+  async resolveStep(
+    taskId: string,
+    stepName: string,
+    results: unknown = null,
+    by: Actor & { reason?: string | null } = {},
+  ): Promise<TaskSnapshot> {
     const stored = toJsonValue(results, `results for step ${stepName}`);
-    return await this.mutate(taskId, (ws) => ws.resolveStep(stepName, stored, this.opts.now()));
+    return await this.mutate(taskId, (ws) => ws.resolveStep(stepName, stored, this.opts.now()), {
+      action: 'step.resolve',
+      reason: by.reason ?? null,
+      by,
+      detail: { step: stepName },
+    });
   }
 
-  resolveTask(taskId: string, reason: string | null = null): Promise<TaskSnapshot> {
-    return this.mutate(taskId, (ws) => ws.resolveTask(this.opts.now(), reason));
+  resolveTask(taskId: string, reason: string | null = null, by: Actor = {}): Promise<TaskSnapshot> {
+    return this.mutate(taskId, (ws) => ws.resolveTask(this.opts.now(), reason), {
+      action: 'task.resolve',
+      reason,
+      by,
+    });
+  }
+
+  /**
+   * Failing attempts of a time window grouped by cause (template, step, error type and the message with
+   * its ids and numbers masked), and running tasks that are stuck, ranked by revenue at risk.
+   */
+  async failureGroups(q: FailureGroupsQuery): Promise<FailureGroupsReport> {
+    this.assertOpen();
+    return this.triage.groups.report(checkRange(q));
+  }
+
+  /** One failure group of the window and (up to `limit`) its tasks, the last to fail first. */
+  async failureGroup(
+    fingerprint: string,
+    q: FailureGroupsQuery,
+    limit = 500,
+  ): Promise<{ group: FailureGroup; tasks: TaskRecord[]; truncated: boolean }> {
+    this.assertOpen();
+    const range = checkRange(q);
+    const group = await this.triage.groups.find(fingerprint, range);
+    const ids = await this.triage.groups.taskIds(fingerprint, range, limit + 1);
+    const byId = new Map((await this.store.getTasks(ids.slice(0, limit))).map((s) => [s.task.id, s.task]));
+    const tasks = ids.slice(0, limit).flatMap((id) => byId.get(id) ?? []);
+    return { group, tasks, truncated: ids.length > limit };
+  }
+
+  /** What a bulk action would do, task by task; changes nothing. */
+  previewBulkAction(req: BulkRequest): Promise<BulkPreview> {
+    this.assertOpen();
+    return this.triage.bulk.preview(req);
+  }
+
+  /**
+   * Record a bulk action as a job and run it in the background (in this process, or in any other with
+   * the store open should this one stop). A refusal (bad input, too many tasks) is audited too.
+   */
+  async startBulkAction(req: BulkRequest): Promise<BulkJobView> {
+    this.assertOpen();
+    this.triage.runner.start();
+    try {
+      return await this.triage.bulk.start(req);
+    } catch (err) {
+      const action = (req as Partial<BulkRequest> | null)?.spec?.action;
+      const known = ['retry', 'cancel', 'resolve_step'].includes(action as string);
+      await this.recordRefusal(`bulk.${known ? (action as string) : 'unknown'}`, err, {
+        actor: req?.actor,
+        reason: typeof req?.reason === 'string' ? req.reason : null,
+        filter: (req?.filterAsGiven ?? req?.filter ?? null) as Record<string, unknown> | null,
+      });
+      throw err;
+    }
+  }
+
+  async getBulkJob(id: string): Promise<{ job: BulkJobView; items: BulkItemRecord[] }> {
+    const job = typeof id === 'string' ? await this.store.getBulkJob(id) : null;
+    if (!job) throw new TaskerError('BULK_JOB_NOT_FOUND', `no bulk job with id ${String(id)}`, { id });
+    return { job, items: await this.store.bulkItems(id) };
+  }
+
+  listBulkJobs(limit = 20): Promise<BulkJobView[]> {
+    return this.store.listBulkJobs(limit);
+  }
+
+  /** Stop a running bulk job: tasks not yet acted on are skipped. */
+  async stopBulkJob(id: string, reason: string, by: Actor = {}): Promise<BulkJobView> {
+    const { job } = await this.getBulkJob(id);
+    const actor = by.actor ?? LIBRARY_ACTOR;
+    const now = this.opts.now();
+    const stopped = await this.store.finishBulkJob(
+      id,
+      'stopped',
+      now,
+      auditEntry(now, { actor, action: 'bulk.stop', reason, jobId: id, namespaces: job.namespaces ?? [] }),
+    );
+    if (!stopped) {
+      throw new TaskerError(
+        'ILLEGAL_TRANSITION',
+        `bulk job ${id} is ${job.status}; only a running job can be stopped`,
+        {
+          id,
+          status: job.status,
+        },
+      );
+    }
+    return (await this.getBulkJob(id)).job;
+  }
+
+  /** Pick up bulk jobs left running (by a process that stopped) and run new ones here. */
+  runBulkJobs(): void {
+    this.assertOpen();
+    this.triage.runner.start();
+  }
+
+  /** The audit log, newest first. */
+  async listAudit(q: Partial<AuditQuery> = {}): Promise<AuditRecord[]> {
+    const limit = q.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new TaskerError('INVALID_ARGUMENT', `limit: expected an integer from 1 to 1000, got ${limit}`, {
+        field: 'limit',
+      });
+    return this.store.listAudit({ ...q, limit });
+  }
+
+  /** Write an audit entry saying an action was refused (the HTTP API's own refusals: scope, input). */
+  async recordRefusal(
+    action: string,
+    err: unknown,
+    fields: {
+      actor?: string | undefined;
+      reason?: string | null | undefined;
+      taskIds?: string[];
+      namespaces?: string[];
+      filter?: Record<string, unknown> | null;
+    } = {},
+  ): Promise<void> {
+    try {
+      await this.store.appendAudit([
+        auditEntry(this.opts.now(), {
+          ...fields,
+          actor: fields.actor ?? LIBRARY_ACTOR,
+          action,
+          outcome: 'refused',
+          detail: refusal(err),
+        }),
+      ]);
+    } catch (auditErr) {
+      // The caller gets the refusal either way; a store too broken to audit it is logged.
+      this.logger.error({ err: auditErr, action }, 'could not write the audit entry of a refused action');
+    }
+  }
+
+  /**
+   * A run against its last good run (`last_success`: the most recent completed task of the same template
+   * version, else of any version) or a given task: per step, what differed, and the largest differences.
+   */
+  compareTask(
+    taskId: string,
+    against: 'last_success' | { taskId: string } = 'last_success',
+    visible: (t: TaskRecord) => boolean = () => true,
+  ): Promise<Comparison> {
+    this.assertOpen();
+    return compareWithBaseline(this.store, taskId, against, this.opts.now(), visible);
   }
 
   /** Resolves with the task once it is terminal (complete, error, cancelled, resolved_manually). */
@@ -657,6 +849,7 @@ export class Tasker {
       onCommitted: (ids) => this.changes.touch(ids),
     });
     this.worker.start();
+    this.triage.runner.start();
   }
 
   /** Stop claiming; let running attempts finish and commit (up to timeoutMs). */
@@ -676,6 +869,7 @@ export class Tasker {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stop();
+    await this.triage.runner.stop();
     await this.changes.close();
     await this.events.drain();
     for (const off of this.detachers) off();
@@ -685,13 +879,39 @@ export class Tasker {
     await this.store.close();
   }
 
-  private async mutate(taskId: string, action: (ws: TaskWorkspace) => void): Promise<TaskSnapshot> {
+  private async mutate(
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+    audit: { action: string; reason: string | null; by: Actor; detail?: Record<string, unknown> },
+  ): Promise<TaskSnapshot> {
     this.assertOpen();
-    const { snapshot, events } = await this.store.mutateTask(taskId, action);
+    const actor = audit.by.actor ?? LIBRARY_ACTOR;
+    let out: Awaited<ReturnType<TaskStore['mutateTask']>>;
+    try {
+      out = await this.store.mutateTask(taskId, action, (task) =>
+        auditEntry(this.opts.now(), {
+          actor,
+          action: audit.action,
+          reason: audit.reason,
+          taskIds: [task.id],
+          namespaces: [task.namespace],
+          detail: audit.detail ?? null,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof TaskerError && !err.code.startsWith('DATABASE_'))
+        await this.recordRefusal(audit.action, err, { actor, reason: audit.reason, taskIds: [taskId] });
+      throw err;
+    }
+    this.committed(out.snapshot, out.events);
+    return out.snapshot;
+  }
+
+  /** After an operator action commits: tell subscribers, live views and this process's worker. */
+  private committed(snapshot: TaskSnapshot, events: TaskerEvent[]): void {
     this.events.publish(events);
     this.changes.touch([snapshot.task.id]);
     this.worker?.notify();
-    return snapshot;
   }
 
   private assertHandlers(template: TaskTemplate): void {
@@ -765,3 +985,18 @@ export async function createTasker(options: TaskerOptions = {}): Promise<Tasker>
 }
 
 export { formatIssue };
+
+/** A time window's length must be a positive number of milliseconds, at most 31 days. */
+function checkRange<Q extends FailureGroupsQuery>(q: Q): Q {
+  const r = (q as Partial<FailureGroupsQuery> | null)?.rangeMs;
+  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0 || r > 31 * 86_400_000) {
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `rangeMs: expected a window in milliseconds (at most 31 days), got ${String(r)}`,
+      {
+        field: 'rangeMs',
+      },
+    );
+  }
+  return q;
+}

@@ -81,6 +81,21 @@ function toRecord(map: Map<string, number>, round: (n: number) => number): Recor
   return out;
 }
 
+/**
+ * The value and customer of one task, as its template's business fields read them from its context. Kept
+ * on the task row at creation, so failure groups add up money and customers in SQL.
+ */
+export function businessKeys(
+  business: TaskRecord['business'],
+  context: Record<string, unknown>,
+): { value: number | null; customer: string | null } {
+  if (!business) return { value: null, customer: null };
+  return {
+    value: asAmount(readContextField(context, business.valueField)),
+    customer: asKey(readContextField(context, business.customerField)),
+  };
+}
+
 export function categoryKey(failedStep: FailedTaskSample['failedStep']): string {
   return `${failedStep?.name ?? UNKNOWN}:${failedStep?.errorType ?? UNKNOWN}`;
 }
@@ -139,7 +154,7 @@ function parseCategory(key: string): { step: string; errorType: string } {
     : { step: key.slice(0, at), errorType: key.slice(at + 1) };
 }
 
-const OUTCOME_PHRASES: Readonly<Record<string, string | undefined>> = {
+export const OUTCOME_PHRASES: Readonly<Record<string, string | undefined>> = {
   [UNKNOWN]: 'failed without a recorded error type',
   [ENGINE_ERROR_TYPES.timeout]: 'timed out',
   [ENGINE_ERROR_TYPES.workerLost]: 'lost its worker',
@@ -147,7 +162,7 @@ const OUTCOME_PHRASES: Readonly<Record<string, string | undefined>> = {
   [ENGINE_ERROR_TYPES.notSerializable]: 'returned results that are not JSON-serializable',
 };
 
-function adviceFor(step: string, errorType: string, template: StepTemplate | undefined): string {
+export function adviceFor(step: string, errorType: string, template: StepTemplate | undefined): string {
   const system = dependentSystem(step, template);
   const timeout = template?.timeoutSeconds === undefined ? '' : `${formatSeconds(template.timeoutSeconds)} `;
   switch (errorType) {

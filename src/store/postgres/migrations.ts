@@ -147,6 +147,64 @@ ALTER TABLE {schema}.steps ADD COLUMN queued_at bigint;
 ALTER TABLE {schema}.step_attempts ADD COLUMN queued_at bigint;
 `,
   },
+  {
+    version: 6,
+    name: 'triage',
+    // See the SQLite migration of the same name.
+    sql: `
+ALTER TABLE {schema}.tasks ADD COLUMN business_value double precision;
+ALTER TABLE {schema}.tasks ADD COLUMN business_customer text;
+ALTER TABLE {schema}.step_attempts ADD COLUMN error_signature text;
+CREATE INDEX step_attempts_failing ON {schema}.step_attempts (finished_at) WHERE outcome IN ('retry', 'error');
+CREATE TABLE {schema}.audit_log (
+  id         bigserial PRIMARY KEY,
+  at         bigint NOT NULL,
+  actor      text NOT NULL,
+  action     text NOT NULL,
+  outcome    text NOT NULL,
+  reason     text,
+  namespace  text,
+  task_ids   jsonb NOT NULL,
+  task_count integer NOT NULL,
+  filter     jsonb,
+  job_id     text,
+  detail     jsonb
+);
+CREATE TABLE {schema}.audit_tasks (
+  task_id  uuid NOT NULL,
+  audit_id bigint NOT NULL,
+  PRIMARY KEY (task_id, audit_id)
+);
+CREATE TABLE {schema}.bulk_jobs (
+  id               text PRIMARY KEY,
+  action           text NOT NULL,
+  status           text NOT NULL,
+  actor            text NOT NULL,
+  reason           text NOT NULL,
+  filter           jsonb NOT NULL,
+  step             text,
+  results          jsonb,
+  namespaces       jsonb,
+  max_tasks        integer NOT NULL,
+  rate_per_second  double precision NOT NULL,
+  created_at       bigint NOT NULL,
+  finished_at      bigint,
+  lease_owner      text,
+  lease_expires_at bigint
+);
+CREATE INDEX bulk_jobs_running ON {schema}.bulk_jobs (created_at) WHERE status = 'running';
+CREATE TABLE {schema}.bulk_job_tasks (
+  job_id   text NOT NULL REFERENCES {schema}.bulk_jobs (id) ON DELETE CASCADE,
+  position integer NOT NULL,
+  task_id  uuid NOT NULL,
+  status   text NOT NULL,
+  message  text,
+  at       bigint,
+  PRIMARY KEY (job_id, position)
+);
+CREATE UNIQUE INDEX bulk_job_tasks_task ON {schema}.bulk_job_tasks (job_id, task_id);
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -12,14 +12,35 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
-import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type {
+  AttemptRecord,
+  TaskCreatedDraft,
+  TaskRecord,
+  TaskSnapshot,
+  TransitionRecord,
+} from '../../core/records.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
+import { businessKeys } from '../../core/business-impact.js';
+import { failureSignature } from '../../core/failure-signature.js';
+import { PgTriage } from './triage.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import { encodeCursor, isUuid } from '../cursor.js';
 import { taskWhere } from '../task-filter.js';
 import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
 import type {
+  AuditDraft,
+  AuditQuery,
+  AuditRecord,
+  BulkItemApplied,
+  BulkItemDraft,
+  BulkItemRecord,
+  BulkJobRecord,
+  BulkJobStatus,
+  BulkJobView,
+  FailureGroupData,
+  FailureGroupKey,
+  FailureGroupQuery,
   ActiveCounts,
   CreatedTask,
   CycleInput,
@@ -91,6 +112,11 @@ export class PostgresStore implements TaskStore {
   readonly location: string;
   readonly schema: string;
   private readonly cache = new SnapshotCache(20_000);
+  private readonly triage = new PgTriage(
+    (table) => this.t(table),
+    (sql, args) => this.query(sql, args),
+    (fn, begin) => this.tx(fn, begin),
+  );
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -313,15 +339,19 @@ export class PostgresStore implements TaskStore {
   createTasks(drafts: readonly TaskCreatedDraft[]): Promise<CreatedTask[]> {
     return this.tx(async (c) => {
       const ts = drafts.map((d) => d.task);
+      const money = ts.map((t) => businessKeys(t.business, t.context));
       const inserted = await c.query<{ id: string }>(
         `INSERT INTO ${this.t('tasks')} (id, namespace, name, version, status, context, correlation_id, idempotency_key,
-           tags, business, traceparent, created_at, updated_at, started_at, finished_at)
+           tags, business, traceparent, created_at, updated_at, started_at, finished_at, business_value,
+           business_customer)
          SELECT v.id, v.namespace, v.name, v.version, v.status, v.context::jsonb, v.correlation_id, v.idempotency_key,
-           v.tags::jsonb, v.business::jsonb, v.traceparent, v.created_at, v.updated_at, v.started_at, v.finished_at
+           v.tags::jsonb, v.business::jsonb, v.traceparent, v.created_at, v.updated_at, v.started_at, v.finished_at,
+           v.business_value, v.business_customer
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[])
+           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[],
+           $16::float8[], $17::text[])
            AS v(id, namespace, name, version, status, context, correlation_id, idempotency_key, tags, business,
-             created_at, updated_at, started_at, finished_at, traceparent)
+             created_at, updated_at, started_at, finished_at, traceparent, business_value, business_customer)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id`,
         [
@@ -340,6 +370,8 @@ export class PostgresStore implements TaskStore {
           ts.map((t) => t.startedAt),
           ts.map((t) => t.finishedAt),
           ts.map((t) => t.traceparent),
+          money.map((k) => k.value),
+          money.map((k) => k.customer),
         ],
       );
       const created = new Set(inserted.rows.map((r) => r.id));
@@ -501,19 +533,119 @@ export class PostgresStore implements TaskStore {
   async mutateTask(
     taskId: string,
     action: (ws: TaskWorkspace) => void,
+    audit?: (task: TaskRecord) => AuditDraft,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
     const st = newTxState();
     const out = await this.tx(async (c) => {
-      const [snap] = await this.lockAndLoad(c, st, [taskId], 'wait');
-      if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
-      const ws = new TaskWorkspace(snap, this.random);
-      action(ws);
-      const events = await this.write(c, st, [ws]);
-      if (ws.readyStepIds(Date.now()).length > 0) await this.notify(c);
-      return { snapshot: { task: { ...ws.task }, steps: ws.steps.map((s) => ({ ...s })) }, events };
+      const done = await this.mutateInTx(c, st, taskId, action);
+      if (audit) await this.triage.writeAudit(c, audit(done.snapshot.task));
+      return done;
     });
     this.publish(st);
     return out;
+  }
+
+  private async mutateInTx(
+    c: Client,
+    st: TxState,
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+  ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
+    const [snap] = await this.lockAndLoad(c, st, [taskId], 'wait');
+    if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+    const ws = new TaskWorkspace(snap, this.random);
+    action(ws);
+    const events = await this.write(c, st, [ws]);
+    if (ws.readyStepIds(Date.now()).length > 0) await this.notify(c);
+    return { snapshot: { task: { ...ws.task }, steps: ws.steps.map((s) => ({ ...s })) }, events };
+  }
+
+  failureGroups(q: FailureGroupQuery): Promise<FailureGroupData> {
+    return this.triage.failureGroups(q);
+  }
+
+  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]> {
+    return this.triage.failureGroupTaskIds(q, key, limit);
+  }
+
+  appendAudit(entries: readonly AuditDraft[]): Promise<void> {
+    return this.triage.appendAudit(entries);
+  }
+
+  listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.triage.listAudit(q);
+  }
+
+  createBulkJob(job: BulkJobRecord, items: readonly BulkItemDraft[], audit: AuditDraft): Promise<void> {
+    return this.triage.createBulkJob(job, items, audit);
+  }
+
+  getBulkJob(id: string): Promise<BulkJobView | null> {
+    return this.triage.getBulkJob(id);
+  }
+
+  listBulkJobs(limit: number): Promise<BulkJobView[]> {
+    return this.triage.listBulkJobs(limit);
+  }
+
+  bulkItems(jobId: string): Promise<BulkItemRecord[]> {
+    return this.triage.bulkItems(jobId);
+  }
+
+  leaseBulkJob(
+    jobId: string | null,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<BulkJobRecord | null> {
+    return this.triage.leaseBulkJob(jobId, owner, now, leaseUntil);
+  }
+
+  pendingBulkItems(jobId: string, limit: number): Promise<BulkItemRecord[]> {
+    return this.triage.pendingBulkItems(jobId, limit);
+  }
+
+  async applyBulkItem(
+    jobId: string,
+    owner: string,
+    position: number,
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+    now: number,
+  ): Promise<BulkItemApplied> {
+    const st = newTxState();
+    const refused = new Error('refused');
+    let message: string | undefined;
+    try {
+      const out = await this.tx(async (c): Promise<BulkItemApplied> => {
+        if (!(await this.triage.holdsLease(c, jobId, owner, now)))
+          return { applied: false, why: 'lease_lost' };
+        if (!(await this.triage.markItem(c, jobId, position, 'done', null, now)))
+          return { applied: false, why: 'not_pending' };
+        try {
+          return { applied: true, ...(await this.mutateInTx(c, st, taskId, action)) };
+        } catch (err) {
+          if (!(err instanceof TaskerError) || err.code.startsWith('DATABASE_')) throw err;
+          message = err.message;
+          throw refused;
+        }
+      });
+      if (out.applied) this.publish(st);
+      return out;
+    } catch (err) {
+      if (err !== refused) throw err;
+    }
+    // The action was refused (the task moved on since the plan): rolled back; record why on its own.
+    const marked = await this.tx(
+      async (c) =>
+        (await this.triage.holdsLease(c, jobId, owner, now)) &&
+        (await this.triage.markItem(c, jobId, position, 'skipped', message ?? null, now)),
+    );
+    return marked ? { applied: false, why: 'skipped', message } : { applied: false, why: 'not_pending' };
+  }
+
+  finishBulkJob(jobId: string, status: BulkJobStatus, now: number, audit: AuditDraft): Promise<boolean> {
+    return this.triage.finishBulkJob(jobId, status, now, audit);
   }
 
   /**
@@ -841,9 +973,9 @@ export class PostgresStore implements TaskStore {
            $27::text[], $28::text[])
        ), ia AS (
          INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
-           duration_ms, outcome, error_message, error_type, worker_id, queued_at)
+           duration_ms, outcome, error_message, error_type, worker_id, queued_at, error_signature)
          SELECT * FROM unnest($29::uuid[], $30::bigint[], $31::int[], $32::text[], $33::bigint[], $34::bigint[],
-           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $41::bigint[])
+           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $41::bigint[], $42::text[])
        )
        SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
       [
@@ -881,6 +1013,7 @@ export class PostgresStore implements TaskStore {
         attempts.map((a) => a.workerId),
         steps.map((x) => x.record.queuedAt),
         attempts.map((a) => a.queuedAt),
+        attempts.map((a) => failureSignature(a.errorMessage)),
       ],
     );
     const row = r.rows[0];

@@ -148,6 +148,70 @@ ALTER TABLE steps ADD COLUMN queued_at INTEGER;
 ALTER TABLE step_attempts ADD COLUMN queued_at INTEGER;
 `,
   },
+  {
+    version: 5,
+    name: 'triage',
+    // business_value/business_customer: a task's value and customer as its template's business fields read
+    // them at creation, so failure groups sum money and count customers in SQL. error_signature: a failing
+    // attempt's message normalised (core/failure-signature.ts), the GROUP BY key of failure groups; the
+    // partial index holds failing attempts only, so a window's failures are a short range however many
+    // attempts succeed. audit_log (+ audit_tasks to find a task's entries) is append-only. bulk_jobs and
+    // bulk_job_tasks: a bulk action's plan, written before it runs; each task's row is marked done in the
+    // transaction that acts on the task, so a job resumed after a crash never acts on a task twice.
+    sql: `
+ALTER TABLE tasks ADD COLUMN business_value REAL;
+ALTER TABLE tasks ADD COLUMN business_customer TEXT;
+ALTER TABLE step_attempts ADD COLUMN error_signature TEXT;
+CREATE INDEX step_attempts_failing ON step_attempts (finished_at) WHERE outcome IN ('retry', 'error');
+CREATE TABLE audit_log (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         INTEGER NOT NULL,
+  actor      TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  outcome    TEXT NOT NULL,
+  reason     TEXT,
+  namespace  TEXT,
+  task_ids   TEXT NOT NULL,
+  task_count INTEGER NOT NULL,
+  filter     TEXT,
+  job_id     TEXT,
+  detail     TEXT
+);
+CREATE TABLE audit_tasks (
+  task_id  TEXT NOT NULL,
+  audit_id INTEGER NOT NULL,
+  PRIMARY KEY (task_id, audit_id)
+) WITHOUT ROWID;
+CREATE TABLE bulk_jobs (
+  id               TEXT PRIMARY KEY,
+  action           TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  actor            TEXT NOT NULL,
+  reason           TEXT NOT NULL,
+  filter           TEXT NOT NULL,
+  step             TEXT,
+  results          TEXT,
+  namespaces       TEXT,
+  max_tasks        INTEGER NOT NULL,
+  rate_per_second  REAL NOT NULL,
+  created_at       INTEGER NOT NULL,
+  finished_at      INTEGER,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER
+);
+CREATE INDEX bulk_jobs_running ON bulk_jobs (created_at) WHERE status = 'running';
+CREATE TABLE bulk_job_tasks (
+  job_id   TEXT NOT NULL REFERENCES bulk_jobs (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  task_id  TEXT NOT NULL,
+  status   TEXT NOT NULL,
+  message  TEXT,
+  at       INTEGER,
+  PRIMARY KEY (job_id, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX bulk_job_tasks_task ON bulk_job_tasks (job_id, task_id);
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -6,12 +6,33 @@
 import type Database from 'better-sqlite3';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
 import type { StepOutcome } from '../../core/outcomes.js';
-import type { AttemptRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type {
+  AttemptRecord,
+  TaskCreatedDraft,
+  TaskRecord,
+  TaskSnapshot,
+  TransitionRecord,
+} from '../../core/records.js';
 import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
+import { businessKeys } from '../../core/business-impact.js';
+import { failureSignature } from '../../core/failure-signature.js';
+import { SqliteTriage } from './triage.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import type {
+  AuditDraft,
+  AuditQuery,
+  AuditRecord,
+  BulkItemApplied,
+  BulkItemDraft,
+  BulkItemRecord,
+  BulkJobRecord,
+  BulkJobStatus,
+  BulkJobView,
+  FailureGroupData,
+  FailureGroupKey,
+  FailureGroupQuery,
   ActiveCounts,
   CreatedTask,
   CycleInput,
@@ -75,6 +96,7 @@ export class SqliteStore implements TaskStore {
     Stmt
   >;
   private readonly random: () => number;
+  private readonly triage: SqliteTriage;
   private readonly cache = new SnapshotCache(20_000);
   private readonly readyStatements = new Map<string, Stmt>();
   private readonly dataVersion: Database.Statement;
@@ -88,15 +110,17 @@ export class SqliteStore implements TaskStore {
     this.db = db;
     this.location = location;
     this.random = random;
+    this.triage = new SqliteTriage(db);
     this.s = {
       selectTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       selectTaskByKey: db.prepare('SELECT * FROM tasks WHERE idempotency_key = ?'),
       selectSteps: db.prepare('SELECT * FROM steps WHERE task_id = ? ORDER BY position'),
       insertTask: db.prepare(
         `INSERT INTO tasks (id, namespace, name, version, status, context, correlation_id, idempotency_key, tags,
-           business, traceparent, created_at, updated_at, started_at, finished_at)
+           business, traceparent, created_at, updated_at, started_at, finished_at, business_value, business_customer)
          VALUES (@id, @namespace, @name, @version, @status, @context, @correlation_id, @idempotency_key, @tags,
-           @business, @traceparent, @created_at, @updated_at, @started_at, @finished_at)`,
+           @business, @traceparent, @created_at, @updated_at, @started_at, @finished_at, @business_value,
+           @business_customer)`,
       ),
       insertTag: db.prepare('INSERT OR IGNORE INTO task_tags (task_id, tag) VALUES (?, ?)'),
       insertStep: db.prepare(
@@ -153,6 +177,7 @@ export class SqliteStore implements TaskStore {
       'error_type',
       'worker_id',
       'queued_at',
+      'error_signature',
     ]);
   }
 
@@ -197,7 +222,10 @@ export class SqliteStore implements TaskStore {
       if (existing) return { task: taskFromRow(existing), created: false, events: [] };
     }
     const t = draft.task;
+    const keys = businessKeys(t.business, t.context);
     this.s.insertTask.run({
+      business_value: keys.value,
+      business_customer: keys.customer,
       id: t.id,
       namespace: t.namespace,
       name: t.name,
@@ -334,18 +362,128 @@ export class SqliteStore implements TaskStore {
   mutateTask(
     taskId: string,
     action: (ws: TaskWorkspace) => void,
+    audit?: (task: TaskRecord) => AuditDraft,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }> {
     return this.guard(() =>
       this.tx(() => {
-        const snap = this.loadSnapshot(taskId);
-        if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
-        const ws = new TaskWorkspace(snap, this.random);
-        action(ws);
-        const events: TaskerEvent[] = [];
-        this.writeChanges(ws, events);
-        return { snapshot: copySnapshot({ task: ws.task, steps: ws.steps }), events };
+        const out = this.mutateInTx(taskId, action);
+        if (audit) this.triage.writeAudit(audit(out.snapshot.task));
+        return out;
       }),
     );
+  }
+
+  private mutateInTx(
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+  ): { snapshot: TaskSnapshot; events: TaskerEvent[] } {
+    const snap = this.loadSnapshot(taskId);
+    if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+    const ws = new TaskWorkspace(snap, this.random);
+    action(ws);
+    const events: TaskerEvent[] = [];
+    this.writeChanges(ws, events);
+    return { snapshot: copySnapshot({ task: ws.task, steps: ws.steps }), events };
+  }
+
+  failureGroups(q: FailureGroupQuery): Promise<FailureGroupData> {
+    return this.guard(() => this.triage.failureGroups(q));
+  }
+
+  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]> {
+    return this.guard(() => this.triage.failureGroupTaskIds(q, key, limit));
+  }
+
+  appendAudit(entries: readonly AuditDraft[]): Promise<void> {
+    return this.guard(() => this.triage.appendAudit(entries));
+  }
+
+  listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.guard(() => this.triage.listAudit(q));
+  }
+
+  createBulkJob(job: BulkJobRecord, items: readonly BulkItemDraft[], audit: AuditDraft): Promise<void> {
+    return this.guard(() => this.triage.createBulkJob(job, items, audit));
+  }
+
+  getBulkJob(id: string): Promise<BulkJobView | null> {
+    return this.guard(() => this.triage.getBulkJob(id));
+  }
+
+  listBulkJobs(limit: number): Promise<BulkJobView[]> {
+    return this.guard(() => this.triage.listBulkJobs(limit));
+  }
+
+  bulkItems(jobId: string): Promise<BulkItemRecord[]> {
+    return this.guard(() => this.triage.bulkItems(jobId));
+  }
+
+  leaseBulkJob(
+    jobId: string | null,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<BulkJobRecord | null> {
+    return this.guard(() => this.triage.leaseBulkJob(jobId, owner, now, leaseUntil));
+  }
+
+  pendingBulkItems(jobId: string, limit: number): Promise<BulkItemRecord[]> {
+    return this.guard(() => this.triage.pendingBulkItems(jobId, limit));
+  }
+
+  applyBulkItem(
+    jobId: string,
+    owner: string,
+    position: number,
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+    now: number,
+  ): Promise<BulkItemApplied> {
+    return this.guard(() => {
+      const first = this.tryBulkItem(jobId, owner, position, taskId, action, now);
+      if (first.applied || first.why !== 'skipped') return first;
+      // The action was refused (the task moved on since the plan): roll it back, record why on its own.
+      const message = first.message ?? null;
+      const marked = this.tx(
+        () =>
+          this.triage.holdsLease(jobId, owner, now) &&
+          this.triage.markItem(jobId, position, 'skipped', message, now),
+      );
+      return marked ? first : { applied: false, why: 'not_pending' };
+    });
+  }
+
+  private tryBulkItem(
+    jobId: string,
+    owner: string,
+    position: number,
+    taskId: string,
+    action: (ws: TaskWorkspace) => void,
+    now: number,
+  ): BulkItemApplied {
+    const refused = new Error('refused');
+    let message: string | undefined;
+    try {
+      return this.tx((): BulkItemApplied => {
+        if (!this.triage.holdsLease(jobId, owner, now)) return { applied: false, why: 'lease_lost' };
+        if (!this.triage.markItem(jobId, position, 'done', null, now))
+          return { applied: false, why: 'not_pending' };
+        try {
+          return { applied: true, ...this.mutateInTx(taskId, action) };
+        } catch (err) {
+          if (!(err instanceof TaskerError)) throw err;
+          message = err.message;
+          throw refused;
+        }
+      });
+    } catch (err) {
+      if (err !== refused) throw err;
+      return { applied: false, why: 'skipped', message };
+    }
+  }
+
+  finishBulkJob(jobId: string, status: BulkJobStatus, now: number, audit: AuditDraft): Promise<boolean> {
+    return this.guard(() => this.triage.finishBulkJob(jobId, status, now, audit));
   }
 
   getTask(taskId: string): Promise<TaskSnapshot | null> {
@@ -639,6 +777,7 @@ export class SqliteStore implements TaskStore {
         a.errorType,
         a.workerId,
         a.queuedAt,
+        failureSignature(a.errorMessage),
       ]);
     }
     for (const e of c.events) events.push(e);

@@ -1,0 +1,46 @@
+/** Building audit entries: one shape for single actions, bulk jobs and refusals. */
+import { TaskerError } from '../errors.js';
+import type { AuditDraft, AuditOutcome } from '../store/port.js';
+
+/** Who acts: the API token's name, `cli:<user>` for the local CLI, `library` by default. */
+export interface Actor {
+  actor?: string | undefined;
+}
+
+export const LIBRARY_ACTOR = 'library';
+
+export function auditEntry(
+  at: number,
+  fields: {
+    actor: string;
+    action: string;
+    outcome?: AuditOutcome;
+    reason?: string | null | undefined;
+    taskIds?: readonly string[];
+    namespaces?: Iterable<string>;
+    filter?: Record<string, unknown> | null;
+    jobId?: string | null;
+    detail?: Record<string, unknown> | null;
+  },
+): AuditDraft {
+  const ns = new Set(fields.namespaces ?? []);
+  return {
+    at,
+    actor: fields.actor,
+    action: fields.action,
+    outcome: fields.outcome ?? 'ok',
+    reason: fields.reason ?? null,
+    namespace: ns.size === 1 ? ([...ns][0] ?? null) : null,
+    taskIds: fields.taskIds ?? [],
+    filter: fields.filter ?? null,
+    jobId: fields.jobId ?? null,
+    detail: fields.detail ?? null,
+  };
+}
+
+/** The detail of a refused action: the error code and message the caller got. */
+export function refusal(err: unknown): Record<string, unknown> {
+  return err instanceof TaskerError
+    ? { error: err.code, message: err.message }
+    : { error: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
