@@ -18,6 +18,7 @@ const BEHAVIOURAL = [
   'test/api.test.ts',
   'test/api-hardening.test.ts',
   'test/triage.test.ts',
+  'test/triage-api.test.ts',
   'test/metrics.test.ts',
   'test/console-api.test.ts',
   'test/live-remote.test.ts',

@@ -62,7 +62,7 @@ import { openStore } from './store/open-store.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
 import { TemplateRegistry } from './templates/registry.js';
-import { auditEntry, LIBRARY_ACTOR, refusal, type Actor } from './triage/audit.js';
+import { auditEntry, LIBRARY_ACTOR, markAudited, refusal, type Actor } from './triage/audit.js';
 import { BulkActions, type BulkPreview, type BulkRequest } from './triage/bulk-actions.js';
 import { BulkRunner } from './triage/bulk-runner.js';
 import { compareWithBaseline, type Comparison } from './triage/compare.js';
@@ -710,6 +710,7 @@ export class Tasker {
       filter?: Record<string, unknown> | null;
     } = {},
   ): Promise<void> {
+    markAudited(err);
     try {
       await this.store.appendAudit([
         auditEntry(this.opts.now(), {
@@ -899,8 +900,16 @@ export class Tasker {
         }),
       );
     } catch (err) {
-      if (err instanceof TaskerError && !err.code.startsWith('DATABASE_'))
-        await this.recordRefusal(audit.action, err, { actor, reason: audit.reason, taskIds: [taskId] });
+      if (err instanceof TaskerError && !err.code.startsWith('DATABASE_')) {
+        // Named by the task's namespace (when it exists), so its namespace's operators see the refusal.
+        const ns = err.code === 'TASK_NOT_FOUND' ? null : (await this.store.getTask(taskId))?.task.namespace;
+        await this.recordRefusal(audit.action, err, {
+          actor,
+          reason: audit.reason,
+          taskIds: [taskId],
+          namespaces: ns ? [ns] : [],
+        });
+      }
       throw err;
     }
     this.committed(out.snapshot, out.events);

@@ -29,6 +29,8 @@ import { metaRoutes } from './routes/meta.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
 import { streamRoutes } from './routes/stream.js';
+import { triageRoutes } from './routes/triage.js';
+import { isAudited } from '../triage/audit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +46,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; null: open (liveness/readiness). */
     scope?: Scope | null;
+    /** An operator action: a refusal (scope, input, namespace) is written to the audit log as such. */
+    audit?: string;
   }
 }
 
@@ -128,6 +132,29 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
       }
     });
 
+    // A refused operator action is audited: who tried what, and the error they got. The engine audits its
+    // own refusals (illegal transitions); this covers what the API refuses before reaching it. A request
+    // without a valid token is not: its actor is unknown, and anyone could fill the log with them.
+    app.addHook('onError', async (req, _reply, err) => {
+      const action = req.routeOptions.config.audit;
+      if (action === undefined || isAudited(err)) return;
+      const { status, body: answer } = toApiError(err);
+      if (status === 401 || status >= 500) return;
+      const body = (req.body ?? null) as { reason?: unknown; action?: unknown; filter?: unknown } | null;
+      const params = req.params as { id?: string } | undefined;
+      const bulkAction = typeof body?.action === 'string' ? body.action : 'unknown';
+      await tasker.recordRefusal(action === 'bulk' ? `bulk.${bulkAction}` : action, answer, {
+        actor: req.principal.name,
+        reason: typeof body?.reason === 'string' ? body.reason.slice(0, 2000) : null,
+        taskIds:
+          action.startsWith('task.') || action.startsWith('step.') ? [params?.id ?? ''].filter(Boolean) : [],
+        filter:
+          action === 'bulk' && body?.filter && typeof body.filter === 'object'
+            ? (body.filter as Record<string, unknown>)
+            : null,
+      });
+    });
+
     app.setErrorHandler(async (err, req, reply) => {
       const { status, body } = toApiError(err);
       if (status >= 500) req.log.error({ err, correlation_id: req.correlationId }, 'request failed');
@@ -156,6 +183,9 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     await app.register(metaRoutes(ctx));
     await app.register(workerRoutes(ctx));
     await app.register(streamRoutes(ctx));
+    await app.register(triageRoutes(ctx));
+    // Bulk jobs left running by a server that stopped are finished by whichever server serves the API.
+    tasker.runBulkJobs();
     if (consoleSettings.enabled) await app.register(consoleRoutes());
     app.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () =>
       buildOpenApi(docs, prefix),

@@ -40,7 +40,22 @@ export function auditEntry(
 
 /** The detail of a refused action: the error code and message the caller got. */
 export function refusal(err: unknown): Record<string, unknown> {
+  const body = err as { error?: unknown; message?: unknown } | null;
+  // The HTTP API's own error body ({error, message}), as the caller got it.
+  if (!(err instanceof Error) && typeof body?.error === 'string' && typeof body.message === 'string')
+    return { error: body.error, message: body.message };
   return err instanceof TaskerError
     ? { error: err.code, message: err.message }
     : { error: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Errors whose refusal the engine has written already (so the API does not write it twice). */
+const audited = new WeakSet<object>();
+
+export function markAudited(err: unknown): void {
+  if (err !== null && typeof err === 'object') audited.add(err);
+}
+
+export function isAudited(err: unknown): boolean {
+  return err !== null && typeof err === 'object' && audited.has(err);
 }

@@ -279,18 +279,20 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
 
     const action = (
       path: string,
+      audit: string,
       summary: string,
       run: (
         id: string,
         body: Record<string, unknown> | null,
         params: Record<string, string>,
+        by: { actor: string },
       ) => Promise<unknown>,
       body: object = REASON_BODY,
     ) =>
       app.post<{ Params: Record<string, string>; Body: Record<string, unknown> | null }>(
         path,
         {
-          config: { scope: 'tasks:write' },
+          config: { scope: 'tasks:write', audit },
           schema: {
             summary,
             params: {
@@ -303,22 +305,31 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         async (req) => {
           const id = taskId(req.params.id ?? '');
           await visible(req, id);
-          await run(id, req.body ?? null, req.params);
+          await run(id, req.body ?? null, req.params, { actor: req.principal.name });
           return presentTaskDetail(await tasker.getTask(id), [], redactor);
         },
       );
     const reason = (b: Record<string, unknown> | null) => (typeof b?.reason === 'string' ? b.reason : null);
-    action('/tasks/:id/cancel', 'Cancel a task (running attempts are aborted)', (id, b) =>
-      tasker.cancelTask(id, reason(b)),
+    action(
+      '/tasks/:id/cancel',
+      'task.cancel',
+      'Cancel a task (running attempts are aborted)',
+      (id, b, _p, by) => tasker.cancelTask(id, reason(b), by),
     );
-    action('/tasks/:id/retry', 'Retry the failed steps of a failed task', (id, b) =>
-      tasker.retryTask(id, reason(b)),
+    action('/tasks/:id/retry', 'task.retry', 'Retry the failed steps of a failed task', (id, b, _p, by) =>
+      tasker.retryTask(id, reason(b), by),
     );
     action(
       '/tasks/:id/steps/:step/resolve',
+      'step.resolve',
       'Mark a step resolved by hand, with the results it should have produced',
-      (id, b, p) => tasker.resolveStep(id, p.step ?? '', b?.results ?? null),
-      { type: ['object', 'null'], additionalProperties: false, properties: { results: {} } },
+      (id, b, p, by) =>
+        tasker.resolveStep(id, p.step ?? '', b?.results ?? null, { ...by, reason: reason(b) }),
+      {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: { results: {}, reason: { type: 'string', maxLength: 2000 } },
+      },
     );
   };
 }
