@@ -19,6 +19,7 @@ const BEHAVIOURAL = [
   'test/api-hardening.test.ts',
   'test/triage.test.ts',
   'test/triage-api.test.ts',
+  'test/bulk-crash.test.ts',
   'test/metrics.test.ts',
   'test/console-api.test.ts',
   'test/live-remote.test.ts',

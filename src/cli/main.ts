@@ -11,6 +11,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerTriage } from './commands/triage.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
 import { packageInfo } from '../package-root.js';
@@ -41,6 +42,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   registerValidate(program, ctx);
   registerRun(program, ctx, common);
   registerTaskCommands(program, ctx, common);
+  registerTriage(program, ctx, common);
   registerWorker(program, ctx, common);
   registerDemo(program, ctx, common);
   registerDb(program, ctx, common);

@@ -15,11 +15,12 @@ import {
 import { taskRows, taskTree } from '../format.js';
 import { ApiClient, remoteTaskRows, remoteTaskTree, type RemoteFlags } from '../remote.js';
 import type { Tasker } from '../../tasker.js';
+import { cliActor } from './triage.js';
 
 type Flags = CommonFlags & RemoteFlags & { json?: boolean };
 
 /** --url/--token: the command talks to a running server's API instead of the database. */
-function remote(c: Command): Command {
+export function remote(c: Command): Command {
   return c
     .option(
       '--url <url>',
@@ -30,7 +31,11 @@ function remote(c: Command): Command {
 
 const enc = encodeURIComponent;
 
-async function withTasker<T>(io: CliIo, flags: CommonFlags, fn: (t: Tasker) => Promise<T>): Promise<T> {
+export async function withTasker<T>(
+  io: CliIo,
+  flags: CommonFlags,
+  fn: (t: Tasker) => Promise<T>,
+): Promise<T> {
   const tasker = await openTasker(io, settingsFrom(io, flags));
   try {
     return await fn(tasker);
@@ -167,7 +172,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
       return;
     }
     return withTasker(io, o, async (t) => {
-      const s = await t.retryTask(id);
+      const s = await t.retryTask(id, null, { actor: cliActor() });
       io.out(
         o.json
           ? JSON.stringify(taskJson(s.task, t.redactor), null, 2)
@@ -186,7 +191,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
         return;
       }
       return withTasker(io, o, async (t) => {
-        const s = await t.cancelTask(id, o.reason ?? null);
+        const s = await t.cancelTask(id, o.reason ?? null, { actor: cliActor() });
         io.out(
           o.json ? JSON.stringify(taskJson(s.task, t.redactor), null, 2) : `task ${id} is ${s.task.status}`,
         );
@@ -199,7 +204,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
     .option('--results <json>', 'the step results to record', 'null')
     .action(async (id: string, step: string, o: Flags & { results: string }) =>
       withTasker(io, o, async (t) => {
-        const s = await t.resolveStep(id, step, parseJsonFlag('--results', o.results));
+        const s = await t.resolveStep(id, step, parseJsonFlag('--results', o.results), { actor: cliActor() });
         io.out(
           o.json
             ? JSON.stringify(taskJson(s.task, t.redactor), null, 2)
