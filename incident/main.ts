@@ -65,6 +65,45 @@ async function main(): Promise<void> {
       say('the trace of that order (trace id = its task id):');
       process.stdout.write(`${r.traceTree.map((l) => `    ${l}`).join('\n')}\n`);
     }
+    const g = (r.triage.groups.groups as Array<Record<string, unknown>>)[0] ?? {};
+    say(`curl "${r.url}/analytics/failure-groups?time_range=1h&namespace=ecommerce"  → the top group:`);
+    show('', {
+      fingerprint: g.fingerprint,
+      template: g.template,
+      step: g.step,
+      error_type: g.error_type,
+      signature: g.signature,
+      tasks: g.tasks,
+      revenue_at_risk: g.revenue_at_risk,
+      affected_customers: g.affected_customers,
+      ongoing: g.ongoing,
+      suggested_action: g.suggested_action,
+    });
+    say(
+      `curl -X POST "${r.url}/bulk-actions" -d '{"action":"retry","filter":{"failure_group":"${String(g.fingerprint)}"},"reason":"inventory service fixed (replay)","dry_run":true}'`,
+    );
+    const d = r.triage.dryRun;
+    show('dry run:', {
+      matched: d.matched,
+      would_change: d.would_change,
+      skipped_count: d.skipped_count,
+      steps: d.steps,
+    });
+    say('…the fault is cleared; the same request without dry_run starts the job:');
+    show('job:', r.triage.job);
+    say(`the group's tasks now: ${JSON.stringify(r.triage.finalStatuses)}`);
+    show(
+      'audit log (newest first):',
+      (r.triage.audit.entries as Array<Record<string, unknown>>).slice(0, 2).map((e) => ({
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        outcome: e.outcome,
+        reason: e.reason,
+        task_count: e.task_count,
+        job_id: e.job_id,
+      })),
+    );
     const times = Object.entries(r.secondsToAlert);
     if (times.length > 0) say(`fault → alert: ${times.map(([a, s]) => `${a} ${s.toFixed(1)} s`).join(', ')}`);
     else if (r.stack) say('no alert reached the webhook in time');

@@ -64,6 +64,16 @@ export interface ReplayResult {
   /** sum(tasker_business_value_total{status="failed"}) as Prometheus has it at the end, if it runs. */
   prometheusFailedValue: number | null;
   traceTree: string[];
+  /** The triage that ends the replay: groups, the dry run, the bulk retry after the fault is cleared, the audit. */
+  triage: {
+    groups: Record<string, unknown>;
+    dryRun: Record<string, unknown>;
+    job: Record<string, unknown>;
+    jobTasks: Array<{ task_id: string; status: string }>;
+    /** The group's tasks' statuses once the job is done and the workers have run them. */
+    finalStatuses: Record<string, number>;
+    audit: Record<string, unknown>;
+  };
   stack: Stack | null;
   tasker: Tasker;
   close(): Promise<void>;
@@ -89,6 +99,55 @@ function spanTree(spans: ReadableSpan[], traceId: string): string[] {
     line(root, ''),
     ...mine.filter((s) => s !== root && s.parentSpanContext?.spanId === rootId).map((s) => line(s, '  ')),
   ];
+}
+
+/**
+ * The on-call engineer's next five minutes: the failure groups, a dry run of retrying the top one, the
+ * fault cleared, the bulk retry, every task of the group completed, and the audit entry saying who did it.
+ */
+async function triageAndFix(
+  url: string,
+  t: Tasker,
+  say: (line: string) => void,
+): Promise<ReplayResult['triage']> {
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status >= 400) throw new Error(`replay: ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  say('Triage: which failures share a cause, and which cause costs the most?');
+  const groups = await call('/analytics/failure-groups?time_range=1h&namespace=ecommerce');
+  const top = ((groups.groups ?? []) as Array<{ fingerprint: string }>)[0];
+  if (!top) throw new Error('replay: no failure group');
+  const bulk = {
+    action: 'retry',
+    filter: { failure_group: top.fingerprint, time_range: '1h' },
+    reason: 'inventory service fixed (replay)',
+  };
+  const dryRun = await call('/bulk-actions', { ...bulk, dry_run: true });
+  say('The inventory service is fixed: clearing the fault, then retrying the whole group in one job.');
+  clearFaults();
+  const started = await call('/bulk-actions', { ...bulk, rate_per_second: 200 });
+  const id = String((started.job as { id: string }).id);
+  let progress: Record<string, unknown> = started;
+  for (let i = 0; i < 600; i++) {
+    progress = await call(`/bulk-actions/${id}`);
+    if ((progress.job as { status: string }).status !== 'running') break;
+    await sleep(100);
+  }
+  const jobTasks = (progress.tasks ?? []) as Array<{ task_id: string; status: string }>;
+  const finalStatuses: Record<string, number> = {};
+  for (const item of jobTasks.filter((x) => x.status === 'done')) {
+    const done = await t.waitForTask(item.task_id, { timeoutMs: 60_000 });
+    finalStatuses[done.status] = (finalStatuses[done.status] ?? 0) + 1;
+  }
+  const audit = await call('/audit?limit=5');
+  return { groups, dryRun, job: progress.job as Record<string, unknown>, jobTasks, finalStatuses, audit };
 }
 
 export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResult> {
@@ -245,6 +304,7 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       prometheusFailedValue = v[0] ? Math.round(Number(v[0].value[1]) * 100) / 100 : null;
     }
     await tracing?.provider.forceFlush();
+    const triage = await triageAndFix(url, t, say);
     const traceTree = detail
       ? spanTree(spans.getFinishedSpans(), String(detail.body.id).replace(/-/g, ''))
       : [];
@@ -261,6 +321,7 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       failedIds: failed.slice(0, 100).map((x) => x.id),
       prometheusFailedValue,
       traceTree,
+      triage,
       stack,
       tasker: t,
       close,

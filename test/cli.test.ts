@@ -394,3 +394,49 @@ describe('tasker worker', () => {
     expect(log).toMatch(/"msg":"stopping: finishing running steps"/);
   });
 });
+
+describe('tasker triage, bulk, audit, compare', () => {
+  it('groups the failures, previews and runs a bulk retry, and shows the audit log and a comparison', async () => {
+    const dir = tempDir();
+    const db = `sqlite:${join(dir, 't.db')}`;
+    const templates = join(dir, 't.yaml');
+    writeFileSync(
+      templates,
+      `namespace: cli\nname: order\nversion: 1.0.0\nbusiness: { value_field: v }\nsteps:\n  - { name: a, handler: a }\n  - { name: b, handler: b, depends_on: [a] }\n`,
+    );
+    const handlers = join(dir, 'h.mjs');
+    writeFileSync(
+      handlers,
+      `export const a = () => 1;\nexport const b = ({ task }) => { if (task.context.v > 5 && !process.env.FIXED) { const e = new Error('down for order ' + task.context.v); e.retryable = false; throw e; } return 2; };\n`,
+    );
+    const common = ['--db', db, '--templates', templates, '--handlers', handlers];
+    for (const v of [1, 10, 20])
+      await cli(['run', 'cli/order', ...common, '--context', `{"v": ${v}}`, '--wait']);
+    const triage = await cli(['triage', ...common]);
+    expect(triage.out).toMatch(/2 tasks in 1 groups, \$30 at risk/);
+    expect(triage.out).toContain('down for order <n>');
+    const json = JSON.parse((await cli(['triage', ...common, '--json'])).out) as {
+      groups: Array<{ fingerprint: string }>;
+    };
+    const fp = json.groups[0]!.fingerprint;
+    const dry = await cli(['bulk', 'retry', ...common, '--group', fp, '--reason', 'fixed', '--dry-run']);
+    expect(dry.out).toContain('dry run: retry would change 2 of 2 matched tasks');
+    expect(dry.out).toContain('rerun: b ×2');
+    const missing = await cli(['bulk', 'retry', ...common, '--group', fp]);
+    expect(missing.code).not.toBe(0);
+    const run = await cli(['bulk', 'retry', ...common, '--group', fp, '--reason', 'fixed'], { FIXED: '1' });
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/retry completed — 2 done, 0 skipped, 0 failed, 0 pending of 2/);
+    const audit = await cli(['audit', ...common]);
+    expect(audit.out).toMatch(/cli:\S+\s+bulk\.finished\s+ok/);
+    expect(audit.out).toMatch(/cli:\S+\s+bulk\.retry\s+ok\s+2\s+fixed/);
+    const badOutcome = await cli(['audit', ...common, '--outcome', 'maybe']);
+    expect(badOutcome.err).toContain('--outcome: expected ok, refused or failed');
+    const last = JSON.parse((await cli(['tasks', ...common, '--json'])).out) as {
+      tasks: Array<{ id: string }>;
+    };
+    const compare = await cli(['compare', last.tasks[0]!.id, ...common]);
+    expect(compare.code).toBe(0);
+    expect(compare.out).toContain('compared with the most recent completed run of cli/order@1.0.0');
+  });
+});

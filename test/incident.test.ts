@@ -134,6 +134,37 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
     for (const l of inventory) expect(l).toMatch(/, 3\d{3} ms, ERROR timeout$/);
   });
 
+  it('ends with triage: the update_inventory group first with its revenue, a dry run, one bulk retry that completes it, the audit', () => {
+    const groups = r.triage.groups.groups as Array<{
+      step: string;
+      error_type: string;
+      template: string;
+      revenue_at_risk: number;
+      by_status: { failed: number; recovered: number };
+    }>;
+    const top = groups[0]!;
+    // Every failed order's value is at risk in the top group; the other groups (empty carts) hold none.
+    expect(top).toMatchObject({
+      step: 'update_inventory',
+      error_type: 'timeout',
+      template: 'ecommerce/process_order@2.1.3',
+      revenue_at_risk: r.failedOrderValue,
+    });
+    // A task with failures of several causes (a flaky payment retried, then the timeout) is in each group.
+    const failed = top.by_status.failed;
+    expect(failed).toBeGreaterThan(10);
+    expect(failed).toBeLessThanOrEqual(r.failedTasks);
+    expect(r.triage.dryRun).toMatchObject({ dry_run: true, would_change: failed });
+    expect((r.triage.dryRun.steps as { rerun: Record<string, number> }).rerun.update_inventory).toBe(failed);
+    expect(r.triage.job).toMatchObject({ status: 'completed', done: failed, failed: 0 });
+    expect(r.triage.finalStatuses.complete).toBe(failed);
+    const audit = r.triage.audit.entries as Array<Record<string, unknown>>;
+    expect(audit.slice(0, 2).map((e) => [e.action, e.outcome, e.task_count])).toEqual([
+      ['bulk.finished', 'ok', 0],
+      ['bulk.retry', 'ok', failed],
+    ]);
+  });
+
   it('answers every dashboard panel query with data from the real Prometheus', async () => {
     const queries = dashboardQueries(readDashboard());
     expect(queries.length).toBeGreaterThan(15);

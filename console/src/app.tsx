@@ -5,13 +5,17 @@ import { TokenPrompt } from './auth/token-prompt';
 import { ErrorMessage, Loading } from './components/feedback';
 import { TopBar } from './components/top-bar';
 import { LiveProvider } from './live/live-provider';
+import { AuditPage } from './pages/audit';
 import { BottlenecksPage } from './pages/bottlenecks';
+import { BulkJobPage } from './pages/bulk-job';
+import { FailureGroupPage } from './pages/failure-group';
 import { ImpactPage } from './pages/impact';
 import { NotFoundPage } from './pages/not-found';
 import { OverviewPage } from './pages/overview';
 import { TaskDetailPage } from './pages/task-detail';
 import { TaskListPage } from './pages/task-list';
 import { TemplatesPage } from './pages/templates';
+import { TriagePage } from './pages/triage';
 import { WorkersPage } from './pages/workers';
 import { useLocation } from './router';
 import { clearToken } from './auth/token';
@@ -33,6 +37,14 @@ function Page() {
       return <TemplatesPage />;
     case 'workers':
       return <WorkersPage />;
+    case 'triage':
+      return <TriagePage />;
+    case 'failure-group':
+      return <FailureGroupPage key={route.fingerprint} fingerprint={route.fingerprint} />;
+    case 'bulk-job':
+      return <BulkJobPage key={route.id} id={route.id} />;
+    case 'audit':
+      return <AuditPage />;
     default:
       return <NotFoundPage path={route.path} />;
   }

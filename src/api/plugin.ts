@@ -140,7 +140,8 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
       if (action === undefined || isAudited(err)) return;
       const { status, body: answer } = toApiError(err);
       if (status === 401 || status >= 500) return;
-      const body = (req.body ?? null) as { reason?: unknown; action?: unknown; filter?: unknown } | null;
+      const body: { reason?: unknown; action?: unknown; filter?: unknown } | null =
+        req.body !== null && typeof req.body === 'object' ? req.body : null;
       const params = req.params as { id?: string } | undefined;
       const bulkAction = typeof body?.action === 'string' ? body.action : 'unknown';
       await tasker.recordRefusal(action === 'bulk' ? `bulk.${bulkAction}` : action, answer, {

@@ -77,8 +77,8 @@ export function presentPreview(p: BulkPreview, listed = 200): Record<string, unk
       version: t.task.version,
       full_name: fullName(t.task),
       status: apiTaskStatus(t.task.status),
-      [a as string]: t.first,
-      [b as string]: t.second,
+      [a]: t.first,
+      [b]: t.second,
     })),
     tasks_truncated: p.tasks.length > listed,
   };

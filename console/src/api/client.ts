@@ -6,11 +6,20 @@ import { authHeader } from '../auth/token';
 import { config } from '../config';
 import type {
   ApiErrorBody,
+  AuditPage,
   Bottlenecks,
+  BulkActionRequest,
+  BulkDryRun,
+  BulkJob,
+  BulkJobDetail,
+  BulkJobList,
   BusinessImpact,
+  FailureGroupDetail,
+  FailureGroups,
   HandlerList,
   HealthReport,
   Principal,
+  TaskCompare,
   TaskDetail,
   TaskPage,
   Throughput,
@@ -132,6 +141,18 @@ export interface TaskQuery {
 
 export type TimeRange = string;
 
+export interface AuditQuery {
+  task_id?: string;
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** A bulk action's body without `dry_run`: the same body is sent for the preview and for the real run. */
+export type BulkActionBody = Omit<BulkActionRequest, 'dry_run'>;
+
 export const api = {
   whoami: (signal?: AbortSignal) => request<Principal>('/whoami', { signal }),
   health: (signal?: AbortSignal) => request<HealthReport>('/health', { signal, acceptStatus: [503] }),
@@ -154,6 +175,16 @@ export const api = {
     request<Bottlenecks>(`/analytics/bottlenecks${buildQuery({ time_range: range })}`, { signal }),
   businessImpact: (range: TimeRange, signal?: AbortSignal) =>
     request<BusinessImpact>(`/analytics/business-impact${buildQuery({ time_range: range })}`, { signal }),
+  failureGroups: (range: TimeRange, filter: { namespace?: string; name?: string }, signal?: AbortSignal) =>
+    request<FailureGroups>(
+      `/analytics/failure-groups${buildQuery({ time_range: range, namespace: filter.namespace, name: filter.name })}`,
+      { signal },
+    ),
+  failureGroup: (fingerprint: string, range: TimeRange, signal?: AbortSignal) =>
+    request<FailureGroupDetail>(
+      `/analytics/failure-groups/${segment(fingerprint)}${buildQuery({ time_range: range })}`,
+      { signal },
+    ),
   handlers: (signal?: AbortSignal) => request<HandlerList>('/handlers', { signal }),
   workers: (signal?: AbortSignal) => request<WorkerList>('/workers', { signal }),
   retryTask: (id: string, reason: string) =>
@@ -165,6 +196,23 @@ export const api = {
       method: 'POST',
       body: { results },
     }),
+  /** Changes nothing: what the action would do. */
+  bulkDryRun: (body: BulkActionBody) =>
+    request<BulkDryRun>('/bulk-actions', { method: 'POST', body: { ...body, dry_run: true } }),
+  /** Starts the job (202); it runs in the background. */
+  startBulk: (body: BulkActionBody) =>
+    request<{ job: BulkJob }>('/bulk-actions', { method: 'POST', body: { ...body, dry_run: false } }),
+  bulkJob: (id: string, signal?: AbortSignal) =>
+    request<BulkJobDetail>(`/bulk-actions/${segment(id)}`, { signal }),
+  bulkJobs: (limit: number, signal?: AbortSignal) =>
+    request<BulkJobList>(`/bulk-actions${buildQuery({ limit })}`, { signal }),
+  stopBulkJob: (id: string, reason: string) =>
+    request<{ job: BulkJob }>(`/bulk-actions/${segment(id)}/stop`, { method: 'POST', body: { reason } }),
+  audit: (query: AuditQuery, signal?: AbortSignal) =>
+    request<AuditPage>(`/audit${buildQuery({ ...query })}`, { signal }),
+  /** `against` is `last_success` or a task id. */
+  compare: (id: string, against: string, signal?: AbortSignal) =>
+    request<TaskCompare>(`/tasks/${segment(id)}/compare${buildQuery({ with: against })}`, { signal }),
 };
 
 export function errorMessage(error: unknown): string {

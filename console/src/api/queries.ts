@@ -3,9 +3,9 @@
  * invalidates exactly these entries when stream events arrive; nothing here polls in a loop except the
  * overview's slow fallback.
  */
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api, type TaskQuery } from './client';
-import type { TaskPage } from './types';
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { api, type AuditQuery, type TaskQuery } from './client';
+import type { AuditPage, TaskPage } from './types';
 
 export const LIST_LIMIT = 50;
 
@@ -23,6 +23,17 @@ export const keys = {
   transitions: (id: string) => ['task', id, 'transitions'] as const,
   handlers: () => ['handlers'] as const,
   workers: () => ['overview', 'workers'] as const,
+  /** Failure groups: refetched from stream events at most every 2 s (live-provider.tsx). */
+  failureGroups: (range: string, namespace: string, name: string) =>
+    ['triage', 'groups', range, namespace, name] as const,
+  failureGroup: (fingerprint: string, range: string) => ['triage', 'group', fingerprint, range] as const,
+  bulkJob: (id: string) => ['bulk', 'job', id] as const,
+  bulkJobs: () => ['bulk', 'jobs'] as const,
+  /** `search` is the canonical query string from lib/audit.ts. */
+  audit: (search: string) => ['audit', search] as const,
+  /** Under the task's key, so an event for the task refreshes them with it. */
+  taskAudit: (id: string) => ['task', id, 'audit'] as const,
+  compare: (id: string, against: string) => ['task', id, 'compare', against] as const,
 };
 
 /** A page of the list plus what the live layer could not fit on it. */
@@ -122,5 +133,84 @@ export function useWorkers(refetchMs?: number) {
     queryKey: keys.workers(),
     queryFn: ({ signal }) => api.workers(signal),
     refetchInterval: refetchMs ?? OVERVIEW_FALLBACK_MS,
+  });
+}
+
+export function useFailureGroups(
+  range: string,
+  filter: { namespace: string; name: string },
+  enabled: boolean,
+) {
+  return useQuery({
+    queryKey: keys.failureGroups(range, filter.namespace, filter.name),
+    queryFn: ({ signal }) =>
+      api.failureGroups(range, { namespace: filter.namespace, name: filter.name }, signal),
+    enabled,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useFailureGroup(fingerprint: string, range: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.failureGroup(fingerprint, range),
+    queryFn: ({ signal }) => api.failureGroup(fingerprint, range, signal),
+    enabled,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** A running job is read every second (CONTRACT.md); a finished one no more. */
+export const BULK_POLL_MS = 1000;
+
+export function useBulkJob(id: string) {
+  return useQuery({
+    queryKey: keys.bulkJob(id),
+    queryFn: ({ signal }) => api.bulkJob(id, signal),
+    refetchInterval: (query) => (query.state.data?.job.status === 'running' ? BULK_POLL_MS : false),
+  });
+}
+
+export const BULK_LIST_LIMIT = 20;
+
+export function useBulkJobs() {
+  return useQuery({
+    queryKey: keys.bulkJobs(),
+    queryFn: ({ signal }) => api.bulkJobs(BULK_LIST_LIMIT, signal),
+    // While one of them runs, its counts move: follow them, at the job page's pace.
+    refetchInterval: (query) =>
+      query.state.data?.jobs.some((j) => j.status === 'running') ? BULK_POLL_MS : false,
+  });
+}
+
+export const AUDIT_LIMIT = 50;
+
+/** Keyset pages: "Load more" asks for the page after the last one's `next_cursor`. */
+export function useAudit(search: string, query: Omit<AuditQuery, 'cursor' | 'limit'>) {
+  return useInfiniteQuery({
+    queryKey: keys.audit(search),
+    queryFn: ({ signal, pageParam }) =>
+      api.audit({ ...query, limit: AUDIT_LIMIT, cursor: pageParam ?? undefined }, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: AuditPage) => last.next_cursor ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export const TASK_AUDIT_LIMIT = 20;
+
+export function useTaskAudit(id: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.taskAudit(id),
+    queryFn: ({ signal }) => api.audit({ task_id: id, limit: TASK_AUDIT_LIMIT }, signal),
+    enabled,
+  });
+}
+
+/** Fetched only once the panel is opened. */
+export function useCompare(id: string, against: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.compare(id, against),
+    queryFn: ({ signal }) => api.compare(id, against, signal),
+    enabled,
   });
 }

@@ -352,3 +352,267 @@ export interface ApiErrorBody {
   message: string;
   details?: Record<string, unknown>;
 }
+
+/* Triage (CONTRACT.md "Triage (issue 12)"): failure groups, bulk actions, the audit log, compare. */
+
+export interface FailureGroupStatusCounts {
+  failed: number;
+  retrying: number;
+  recovered: number;
+  cancelled: number;
+  stuck: number;
+}
+
+export interface FailureGroup {
+  /** 16 hex. */
+  fingerprint: string;
+  /** 'failure' | 'stuck', or a kind a newer server added. */
+  kind: string;
+  namespace: string;
+  name: string;
+  version: string;
+  /** "ns/name@version". */
+  template: string;
+  step: string;
+  error_type: string | null;
+  /** The normalised message, already redacted ("timed out after <n>s for order <n>"). */
+  signature: string;
+  /** The latest raw message of the group (redacted). */
+  message: string | null;
+  tasks: number;
+  attempts: number;
+  by_status: FailureGroupStatusCounts;
+  first_seen: string;
+  last_seen: string;
+  /** A failure in the last 5 minutes. */
+  ongoing: boolean;
+  revenue_at_risk: number;
+  affected_customers: number;
+  workers: { id: string; host: string | null }[];
+  versions: string[];
+  example_task_ids: string[];
+  suggested_action: string;
+  /** Failures per bucket over the window. */
+  series: number[];
+}
+
+export interface FailureGroups {
+  time_range: string;
+  from: string;
+  to: string;
+  namespace: string | null;
+  name?: string | null;
+  total_tasks: number;
+  revenue_at_risk: number;
+  affected_customers: number;
+  bucket_seconds: number;
+  /** Ranked: revenue at risk, then tasks, descending. */
+  groups: FailureGroup[];
+  /** Not in the contract yet: the least costly groups were left out (too many to list). */
+  truncated?: boolean;
+}
+
+export interface FailureGroupDetail {
+  group: FailureGroup;
+  /** Newest first, at most 500. */
+  tasks: TaskSummary[];
+  truncated: boolean;
+}
+
+export type BulkActionKind = 'retry' | 'cancel' | 'resolve_step';
+
+export interface BulkFilter {
+  status?: string[];
+  namespace?: string;
+  name?: string;
+  version?: string;
+  correlation_id?: string;
+  tag?: string;
+  created_after?: string;
+  created_before?: string;
+  failure_group?: string;
+  time_range?: string;
+  task_ids?: string[];
+}
+
+export interface BulkActionRequest {
+  action: BulkActionKind;
+  filter: BulkFilter;
+  /** Required, 1–2000 characters. */
+  reason: string;
+  dry_run: boolean;
+  step?: string;
+  results?: unknown;
+  max_tasks?: number;
+  rate_per_second?: number;
+}
+
+export interface BulkSkipped {
+  task_id: string;
+  /** null for a task id that was not found. */
+  status: string | null;
+  /** 'not_failed' | 'already_finished' | 'no_such_step' | 'step_done' | 'not_visible', or newer. */
+  reason: string;
+  message: string;
+}
+
+/**
+ * Per step counts; the two maps depend on the action: retry `{rerun, kept}`, cancel `{aborted, never_run}`,
+ * resolve_step `{resolved, unblocked}`.
+ */
+export type BulkStepCounts = Record<string, Record<string, number> | undefined>;
+
+export interface BulkDryRunTask {
+  task_id: string;
+  namespace: string;
+  name: string;
+  version: string;
+  full_name?: string;
+  status: string;
+  /**
+   * The task's steps under the same two names as `steps` (retry `rerun`/`kept`; a server may use
+   * `aborted`/`never_run` or `resolved`/`unblocked` for the other actions): lib/bulk.ts dryTaskSteps.
+   */
+  rerun?: string[];
+  kept?: string[];
+  [key: string]: unknown;
+}
+
+export interface BulkDryRun {
+  dry_run: true;
+  action: BulkActionKind;
+  matched: number;
+  would_change: number;
+  max_tasks: number;
+  exceeds_max_tasks: boolean;
+  skipped_count: number;
+  /** At most 200 listed. */
+  skipped: BulkSkipped[];
+  /** Tasks in namespaces the token may not act in (ids not shown). */
+  hidden: number;
+  steps: BulkStepCounts;
+  /** At most 200 listed. */
+  tasks: BulkDryRunTask[];
+  tasks_truncated: boolean;
+}
+
+export type BulkJobStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+export interface BulkJob {
+  id: string;
+  action: BulkActionKind;
+  /** A BulkJobStatus, or one a newer server added. */
+  status: string;
+  actor: string;
+  reason: string;
+  filter: BulkFilter;
+  step: string | null;
+  created_at: string;
+  finished_at: string | null;
+  max_tasks: number;
+  rate_per_second: number;
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+}
+
+export interface BulkJobTask {
+  task_id: string;
+  /** 'pending' | 'done' | 'skipped' | 'failed'. */
+  status: string;
+  message: string | null;
+  at: string | null;
+}
+
+export interface BulkJobDetail {
+  job: BulkJob;
+  tasks: BulkJobTask[];
+}
+
+export interface BulkJobList {
+  jobs: BulkJob[];
+}
+
+export type AuditAction =
+  | 'task.retry'
+  | 'task.cancel'
+  | 'step.resolve'
+  | 'task.resolve'
+  | 'bulk.retry'
+  | 'bulk.cancel'
+  | 'bulk.resolve_step'
+  | 'bulk.finished'
+  | 'bulk.stop';
+
+export type AuditOutcome = 'ok' | 'refused' | 'failed';
+
+export interface AuditEntry {
+  id: string | number;
+  at: string;
+  actor: string;
+  /** An AuditAction, or one a newer server added. */
+  action: string;
+  /** An AuditOutcome. */
+  outcome: string;
+  reason: string | null;
+  namespace: string | null;
+  /** At most 100. */
+  task_ids: string[];
+  task_count: number;
+  filter: Record<string, unknown> | null;
+  job_id: string | null;
+  /** A refused entry's holds `{error, message}`. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}
+
+export interface StepRun {
+  status: string;
+  attempts: number;
+  queue_wait_seconds: number | null;
+  execution_seconds: number | null;
+  backoff_seconds: number | null;
+  workers: string[];
+  hosts: string[];
+  error_type: string | null;
+  error: string | null;
+  /** 12 hex: the value itself is never sent. */
+  input_hash: string | null;
+  results_hash: string | null;
+}
+
+export type CompareField =
+  'status' | 'attempts' | 'execution' | 'queue_wait' | 'backoff' | 'host' | 'error' | 'input' | 'results';
+
+export interface CompareStep {
+  name: string;
+  /** CompareFields, or ones a newer server added. */
+  changed: string[];
+  run: StepRun;
+  baseline: StepRun | null;
+}
+
+export interface CompareDifference {
+  step: string;
+  /** The contract's word; the server may send `fields` (every field the sentence covers) instead. */
+  field?: string;
+  fields?: string[];
+  text: string;
+}
+
+export interface TaskCompare {
+  task: TaskSummary;
+  baseline: TaskSummary | null;
+  /** 'same_version' | 'other_version' | 'given' | 'none'. */
+  baseline_choice: string;
+  note: string;
+  steps: CompareStep[];
+  /** Largest first. */
+  differences: CompareDifference[];
+}

@@ -11,6 +11,7 @@ export function Dialog({
   confirmDisabled = false,
   busy = false,
   danger = false,
+  wide = false,
   onConfirm,
   onClose,
 }: {
@@ -20,6 +21,8 @@ export function Dialog({
   confirmDisabled?: boolean;
   busy?: boolean;
   danger?: boolean;
+  /** Room for a preview table (bulk actions). */
+  wide?: boolean;
   onConfirm: () => void;
   onClose: () => void;
 }) {
@@ -36,7 +39,7 @@ export function Dialog({
   return (
     <dialog
       ref={ref}
-      className="dialog"
+      className={wide ? 'dialog dialog--wide' : 'dialog'}
       aria-labelledby="dialog-title"
       onCancel={(event) => {
         event.preventDefault();

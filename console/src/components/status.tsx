@@ -34,6 +34,22 @@ const ICONS: Record<string, ReactElement> = {
   healthy: <path d="M3 8.5 L6.5 12 L13 4.5" fill="none" strokeWidth="2.4" />,
   degraded: <path d="M8 2 L14.5 13.5 H1.5 Z M8 6.5 V9.5 M8 11 V11.8" fill="none" strokeWidth="1.8" />,
   unhealthy: <path d="M4 4 L12 12 M12 4 L4 12" fill="none" strokeWidth="2.4" />,
+  // Bulk jobs and their tasks, audit outcomes.
+  running: (
+    <>
+      <circle cx="8" cy="8" r="5.5" fill="none" strokeWidth="2" />
+      <path d="M8 2.5 A5.5 5.5 0 0 1 8 13.5 Z" stroke="none" />
+    </>
+  ),
+  done: <path d="M3 8.5 L6.5 12 L13 4.5" fill="none" strokeWidth="2.4" />,
+  ok: <path d="M3 8.5 L6.5 12 L13 4.5" fill="none" strokeWidth="2.4" />,
+  skipped: <path d="M3 4 L7.5 8 L3 12 M8.5 4 L13 8 L8.5 12" fill="none" strokeWidth="1.8" />,
+  refused: (
+    <>
+      <circle cx="8" cy="8" r="5.5" fill="none" strokeWidth="2" />
+      <path d="M5 8 H11" strokeWidth="2.2" />
+    </>
+  ),
 };
 
 export function StatusIcon({ status }: { status: string }) {

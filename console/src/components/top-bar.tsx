@@ -6,10 +6,12 @@ import type { Route } from '../lib/routes';
 const NAV: { to: string; label: string; pages: Route['page'][] }[] = [
   { to: '', label: 'Overview', pages: ['overview'] },
   { to: 'tasks', label: 'Tasks', pages: ['tasks', 'task'] },
+  { to: 'triage', label: 'Triage', pages: ['triage', 'failure-group', 'bulk-job'] },
   { to: 'bottlenecks', label: 'Bottlenecks', pages: ['bottlenecks'] },
   { to: 'impact', label: 'Business impact', pages: ['impact'] },
   { to: 'templates', label: 'Templates', pages: ['templates'] },
   { to: 'workers', label: 'Workers', pages: ['workers'] },
+  { to: 'audit', label: 'Audit', pages: ['audit'] },
 ];
 
 function LiveIndicator() {

@@ -1,6 +1,7 @@
 /**
  * The console's client routes (CONTRACT.md: ``, `tasks`, `tasks/<id>`, `bottlenecks`, `impact`,
- * `templates`, `workers`) relative to the `<base href>` the server injects, e.g. `/tasker/ui/`.
+ * `templates`, `workers`, and for triage `triage`, `triage/<fingerprint>`, `bulk/<job id>`, `audit`)
+ * relative to the `<base href>` the server injects, e.g. `/tasker/ui/`.
  */
 
 export type Route =
@@ -11,6 +12,10 @@ export type Route =
   | { page: 'impact' }
   | { page: 'templates' }
   | { page: 'workers' }
+  | { page: 'triage' }
+  | { page: 'failure-group'; fingerprint: string }
+  | { page: 'bulk-job'; id: string }
+  | { page: 'audit' }
   | { page: 'not-found'; path: string };
 
 /** The base path ("/tasker/ui/") from the document's base URL; "/" under the Vite dev server. */
@@ -49,15 +54,28 @@ export function matchRoute(path: string): Route {
         return { page: 'templates' };
       case 'workers':
         return { page: 'workers' };
+      case 'triage':
+        return { page: 'triage' };
+      case 'audit':
+        return { page: 'audit' };
       default:
         return { page: 'not-found', path };
     }
   }
-  if (parts.length === 2 && first === 'tasks' && second) {
+  if (parts.length === 2 && second) {
+    let value: string;
     try {
-      return { page: 'task', id: decodeURIComponent(second) };
+      value = decodeURIComponent(second);
     } catch {
       return { page: 'not-found', path };
+    }
+    switch (first) {
+      case 'tasks':
+        return { page: 'task', id: value };
+      case 'triage':
+        return { page: 'failure-group', fingerprint: value };
+      case 'bulk':
+        return { page: 'bulk-job', id: value };
     }
   }
   return { page: 'not-found', path };
@@ -72,4 +90,8 @@ export const paths = {
   impact: (search = '') => `impact${search}`,
   templates: (search = '') => `templates${search}`,
   workers: () => 'workers',
+  triage: (search = '') => `triage${search}`,
+  failureGroup: (fingerprint: string, search = '') => `triage/${encodeURIComponent(fingerprint)}${search}`,
+  bulkJob: (id: string) => `bulk/${encodeURIComponent(id)}`,
+  audit: (search = '') => `audit${search}`,
 };

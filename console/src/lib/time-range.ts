@@ -1,21 +1,26 @@
-/** The analytics pages' time range, kept in the URL (`?range=6h`). */
+/**
+ * The analytics pages' time range, kept in the URL (`?range=6h`; the triage pages use `?time_range=6h`, the
+ * API's own word, as CONTRACT.md names their client routes).
+ */
 
 export const TIME_RANGES = ['15m', '1h', '6h', '24h', '7d'] as const;
 export type TimeRangeChoice = (typeof TIME_RANGES)[number];
 
 export const DEFAULT_RANGE: TimeRangeChoice = '1h';
 
-export function parseRange(search: string): TimeRangeChoice {
-  const value = new URLSearchParams(search).get('range');
+export type RangeParam = 'range' | 'time_range';
+
+export function parseRange(search: string, param: RangeParam = 'range'): TimeRangeChoice {
+  const value = new URLSearchParams(search).get(param);
   return (TIME_RANGES as readonly string[]).includes(value ?? '')
     ? (value as TimeRangeChoice)
     : DEFAULT_RANGE;
 }
 
-export function rangeSearch(search: string, range: TimeRangeChoice): string {
+export function rangeSearch(search: string, range: TimeRangeChoice, param: RangeParam = 'range'): string {
   const params = new URLSearchParams(search);
-  if (range === DEFAULT_RANGE) params.delete('range');
-  else params.set('range', range);
+  if (range === DEFAULT_RANGE) params.delete(param);
+  else params.set(param, range);
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -30,4 +35,12 @@ const LABELS: Record<TimeRangeChoice, string> = {
 
 export function rangeLabel(range: TimeRangeChoice): string {
   return LABELS[range];
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "15m" → 900. */
+export function rangeSeconds(range: TimeRangeChoice): number {
+  const n = Number(range.slice(0, -1));
+  return n * (UNIT_SECONDS[range.slice(-1)] ?? 0);
 }

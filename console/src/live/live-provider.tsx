@@ -1,7 +1,8 @@
 /**
  * Connects the one LiveStream to the query cache: list pages are patched from `tasks` events, an open
  * task detail is refetched when its id appears, the overview refetches at most once a second while
- * events arrive, and `resync` (or a reconnect) invalidates everything on screen.
+ * events arrive, triage (failure groups) at most every 2 s, bulk jobs once a second, the audit log every
+ * 5 s, and `resync` (or a reconnect) invalidates everything on screen.
  */
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { createContext, use, useEffect, useState, type ReactNode } from 'react';
@@ -19,6 +20,9 @@ const LiveContext = createContext<LiveStatus>({ state: 'connecting', retries: 0,
 export function useLiveStatus(): LiveStatus {
   return use(LiveContext);
 }
+
+/** Failure groups refetch at most this often while task events arrive (and on every resync). */
+const TRIAGE_REFRESH_MS = 2000;
 
 /** How far a live first page may grow before it offers a reload instead of more rows. */
 const MAX_LIVE_ROWS = LIST_LIMIT * 2;
@@ -51,6 +55,21 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     const overview = throttle(() => void client.invalidateQueries({ queryKey: ['overview'] }), 1000);
     // Analytics scan many tasks: refreshed from events, but not every second.
     const analytics = throttle(() => void client.invalidateQueries({ queryKey: ['analytics'] }), 10_000);
+    // Failure groups are what an operator watches during an incident: faster, but a slow answer is never
+    // cancelled by the next event (it would never finish under a steady stream).
+    const triage = throttle(
+      () => void client.invalidateQueries({ queryKey: ['triage'] }, { cancelRefetch: false }),
+      TRIAGE_REFRESH_MS,
+    );
+    // Bulk jobs act on tasks, so task events mean a job moved; the audit log grows with operator actions.
+    const bulk = throttle(
+      () => void client.invalidateQueries({ queryKey: ['bulk'] }, { cancelRefetch: false }),
+      1000,
+    );
+    const audit = throttle(
+      () => void client.invalidateQueries({ queryKey: ['audit'] }, { cancelRefetch: false }),
+      5000,
+    );
     // A resync refetches what is on screen; analytics keep their own, slower pace.
     const resync = throttle(() => {
       void client.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'analytics' });
@@ -84,6 +103,9 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           }
           overview();
           analytics();
+          triage();
+          bulk();
+          audit();
         },
         onResync: resync,
         onUnauthorized: notifyUnauthorized,
@@ -96,6 +118,9 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       stream.stop();
       overview.cancel();
       analytics.cancel();
+      triage.cancel();
+      bulk.cancel();
+      audit.cancel();
       resync.cancel();
       details.forEach((t) => t.cancel());
     };

@@ -1,7 +1,8 @@
 /**
  * The page an incident is solved on: what the task is, what to do (suggested action), where it is stuck
- * (DAG, why-panel), where the time went (timeline), the evidence per step, the audit trail, and the
- * operator actions. The selected step is in the URL (?step=) so a link can point at it.
+ * (DAG, why-panel), where the time went (timeline), the evidence per step, how it differs from the last
+ * good run, the audit trail (transitions, operator actions), and the operator actions. The selected step
+ * is in the URL (?step=) so a link can point at it.
  */
 import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client';
@@ -14,6 +15,7 @@ import { StatusBadge } from '../components/status';
 import { TimelineChart } from '../components/timeline/timeline-chart';
 import { useNow } from '../hooks/use-now';
 import { endedAt, formatDuration } from '../lib/format';
+import { auditSearch, emptyAuditFilters } from '../lib/audit';
 import { paths } from '../lib/routes';
 import { buildTimeline } from '../lib/timeline';
 import { Link, setSearch, useLocation } from '../router';
@@ -26,6 +28,8 @@ import {
   type Outcome,
   type PendingAction,
 } from './task/actions';
+import { TaskAudit } from './task/audit-panel';
+import { ComparePanelBody } from './task/compare-panel';
 import { TaskHeader } from './task/header';
 import { InlineCode } from './task/inline-code';
 import { StepsTable } from './task/steps-table';
@@ -108,6 +112,7 @@ function TaskDetailView({ task }: { task: TaskDetail }) {
   const now = useNow(open ? 1000 : 30_000);
   const [pending, setPending] = useState<PendingAction | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [compareOpen, setCompareOpen] = useState(false);
 
   const select = (step: string | null) => {
     const params = new URLSearchParams(search);
@@ -235,6 +240,21 @@ function TaskDetailView({ task }: { task: TaskDetail }) {
         )}
       </Panel>
 
+      <Panel
+        title="Compare with last good run"
+        id="compare"
+        className="panel--deferred"
+        actions={
+          compareOpen ? (
+            <button type="button" className="btn btn--tiny" onClick={() => setCompareOpen(false)}>
+              Hide
+            </button>
+          ) : null
+        }
+      >
+        <ComparePanelBody taskId={task.id} open={compareOpen} onOpen={() => setCompareOpen(true)} />
+      </Panel>
+
       {task.context !== undefined && (
         <Panel title="Context" id="context" className="panel--deferred">
           <details className="context">
@@ -246,6 +266,17 @@ function TaskDetailView({ task }: { task: TaskDetail }) {
 
       <Panel title="Transitions" id="transitions" className="panel--deferred">
         {later ? <TransitionsTable taskId={task.id} /> : <Loading />}
+      </Panel>
+
+      <Panel
+        title="Audit"
+        id="audit"
+        className="panel--deferred"
+        actions={
+          <Link to={paths.audit(auditSearch({ ...emptyAuditFilters(), task_id: task.id }))}>Audit log</Link>
+        }
+      >
+        {later ? <TaskAudit taskId={task.id} /> : <Loading />}
       </Panel>
 
       {pending && canWrite && (

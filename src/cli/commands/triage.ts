@@ -115,7 +115,6 @@ export function registerTriage(program: Command, io: CliIo, common: (c: Command)
     .option('--time-range <range>', 'e.g. 15m, 1h, 24h', '1h')
     .option('--namespace <ns>')
     .option('--name <name>')
-    .option('--json', 'the API JSON')
     .action(async (o: Flags & { timeRange: string; namespace?: string; name?: string }) => {
       const api = ApiClient.from(io, o);
       const r = api
@@ -159,7 +158,6 @@ export function registerTriage(program: Command, io: CliIo, common: (c: Command)
       .option('--dry-run', 'show what would change; change nothing')
       .option('--max-tasks <n>', 'refuse if more tasks would change', '1000')
       .option('--rate <n>', 'tasks per second', '50')
-      .option('--json', 'the API JSON')
       .action(
         async (
           o: Flags & {
@@ -243,28 +241,28 @@ export function registerTriage(program: Command, io: CliIo, common: (c: Command)
       );
   }
 
-  remote(common(bulk.command('show <job-id>').description('a bulk job’s progress and the outcome per task')))
-    .option('--json', 'the API JSON')
-    .action(async (id: string, o: Flags) => {
-      const api = ApiClient.from(io, o);
-      const r = api
-        ? await api.request('GET', `/bulk-actions/${encodeURIComponent(id)}`)
-        : await withTasker(io, o, async (t) => {
-            const { job, items } = await t.getBulkJob(id);
-            return { job: presentJob(job), tasks: items.map(presentItem) };
-          });
-      if (o.json) return io.out(JSON.stringify(r, null, 2));
-      const tasks = r.tasks as Json[];
-      io.out(
-        [
-          jobText(r.job as Json),
-          table(
-            ['task', 'outcome', 'at', 'message'],
-            tasks.map((x) => [String(x.task_id), String(x.status), text(x.at, '-'), text(x.message)]),
-          ),
-        ].join('\n'),
-      );
-    });
+  remote(
+    common(bulk.command('show <job-id>').description('a bulk job’s progress and the outcome per task')),
+  ).action(async (id: string, o: Flags) => {
+    const api = ApiClient.from(io, o);
+    const r = api
+      ? await api.request('GET', `/bulk-actions/${encodeURIComponent(id)}`)
+      : await withTasker(io, o, async (t) => {
+          const { job, items } = await t.getBulkJob(id);
+          return { job: presentJob(job), tasks: items.map(presentItem) };
+        });
+    if (o.json) return io.out(JSON.stringify(r, null, 2));
+    const tasks = r.tasks as Json[];
+    io.out(
+      [
+        jobText(r.job as Json),
+        table(
+          ['task', 'outcome', 'at', 'message'],
+          tasks.map((x) => [String(x.task_id), String(x.status), text(x.at, '-'), text(x.message)]),
+        ),
+      ].join('\n'),
+    );
+  });
 
   remote(common(program.command('audit').description('the audit log of operator actions, newest first')))
     .option('--task <id>')
@@ -272,7 +270,6 @@ export function registerTriage(program: Command, io: CliIo, common: (c: Command)
     .option('--action <action>', 'e.g. task.retry, bulk.retry')
     .option('--outcome <outcome>', 'ok, refused or failed')
     .option('--limit <n>', 'entries', '50')
-    .option('--json', 'the API JSON')
     .action(
       async (
         o: Flags & { task?: string; actor?: string; action?: string; outcome?: string; limit: string },
@@ -327,7 +324,6 @@ export function registerTriage(program: Command, io: CliIo, common: (c: Command)
     common(program.command('compare <task-id>').description('a run against its last good run, step by step')),
   )
     .option('--with <task-id>', 'compare with this task instead of the last completed one')
-    .option('--json', 'the API JSON')
     .action(async (id: string, o: Flags & { with?: string }) => {
       const api = ApiClient.from(io, o);
       const r = api
