@@ -614,8 +614,7 @@ export class Tasker {
   ): Promise<{ group: FailureGroup; tasks: TaskRecord[]; truncated: boolean }> {
     this.assertOpen();
     const range = checkRange(q);
-    const group = await this.triage.groups.find(fingerprint, range);
-    const ids = await this.triage.groups.taskIds(fingerprint, range, limit + 1);
+    const { group, taskIds: ids } = await this.triage.groups.lookup(fingerprint, range, limit + 1);
     const byId = new Map((await this.store.getTasks(ids.slice(0, limit))).map((s) => [s.task.id, s.task]));
     const tasks = ids.slice(0, limit).flatMap((id) => byId.get(id) ?? []);
     return { group, tasks, truncated: ids.length > limit };

@@ -361,6 +361,8 @@ describe('audit log', () => {
     ]);
     await tasker.retryTask(failed!, 'try again', { actor: 'dave' });
     await tasker.waitForTask(failed!, { timeoutMs: 10_000 });
+    // Nothing runs the steps the resolution unblocks, so the task is still there to cancel below.
+    await tasker.stop();
     await tasker.resolveStep(
       failed!,
       'charge',

@@ -39,15 +39,13 @@ export function presentGroup(
   };
 }
 
-const counts = (m: Record<string, number>) => m;
-
 export function presentPreview(p: BulkPreview, listed = 200): Record<string, unknown> {
   const steps =
     p.action === 'retry'
-      ? { rerun: counts(p.first), kept: counts(p.second) }
+      ? { rerun: p.first, kept: p.second }
       : p.action === 'cancel'
-        ? { aborted: counts(p.first), never_run: counts(p.second) }
-        : { resolved: counts(p.first), unblocked: counts(p.second) };
+        ? { aborted: p.first, never_run: p.second }
+        : { resolved: p.first, unblocked: p.second };
   const [a, b] =
     p.action === 'retry'
       ? ['rerun', 'kept']

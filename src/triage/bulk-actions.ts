@@ -212,7 +212,7 @@ export class BulkActions {
     if (f.taskIds !== undefined || f.failureGroup !== undefined) {
       ids = f.taskIds ?? [];
       if (f.failureGroup !== undefined) {
-        const inGroup = await this.groups.taskIds(
+        const { taskIds: inGroup } = await this.groups.lookup(
           f.failureGroup,
           { rangeMs: f.rangeMs ?? DEFAULT_RANGE_MS, namespaces },
           SELECTION_CAP + 1,

@@ -16,6 +16,17 @@ export interface Comparison extends RunComparison {
   note: string;
 }
 
+/**
+ * A worker's host: from the registry, else (its row gone a day after the worker ended) from a default
+ * worker id, which starts with the host.
+ */
+export function hostResolver(
+  workers: ReadonlyArray<{ id: string; host: string }>,
+): (id: string) => string | null {
+  const hosts = new Map(workers.map((w) => [w.id, w.host]));
+  return (id) => hosts.get(id) ?? (/^[^:]+:\d+:[0-9a-f]+$/.test(id) ? (id.split(':')[0] ?? null) : null);
+}
+
 export async function compareWithBaseline(
   store: TaskStore,
   taskId: string,
@@ -62,11 +73,7 @@ export async function compareWithBaseline(
     store.getAttempts(t.id),
     base ? store.getAttempts(base.task.id) : Promise.resolve([]),
   ]);
-  const workers = await store.listWorkers(now, 0);
-  const hosts = new Map(workers.map((w) => [w.id, w.host]));
-  // Registry rows go a day after their worker ends; a default worker id starts with its host.
-  const hostOf = (id: string) =>
-    hosts.get(id) ?? (/^[^:]+:\d+:[0-9a-f]+$/.test(id) ? (id.split(':')[0] ?? null) : null);
+  const hostOf = hostResolver(await store.listWorkers(now, 0));
   const diff = compareRuns(
     { ...run, attempts: runAttempts },
     base ? { ...base, attempts: baseAttempts } : null,

@@ -12,7 +12,7 @@ import {
   type FailureGroup,
 } from '../core/failure-groups.js';
 import { TaskerError } from '../errors.js';
-import type { FailureGroupQuery, TaskStore } from '../store/port.js';
+import type { FailureGroupData, FailureGroupQuery, TaskStore } from '../store/port.js';
 import type { TemplateRegistry } from '../templates/registry.js';
 
 export interface FailureGroupsQuery {
@@ -63,6 +63,13 @@ export class FailureGroups {
   }
 
   async report(q: FailureGroupsQuery): Promise<FailureGroupsReport> {
+    return (await this.collect(q)).report;
+  }
+
+  /** The report, with the stuck tasks it was built from (a stuck group's tasks are found among them). */
+  private async collect(
+    q: FailureGroupsQuery,
+  ): Promise<{ report: FailureGroupsReport; stuck: FailureGroupData['stuck']; sq: FailureGroupQuery }> {
     const sq = this.storeQuery(q);
     const data = await this.store.failureGroups(sq);
     const window = { from: sq.from, bucketMs: sq.bucketMs, buckets: BUCKETS };
@@ -108,40 +115,41 @@ export class FailureGroups {
       const step = this.templates.find(g.namespace, g.name, g.version)?.steps.find((s) => s.name === g.step);
       g.suggestedAction = groupAction(g, step);
     }
-    return {
+    const report = {
       from: sq.from,
       to: sq.now,
       bucketMs: sq.bucketMs,
       groups: all.slice(0, MAX_GROUPS),
       truncated: all.length > MAX_GROUPS,
     };
+    return { report, stuck: data.stuck, sq };
   }
 
-  /** One group of the window, or FAILURE_GROUP_NOT_FOUND. */
-  async find(fingerprint: string, q: FailureGroupsQuery): Promise<FailureGroup> {
-    const g = (await this.report(q)).groups.find((x) => x.fingerprint === fingerprint);
-    if (!g) {
+  /**
+   * One group of the window (or FAILURE_GROUP_NOT_FOUND) and up to `limit` of its tasks, the last to fail
+   * first (stuck groups: the tasks stuck now). One aggregate read, plus one read of a failure group's ids.
+   */
+  async lookup(
+    fingerprint: string,
+    q: FailureGroupsQuery,
+    limit: number,
+  ): Promise<{ group: FailureGroup; taskIds: string[] }> {
+    const { report, stuck, sq } = await this.collect(q);
+    const group = report.groups.find((x) => x.fingerprint === fingerprint);
+    if (!group) {
       throw new TaskerError(
         'FAILURE_GROUP_NOT_FOUND',
         `no failure group ${fingerprint} in the last ${Math.round(q.rangeMs / 60_000)} min`,
         { fingerprint },
       );
     }
-    return g;
-  }
-
-  /** The group's tasks, the last to fail first (stuck groups: the tasks stuck now). */
-  async taskIds(fingerprint: string, q: FailureGroupsQuery, limit: number): Promise<string[]> {
-    const g = await this.find(fingerprint, q);
-    const sq = this.storeQuery(q);
-    if (g.kind === 'stuck') {
-      const data = await this.store.failureGroups(sq);
-      const window = { from: sq.from, bucketMs: sq.bucketMs, buckets: BUCKETS };
-      return data.stuck
-        .filter((t) => stuckGroups([t], sq.now, window)[0]?.fingerprint === fingerprint)
-        .slice(0, limit)
-        .map((t) => t.taskId);
-    }
-    return this.store.failureGroupTaskIds(sq, g, limit);
+    if (group.kind === 'failure')
+      return { group, taskIds: await this.store.failureGroupTaskIds(sq, group, limit) };
+    const window = { from: sq.from, bucketMs: sq.bucketMs, buckets: BUCKETS };
+    const taskIds = stuck
+      .filter((t) => stuckGroups([t], sq.now, window)[0]?.fingerprint === fingerprint)
+      .slice(0, limit)
+      .map((t) => t.taskId);
+    return { group, taskIds };
   }
 }

@@ -9,6 +9,7 @@ import { TaskerError } from '../../errors.js';
 import type { AuditOutcome } from '../../store/port.js';
 import type { Tasker } from '../../tasker.js';
 import type { BulkFilter } from '../../triage/bulk-actions.js';
+import { hostResolver } from '../../triage/compare.js';
 import { seesNamespace, visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
 import { parseRange, parseStatuses, parseTime } from '../params.js';
@@ -99,10 +100,9 @@ const AUDIT_QUERY = {
   },
 } as const;
 
-/** Registry hosts of workers (a day back), else the host a default worker id starts with. */
+/** Hosts of the workers of the last day (see hostResolver). */
 async function hostLookup(tasker: Tasker): Promise<(id: string) => string | null> {
-  const hosts = new Map((await tasker.listWorkers(24 * 3_600_000)).map((w) => [w.id, w.host]));
-  return (id) => hosts.get(id) ?? (/^[^:]+:\d+:[0-9a-f]+$/.test(id) ? (id.split(':')[0] ?? null) : null);
+  return hostResolver(await tasker.listWorkers(24 * 3_600_000));
 }
 
 function toFilter(f: FilterBody): BulkFilter {
