@@ -304,10 +304,11 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       prometheusFailedValue = v[0] ? Math.round(Number(v[0].value[1]) * 100) / 100 : null;
     }
     await tracing?.provider.forceFlush();
-    const triage = await triageAndFix(url, t, say);
+    // The trace as the incident left it: the bulk retry below adds the retried attempts to the same trace.
     const traceTree = detail
       ? spanTree(spans.getFinishedSpans(), String(detail.body.id).replace(/-/g, ''))
       : [];
+    const triage = await triageAndFix(url, t, say);
     return {
       url,
       faultAt,

@@ -59,6 +59,7 @@ import type {
 import { READY_COUNT_CAP } from './store/port.js';
 import { explainWaits, type StepWait } from './core/step-waits.js';
 import { openStore } from './store/open-store.js';
+import { isUuid } from './store/cursor.js';
 import { ContextValidator } from './templates/context-validator.js';
 import { loadTemplatesFrom } from './templates/load.js';
 import { TemplateRegistry } from './templates/registry.js';
@@ -710,14 +711,19 @@ export class Tasker {
     } = {},
   ): Promise<void> {
     markAudited(err);
+    // An id that names no task cannot be linked to one (PostgreSQL keys the link by uuid); the entry keeps
+    // what the caller sent, so "someone tried to retry `-1`" is still on record.
+    const ids = fields.taskIds ?? [];
+    const malformed = ids.filter((id) => !isUuid(id)).map((id) => id.slice(0, 200));
     try {
       await this.store.appendAudit([
         auditEntry(this.opts.now(), {
           ...fields,
+          taskIds: ids.filter(isUuid).map((id) => id.toLowerCase()),
           actor: fields.actor ?? LIBRARY_ACTOR,
           action,
           outcome: 'refused',
-          detail: refusal(err),
+          detail: { ...refusal(err), ...(malformed.length ? { given_task_ids: malformed } : {}) },
         }),
       ]);
     } catch (auditErr) {

@@ -4,6 +4,39 @@ import { createTasker, EventBus, PermanentError, type TaskerEvent } from '../src
 import { sleep, startEngine, templatesFromYaml, testDatabase } from './support/harness.js';
 
 describe('edge cases', () => {
+  it('stores a NUL character in a context, a result, an error and a reason (PostgreSQL keeps U+FFFD)', async () => {
+    // PostgreSQL text and jsonb refuse U+0000: before, a handler error carrying one failed every write of
+    // the attempt, so its task never finished there.
+    const yaml = `
+namespace: e
+name: nul
+version: 1.0.0
+steps:
+  - { name: echo, handler: echo }
+  - { name: fail, handler: fail, depends_on: [echo] }
+`;
+    const { tasker } = await startEngine([yaml], {
+      echo: ({ task }) => ({ got: task.context.text }),
+      fail: () => {
+        throw new PermanentError('card \u0000 declined');
+      },
+    });
+    const { task } = await tasker.createTask({ namespace: 'e', name: 'nul', context: { text: 'a\u0000b' } });
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 5000 })).status).toBe('error');
+    await tasker.cancelTask(task.id, 'why \u0000 not');
+    const d = await tasker.getTask(task.id);
+    const nul = /^a[\u0000\ufffd]b$/;
+    expect(d.task.context.text).toMatch(nul);
+    expect((d.steps[0]!.results as { got: string }).got).toMatch(nul);
+    expect(d.attempts.find((a) => a.stepName === 'fail')!.errorMessage).toMatch(
+      /^card [\u0000\ufffd] declined$/,
+    );
+    // Each store keeps one form throughout: SQLite the character itself, PostgreSQL its replacement.
+    const kept = new Set([d.task.context.text, (d.steps[0]!.results as { got: string }).got]);
+    expect(kept.size).toBe(1);
+    expect(d.task.status).toBe('cancelled');
+  });
+
   it('a manually closed task leaves no claimable steps behind to block a worker', async () => {
     const yaml = `
 namespace: e

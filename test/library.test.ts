@@ -109,6 +109,7 @@ describe('library', () => {
         { version: 2, name: 'task_list_indexes' },
         { version: 3, name: 'telemetry' },
         { version: 4, name: 'console' },
+        { version: 5, name: 'triage' },
       ]);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
         'from the future',
@@ -116,7 +117,7 @@ describe('library', () => {
       db.close();
       const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
-      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(4\)/);
+      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(5\)/);
     },
   );
 

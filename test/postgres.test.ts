@@ -186,7 +186,7 @@ describe('PostgreSQL store', () => {
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
       new RegExp(
-        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console with: tasker db migrate`,
+        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage with: tasker db migrate`,
       ),
     );
   });
@@ -213,7 +213,7 @@ describe('PostgreSQL store', () => {
       const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
       expect((err as Error).message).toMatch(
-        /is at version 1; this tasker-engine needs 5\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console with: tasker db migrate/,
+        /is at version 1; this tasker-engine needs 6\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage with: tasker db migrate/,
       );
 
       const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });
@@ -239,7 +239,7 @@ describe('PostgreSQL store', () => {
     const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
-      /is at version 999, newer than this tasker-engine knows \(5\); upgrade tasker-engine/,
+      /is at version 999, newer than this tasker-engine knows \(6\); upgrade tasker-engine/,
     );
   });
 

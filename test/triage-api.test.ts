@@ -231,9 +231,27 @@ describe('triage over HTTP', () => {
     expect((await post('admin', `/tasker/tasks/${ids[0]}/retry`, { reason: 'too late' })).statusCode).toBe(
       409,
     );
+    // An id that is no task id, and a reason PostgreSQL cannot store as text, are refused and still audited.
+    const malformed = await post('admin', '/tasker/tasks/-1/retry', { reason: 'nul \u0000 here' });
+    expect(malformed.statusCode).toBe(404);
     const all = json<{
-      entries: Array<{ actor: string; action: string; outcome: string; detail: { error?: string } | null }>;
+      entries: Array<{
+        actor: string;
+        action: string;
+        outcome: string;
+        reason: string | null;
+        task_ids: string[];
+        detail: { error?: string; given_task_ids?: string[] } | null;
+      }>;
     }>(await app.inject({ url: '/tasker/audit?limit=20', headers: as('admin') }));
+    expect(all.entries[0]).toMatchObject({
+      action: 'task.retry',
+      outcome: 'refused',
+      task_ids: [],
+      detail: { error: 'TASK_NOT_FOUND', given_task_ids: ['-1'] },
+    });
+    expect(all.entries[0]!.reason).toMatch(/^nul .? here$/);
+    all.entries.shift();
     expect(all.entries.map((e) => [e.actor, e.action, e.outcome, e.detail?.error ?? null])).toEqual([
       ['admin', 'task.retry', 'refused', 'ILLEGAL_TRANSITION'],
       ['admin', 'task.cancel', 'ok', null],

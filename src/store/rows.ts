@@ -7,6 +7,7 @@ import type { AttemptRecord, StepRecord, TaskRecord, TransitionRecord } from '..
 import type { StepState, TaskState } from '../core/states.js';
 import type { RetryPolicy } from '../core/template.js';
 import type { WorkerRecord } from './port.js';
+import { jsonText } from './json-text.js';
 
 export interface TaskRow {
   id: string;
@@ -165,7 +166,7 @@ export function transitionFromRow(r: TransitionRow): TransitionRecord {
 
 /** Results are stored as JSON; `undefined` (a handler that returns nothing) is stored as null. */
 export function resultsJson(v: unknown): string | null {
-  return v === undefined ? null : JSON.stringify(v);
+  return v === undefined ? null : jsonText(v);
 }
 
 export interface WorkerRow {

@@ -15,6 +15,7 @@ import type {
   FailureGroupKey,
 } from './port.js';
 import { AUDIT_TASK_IDS_INLINE } from './port.js';
+import { jsonText } from './json-text.js';
 
 const json = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
 const num = (v: unknown): number => Number(v);
@@ -61,11 +62,11 @@ export function auditValues(a: AuditDraft): unknown[] {
     a.outcome,
     a.reason,
     a.namespace,
-    JSON.stringify(a.taskIds.slice(0, AUDIT_TASK_IDS_INLINE)),
+    jsonText(a.taskIds.slice(0, AUDIT_TASK_IDS_INLINE)),
     a.taskIds.length,
-    a.filter === null ? null : JSON.stringify(a.filter),
+    a.filter === null ? null : jsonText(a.filter),
     a.jobId,
-    a.detail === null ? null : JSON.stringify(a.detail),
+    a.detail === null ? null : jsonText(a.detail),
   ];
 }
 
@@ -120,10 +121,10 @@ export function bulkJobValues(j: BulkJobRecord): unknown[] {
     j.status,
     j.actor,
     j.reason,
-    JSON.stringify(j.filter),
+    jsonText(j.filter),
     j.step,
-    j.results === null || j.results === undefined ? null : JSON.stringify(j.results),
-    j.namespaces === null ? null : JSON.stringify(j.namespaces),
+    j.results === null || j.results === undefined ? null : jsonText(j.results),
+    j.namespaces === null ? null : jsonText(j.namespaces),
     j.maxTasks,
     j.ratePerSecond,
     j.createdAt,

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { NulSafeClient } from './nul-safe-client.js';
 import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
 import type {
@@ -74,6 +75,7 @@ import { mapPostgresError, resolvePostgres, type PostgresOptions } from './conne
 import { statusOf } from '../sqlite/migrations.js';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
 import { SnapshotCache } from '../snapshot-cache.js';
+import { jsonText } from '../json-text.js';
 
 const RECOVERY_BATCH = 100;
 /**
@@ -137,7 +139,7 @@ export class PostgresStore implements TaskStore {
     options: PostgresOptions & { random?: () => number; migrate?: boolean; checkSchema?: boolean },
   ): Promise<PostgresStore> {
     const r = resolvePostgres(options);
-    const pool = new pg.Pool(r.config);
+    const pool = new pg.Pool({ ...r.config, Client: NulSafeClient });
     // An idle connection killed by the server (restart, pg_terminate_backend) must not crash the process;
     // the next query gets a fresh connection, and a failed cycle is retried by the worker.
     pool.on('error', () => {});
@@ -360,11 +362,11 @@ export class PostgresStore implements TaskStore {
           ts.map((t) => t.name),
           ts.map((t) => t.version),
           ts.map((t) => t.status),
-          ts.map((t) => JSON.stringify(t.context)),
+          ts.map((t) => jsonText(t.context)),
           ts.map((t) => t.correlationId),
           ts.map((t) => t.idempotencyKey),
-          ts.map((t) => JSON.stringify(t.tags)),
-          ts.map((t) => (t.business ? JSON.stringify(t.business) : null)),
+          ts.map((t) => jsonText(t.tags)),
+          ts.map((t) => (t.business ? jsonText(t.business) : null)),
           ts.map((t) => t.createdAt),
           ts.map((t) => t.updatedAt),
           ts.map((t) => t.startedAt),
@@ -403,12 +405,12 @@ export class PostgresStore implements TaskStore {
             steps.map((x) => x.position),
             steps.map((x) => x.handler),
             steps.map((x) => x.status),
-            steps.map((x) => JSON.stringify(x.dependsOn)),
+            steps.map((x) => jsonText(x.dependsOn)),
             steps.map((x) => x.attempts),
             steps.map((x) => x.attemptLimit),
-            steps.map((x) => JSON.stringify(x.retry)),
+            steps.map((x) => jsonText(x.retry)),
             steps.map((x) => x.timeoutMs),
-            steps.map((x) => JSON.stringify(x.handlerConfig)),
+            steps.map((x) => jsonText(x.handlerConfig)),
             steps.map((x) => x.readyAt),
           ],
         );
@@ -786,7 +788,7 @@ export class PostgresStore implements TaskStore {
         w.stoppedAt,
         w.concurrency,
         w.inFlight,
-        JSON.stringify(w.handlers),
+        jsonText(w.handlers),
         w.heartbeatAt - WORKER_ROW_RETENTION_MS,
       ],
     );

@@ -69,6 +69,7 @@ import {
 import { SnapshotCache } from '../snapshot-cache.js';
 import { taskWhere } from '../task-filter.js';
 import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
+import { jsonText } from '../json-text.js';
 
 type Stmt = Database.Statement;
 
@@ -231,11 +232,11 @@ export class SqliteStore implements TaskStore {
       name: t.name,
       version: t.version,
       status: t.status,
-      context: JSON.stringify(t.context),
+      context: jsonText(t.context),
       correlation_id: t.correlationId,
       idempotency_key: t.idempotencyKey,
-      tags: JSON.stringify(t.tags),
-      business: t.business ? JSON.stringify(t.business) : null,
+      tags: jsonText(t.tags),
+      business: t.business ? jsonText(t.business) : null,
       traceparent: t.traceparent,
       created_at: t.createdAt,
       updated_at: t.updatedAt,
@@ -250,12 +251,12 @@ export class SqliteStore implements TaskStore {
         position: st.position,
         handler: st.handler,
         status: st.status,
-        depends_on: JSON.stringify(st.dependsOn),
+        depends_on: jsonText(st.dependsOn),
         attempts: st.attempts,
         attempt_limit: st.attemptLimit,
-        retry: JSON.stringify(st.retry),
+        retry: jsonText(st.retry),
         timeout_ms: st.timeoutMs,
-        handler_config: JSON.stringify(st.handlerConfig),
+        handler_config: jsonText(st.handlerConfig),
         ready_at: st.readyAt,
       });
       return { ...st, id: Number(r.lastInsertRowid) };
@@ -624,7 +625,7 @@ export class SqliteStore implements TaskStore {
             stopped_at: w.stoppedAt,
             concurrency: w.concurrency,
             in_flight: w.inFlight,
-            handlers: JSON.stringify(w.handlers),
+            handlers: jsonText(w.handlers),
           });
         this.db
           .prepare('DELETE FROM workers WHERE COALESCE(stopped_at, expires_at) < ?')
