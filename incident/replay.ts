@@ -59,6 +59,8 @@ export interface ReplayResult {
    */
   failedOrderValue: number;
   failedTasks: number;
+  /** The failed tasks with a timed-out update_inventory attempt, and their order value (ground truth). */
+  inventoryTimeouts: { tasks: number; value: number };
   /** Newest failed task ids in the store (what the failed list's first page must show). */
   failedIds: string[];
   /** sum(tasker_business_value_total{status="failed"}) as Prometheus has it at the end, if it runs. */
@@ -297,6 +299,15 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
     // From the orders as the replay generated them, not as the store has them.
     const failedOrderValue =
       Math.round(failed.reduce((sum, x) => sum + (values.get(x.id) ?? NaN), 0) * 100) / 100;
+    // The tasks the timeout group must hold: failed, with a timed-out update_inventory attempt (a task can
+    // also fail for another cause, e.g. a payment that failed for good before the fault).
+    const timedOut = (await t.describeTasks(failed.map((x) => x.id))).filter((d) =>
+      d.attempts.some((a) => a.stepName === 'update_inventory' && a.errorType === 'timeout'),
+    );
+    const inventoryTimeouts = {
+      tasks: timedOut.length,
+      value: Math.round(timedOut.reduce((sum, d) => sum + (values.get(d.task.id) ?? NaN), 0) * 100) / 100,
+    };
     let prometheusFailedValue: number | null = null;
     if (stack) {
       await sleep(2_500); // two scrapes after the last task ended
@@ -319,6 +330,7 @@ export async function replayIncident(o: ReplayOptions = {}): Promise<ReplayResul
       businessImpact,
       failedOrderValue,
       failedTasks: failed.length,
+      inventoryTimeouts,
       failedIds: failed.slice(0, 100).map((x) => x.id),
       prometheusFailedValue,
       traceTree,
