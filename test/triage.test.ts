@@ -128,6 +128,8 @@ describe('failure groups', () => {
     const flaky = groups[3]!;
     expect(flaky.byStatus.recovered).toBe(1);
     expect(flaky.attempts).toBe(2);
+    // The sparkline counts failing attempts: two for its one task.
+    expect(flaky.series.reduce((a, b) => a + b, 0)).toBe(2);
     // Filters and namespace limits.
     expect((await tasker.failureGroups({ rangeMs: HOUR, namespaces: ['other'] })).groups).toEqual([]);
     expect((await tasker.failureGroups({ rangeMs: HOUR, name: 'nope' })).groups).toEqual([]);

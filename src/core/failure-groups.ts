@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { adviceFor, OUTCOME_PHRASES, UNKNOWN } from './business-impact.js';
 import { formatSeconds, plural } from './analysis.js';
+import { failureSignature } from './failure-signature.js';
 import type { StepTemplate } from './template.js';
 
 export type FailureGroupKind = 'failure' | 'stuck';
@@ -35,7 +36,7 @@ export interface FailureGroup extends CauseKey {
   versions: string[];
   exampleTaskIds: string[];
   suggestedAction: string;
-  /** Tasks per bucket of the window (by their last failure, or for stuck tasks their last progress). */
+  /** Per bucket of the window: failing attempts (stuck groups: tasks, by their last progress). */
   series: number[];
 }
 
@@ -50,6 +51,28 @@ export function fingerprintOf(k: CauseKey): string {
     .update([k.kind, k.namespace, k.name, k.version, k.step, k.errorType ?? '', k.signature].join('\u0000'))
     .digest('hex')
     .slice(0, 16);
+}
+
+/**
+ * What a failing attempt is stored with: its signature and its group's fingerprint, so failure groups are
+ * counted by one short column. Null for an attempt that did not fail.
+ */
+export function attemptCause(
+  task: { namespace: string; name: string; version: string },
+  a: { stepName: string; outcome: string; errorType: string | null; errorMessage: string | null },
+): { signature: string | null; fingerprint: string | null } {
+  if (a.outcome !== 'retry' && a.outcome !== 'error') return { signature: null, fingerprint: null };
+  const signature = failureSignature(a.errorMessage) ?? '';
+  const fingerprint = fingerprintOf({
+    kind: 'failure',
+    namespace: task.namespace,
+    name: task.name,
+    version: task.version,
+    step: a.stepName,
+    errorType: a.errorType,
+    signature,
+  });
+  return { signature, fingerprint };
 }
 
 export interface StuckTask {

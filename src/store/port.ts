@@ -176,7 +176,7 @@ export interface TaskStore {
    */
   failureGroups(q: FailureGroupQuery): Promise<FailureGroupData>;
   /** The tasks of one failure group (not stuck ones: those come with failureGroups), last to fail first. */
-  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]>;
+  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
   /** Append audit entries (outside any task mutation: refusals, bulk job events). */
   appendAudit(entries: readonly AuditDraft[]): Promise<void>;
   /** Audit entries, newest first. */
@@ -225,6 +225,8 @@ export interface FailureGroupQuery {
   namespace?: string | undefined;
   name?: string | undefined;
   namespaces?: readonly string[] | null | undefined;
+  /** Failure groups returned at most (the most costly); `truncated` says when more exist. */
+  maxGroups: number;
 }
 
 export interface FailureGroupKey {
@@ -238,6 +240,7 @@ export interface FailureGroupKey {
 
 /** One group of failing attempts as SQL counted it. */
 export interface FailureGroupRow extends FailureGroupKey {
+  fingerprint: string;
   tasks: number;
   attempts: number;
   failed: number;
@@ -253,8 +256,8 @@ export interface FailureGroupRow extends FailureGroupKey {
   message: string | null;
   examples: string[];
   workers: string[];
-  /** Tasks per bucket of their last failure. */
-  series: Array<{ bucket: number; tasks: number }>;
+  /** Failing attempts per bucket of the window. */
+  series: Array<{ bucket: number; attempts: number }>;
 }
 
 export interface StuckTaskRow {
@@ -271,6 +274,8 @@ export interface StuckTaskRow {
 
 export interface FailureGroupData {
   groups: FailureGroupRow[];
+  /** More failure groups than maxGroups exist. */
+  truncated: boolean;
   stuck: StuckTaskRow[];
 }
 

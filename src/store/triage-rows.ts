@@ -12,7 +12,6 @@ import type {
   BulkJobRecord,
   BulkJobStatus,
   BulkJobView,
-  FailureGroupKey,
 } from './port.js';
 import { AUDIT_TASK_IDS_INLINE } from './port.js';
 import { jsonText } from './json-text.js';
@@ -156,21 +155,4 @@ export function bulkItemFromRow(r: BulkItemRow): BulkItemRecord {
     message: r.message,
     at: numOrNull(r.at),
   };
-}
-
-export interface GroupRow {
-  namespace: string;
-  name: string;
-  version: string;
-  step_name: string;
-  error_type: string | null;
-  sig: string;
-}
-
-/** A group's key as one string (to join the aggregates of several statements). */
-export function groupKeyOf(r: GroupRow | FailureGroupKey): string {
-  const step = 'step_name' in r ? r.step_name : r.step;
-  const type = 'error_type' in r ? r.error_type : r.errorType;
-  const sig = 'sig' in r ? r.sig : r.signature;
-  return [r.namespace, r.name, r.version, step, type ?? '\u0001', sig].join('\u0000');
 }

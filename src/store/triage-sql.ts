@@ -1,27 +1,23 @@
 /**
- * The failure-group aggregates, shared by both adapters. A window's failing attempts (partial index
- * step_attempts_failing) are first collapsed to one row per task and cause, then grouped by template,
- * step, error type and signature in SQL: money and customers come from the columns the task row got at
- * creation, so nothing per task reaches Node. The stuck query reads running tasks only (tasks_active).
+ * The failure-group reads, shared by both adapters. Each failing attempt carries its group's fingerprint
+ * (core/failure-groups.ts attemptCause; only failing attempts have one), so one pass over the window's
+ * failing attempts (partial index step_attempts_failing, covering) counts every group, joining each task
+ * once: money and customers come from the columns the task row got at creation, so nothing per task
+ * reaches Node. Only the top groups then get their key, message, examples, sparkline and workers (index
+ * step_attempts_failure_group). The stuck query reads running tasks only (tasks_active).
  */
-import type { FailureGroupKey, FailureGroupQuery, FailureGroupRow, StuckTaskRow } from './port.js';
-import { groupKeyOf, type GroupRow } from './triage-rows.js';
+import type { FailureGroupQuery, FailureGroupRow, StuckTaskRow } from './port.js';
 
 export interface Dialect {
   /** The placeholder for the n-th argument (1-based), given its value (to type it). */
   param(n: number, value: unknown): string;
   table(name: string): string;
-  /** Null-safe equality. */
-  same(a: string, b: string): string;
 }
 
 export interface Sql {
   sql: string;
   args: unknown[];
 }
-
-/** A group's columns, in GROUP BY order. */
-export const KEY_COLUMNS = 'namespace, name, version, step_name, error_type, sig';
 
 const AT_RISK = `('error', 'pending', 'in_progress')`;
 
@@ -46,103 +42,82 @@ function namespaceWhere(q: FailureGroupQuery, arg: (v: unknown) => string): stri
 }
 
 /**
- * `g`: one row per (task, cause) of the window, with its template; `extra` narrows to one group's key.
- * The signature falls back to the raw message for attempts recorded before signatures existed.
+ * The one pass over the window's failing attempts: collapsed to one row per task and group (an attempt
+ * carries its group's fingerprint), joined to the task once, counted per group.
  */
-function causes(
-  d: Dialect,
-  q: FailureGroupQuery,
-  arg: (v: unknown) => string,
-  key?: FailureGroupKey,
-): string {
-  const where = namespaceWhere(q, arg);
-  const attemptWhere = [`a.outcome IN ('retry', 'error')`, `a.finished_at >= ${arg(q.from)}`];
-  attemptWhere.push(`a.finished_at < ${arg(q.to)}`);
-  if (key) {
-    attemptWhere.push(`a.step_name = ${arg(key.step)}`);
-    attemptWhere.push(d.same('a.error_type', arg(key.errorType)));
-    attemptWhere.push(`COALESCE(a.error_signature, a.error_message, '') = ${arg(key.signature)}`);
-    where.push(`t.namespace = ${arg(key.namespace)}`, `t.name = ${arg(key.name)}`);
-    where.push(`t.version = ${arg(key.version)}`);
-  }
-  return `WITH f AS (
-      SELECT a.task_id, a.step_name, a.error_type, COALESCE(a.error_signature, a.error_message, '') AS sig,
-        MIN(a.finished_at) AS first_at, MAX(a.finished_at) AS last_at, COUNT(*) AS n,
-        MAX(a.error_message) AS message
-      FROM ${d.table('step_attempts')} a
-      WHERE ${attemptWhere.join(' AND ')}
-      GROUP BY a.task_id, a.step_name, a.error_type, COALESCE(a.error_signature, a.error_message, '')
-    ), g AS (
-      SELECT t.namespace, t.name, t.version, f.step_name, f.error_type, f.sig, f.task_id, f.first_at, f.last_at,
-        f.n, f.message, t.status, t.business_value, t.business_customer
-      FROM f JOIN ${d.table('tasks')} t ON t.id = f.task_id
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-    )`;
-}
-
-/** One row per group: counts by the task's status now, money and customers of the tasks still at risk. */
 export function groupsSql(d: Dialect, q: FailureGroupQuery): Sql {
   const { args, arg } = builder(d);
-  const sql = `${causes(d, q, arg)}
-    SELECT ${KEY_COLUMNS}, COUNT(*) AS tasks, SUM(n) AS attempts, MIN(first_at) AS first_at,
-      MAX(last_at) AS last_at,
-      SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failed,
-      SUM(CASE WHEN status IN ('pending', 'in_progress') THEN 1 ELSE 0 END) AS retrying,
-      SUM(CASE WHEN status IN ('complete', 'resolved_manually') THEN 1 ELSE 0 END) AS recovered,
-      SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-      SUM(CASE WHEN status IN ${AT_RISK} THEN COALESCE(business_value, 0) ELSE 0 END) AS revenue,
-      COUNT(DISTINCT CASE WHEN status IN ${AT_RISK} THEN business_customer END) AS named_customers,
-      SUM(CASE WHEN status IN ${AT_RISK} AND business_customer IS NULL THEN 1 ELSE 0 END) AS anonymous,
-      MAX(message) AS message
-    FROM g GROUP BY ${KEY_COLUMNS}`;
-  return { sql, args };
-}
-
-/** The three tasks of each group that failed last. */
-export function examplesSql(d: Dialect, q: FailureGroupQuery): Sql {
-  const { args, arg } = builder(d);
-  const sql = `${causes(d, q, arg)}
-    SELECT ${KEY_COLUMNS}, task_id FROM (
-      SELECT g.*, ROW_NUMBER() OVER (PARTITION BY ${KEY_COLUMNS} ORDER BY last_at DESC, task_id DESC) AS rn FROM g
-    ) x WHERE rn <= 3`;
-  return { sql, args };
-}
-
-/** Tasks per group and bucket of their last failure (the sparkline). */
-export function seriesSql(d: Dialect, q: FailureGroupQuery): Sql {
-  const { args, arg } = builder(d);
-  const c = causes(d, q, arg);
-  const from = arg(q.from);
-  const bucket = arg(q.bucketMs);
-  const sql = `${c}
-    SELECT ${KEY_COLUMNS}, CAST((last_at - ${from}) / ${bucket} AS INTEGER) AS bucket, COUNT(*) AS n
-    FROM g GROUP BY ${KEY_COLUMNS}, CAST((last_at - ${from}) / ${bucket} AS INTEGER)`;
-  return { sql, args };
-}
-
-/** The workers each group's failing attempts ran on. */
-export function workersSql(d: Dialect, q: FailureGroupQuery): Sql {
-  const { args, arg } = builder(d);
   const where = namespaceWhere(q, arg);
-  where.push(
-    `a.outcome IN ('retry', 'error')`,
-    `a.finished_at >= ${arg(q.from)}`,
-    `a.finished_at < ${arg(q.to)}`,
-  );
-  const sql = `SELECT t.namespace, t.name, t.version, a.step_name, a.error_type,
-      COALESCE(a.error_signature, a.error_message, '') AS sig, a.worker_id
-    FROM ${d.table('step_attempts')} a JOIN ${d.table('tasks')} t ON t.id = a.task_id
-    WHERE ${where.join(' AND ')} AND a.worker_id IS NOT NULL
-    GROUP BY t.namespace, t.name, t.version, a.step_name, a.error_type,
-      COALESCE(a.error_signature, a.error_message, ''), a.worker_id`;
+  const sql = `WITH f AS (
+      SELECT a.task_id, a.error_fingerprint AS fp, MIN(a.finished_at) AS first_at, MAX(a.finished_at) AS last_at,
+        COUNT(*) AS n
+      FROM ${d.table('step_attempts')} a
+      WHERE a.error_fingerprint IS NOT NULL AND a.finished_at >= ${arg(q.from)} AND a.finished_at < ${arg(q.to)}
+      GROUP BY a.task_id, a.error_fingerprint
+    )
+    SELECT f.fp, COUNT(*) AS tasks, SUM(f.n) AS attempts, MIN(f.first_at) AS first_at, MAX(f.last_at) AS last_at,
+      SUM(CASE WHEN t.status = 'error' THEN 1 ELSE 0 END) AS failed,
+      SUM(CASE WHEN t.status IN ('pending', 'in_progress') THEN 1 ELSE 0 END) AS retrying,
+      SUM(CASE WHEN t.status IN ('complete', 'resolved_manually') THEN 1 ELSE 0 END) AS recovered,
+      SUM(CASE WHEN t.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+      SUM(CASE WHEN t.status IN ${AT_RISK} THEN COALESCE(t.business_value, 0) ELSE 0 END) AS revenue,
+      COUNT(DISTINCT CASE WHEN t.status IN ${AT_RISK} THEN t.business_customer END) AS named_customers,
+      SUM(CASE WHEN t.status IN ${AT_RISK} AND t.business_customer IS NULL THEN 1 ELSE 0 END) AS anonymous
+    FROM f JOIN ${d.table('tasks')} t ON t.id = f.task_id
+    ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    GROUP BY f.fp`;
   return { sql, args };
 }
 
-/** One group's tasks, the last to fail first. */
-export function groupTasksSql(d: Dialect, q: FailureGroupQuery, key: FailureGroupKey, limit: number): Sql {
+/** Failing attempts read per group to find its key, last message and example tasks. */
+export const EXAMPLE_ATTEMPTS = 20;
+
+/**
+ * Each group's newest failing attempts (index step_attempts_failure_group: a short range per group), with
+ * the template of their task: the group's key, its last message and three example tasks.
+ */
+export function examplesSql(d: Dialect, q: FailureGroupQuery, fingerprints: readonly string[]): Sql {
   const { args, arg } = builder(d);
-  const sql = `${causes(d, q, arg, key)}
-    SELECT task_id FROM g ORDER BY last_at DESC, task_id DESC LIMIT ${arg(limit)}`;
+  const from = arg(q.from);
+  const to = arg(q.to);
+  const limit = arg(EXAMPLE_ATTEMPTS);
+  const parts = fingerprints.map(
+    (fp, i) => `SELECT * FROM (
+      SELECT a.error_fingerprint AS fp, a.task_id, a.step_name, a.error_type, a.error_signature AS sig,
+        a.error_message AS message, a.finished_at
+      FROM ${d.table('step_attempts')} a
+      WHERE a.error_fingerprint = ${arg(fp)} AND a.finished_at >= ${from} AND a.finished_at < ${to}
+      ORDER BY a.finished_at DESC LIMIT ${limit}) e${i}`,
+  );
+  const sql = `SELECT e.*, t.namespace, t.name, t.version
+    FROM (${parts.join(' UNION ALL ')}) e JOIN ${d.table('tasks')} t ON t.id = e.task_id
+    ORDER BY e.fp, e.finished_at DESC, e.task_id DESC`;
+  return { sql, args };
+}
+
+/**
+ * Each group's failing attempts per bucket and worker: the sparkline and the workers, read from the
+ * index step_attempts_failure_group alone.
+ */
+export function activitySql(d: Dialect, q: FailureGroupQuery, fingerprints: readonly string[]): Sql {
+  const { args, arg } = builder(d);
+  const from = arg(q.from);
+  const sql = `SELECT a.error_fingerprint AS fp, CAST((a.finished_at - ${from}) / ${arg(q.bucketMs)} AS INTEGER) AS bucket,
+      a.worker_id, COUNT(*) AS n
+    FROM ${d.table('step_attempts')} a
+    WHERE a.error_fingerprint IN (${fingerprints.map((fp) => arg(fp)).join(', ')})
+      AND a.finished_at >= ${from} AND a.finished_at < ${arg(q.to)}
+    GROUP BY 1, 2, 3`;
+  return { sql, args };
+}
+
+/** One group's tasks, the last to fail first (the fingerprint names the template, so its namespace). */
+export function groupTasksSql(d: Dialect, q: FailureGroupQuery, fingerprint: string, limit: number): Sql {
+  const { args, arg } = builder(d);
+  const sql = `SELECT a.task_id, MAX(a.finished_at) AS last_at FROM ${d.table('step_attempts')} a
+    WHERE a.error_fingerprint = ${arg(fingerprint)}
+      AND a.finished_at >= ${arg(q.from)} AND a.finished_at < ${arg(q.to)}
+    GROUP BY a.task_id ORDER BY last_at DESC, a.task_id DESC LIMIT ${arg(limit)}`;
   return { sql, args };
 }
 
@@ -175,7 +150,9 @@ export const STUCK_DEFAULT_ALLOWANCE_MS = 3_600_000;
 /** Stuck tasks read at most (a backlog that large is one incident, already visible in its first rows). */
 export const STUCK_LIMIT = 10_000;
 
-export interface GroupAggregate extends GroupRow {
+/** One group's counts. */
+export interface GroupCountRow {
+  fp: string;
   tasks: number | string;
   attempts: number | string;
   first_at: number | string;
@@ -187,47 +164,100 @@ export interface GroupAggregate extends GroupRow {
   revenue: number | string | null;
   named_customers: number | string;
   anonymous: number | string;
-  message: string | null;
 }
 
-/** The four statements' rows → one record per group. */
-export function foldGroups(
-  groups: readonly GroupAggregate[],
-  examples: ReadonlyArray<GroupRow & { task_id: string }>,
-  series: ReadonlyArray<GroupRow & { bucket: number | string; n: number | string }>,
-  workers: ReadonlyArray<GroupRow & { worker_id: string }>,
-): FailureGroupRow[] {
-  const byKey = new Map<string, FailureGroupRow>();
-  for (const g of groups) {
-    byKey.set(groupKeyOf(g), {
-      namespace: g.namespace,
-      name: g.name,
-      version: g.version,
-      step: g.step_name,
-      errorType: g.error_type,
-      signature: g.sig,
-      tasks: Number(g.tasks),
-      attempts: Number(g.attempts),
-      failed: Number(g.failed),
-      retrying: Number(g.retrying),
-      recovered: Number(g.recovered),
-      cancelled: Number(g.cancelled),
-      firstSeen: Number(g.first_at),
-      lastSeen: Number(g.last_at),
-      revenueAtRisk: Number(g.revenue ?? 0),
-      namedCustomers: Number(g.named_customers),
-      anonymousCustomers: Number(g.anonymous),
-      message: g.message,
-      examples: [],
-      workers: [],
-      series: [],
-    });
+export interface ExampleRow {
+  fp: string;
+  task_id: string;
+  step_name: string;
+  error_type: string | null;
+  sig: string | null;
+  message: string | null;
+  namespace: string;
+  name: string;
+  version: string;
+}
+
+export interface ActivityRow {
+  fp: string;
+  bucket: number | string;
+  worker_id: string | null;
+  n: number | string;
+}
+
+/**
+ * The groups ranked as the report ranks them (revenue at risk, tasks, most recent), cut to `limit`: only
+ * those get their examples and activity read.
+ */
+export function topGroups(
+  rows: readonly GroupCountRow[],
+  limit: number,
+): { top: GroupCountRow[]; truncated: boolean } {
+  const ranked = [...rows].sort(
+    (a, b) =>
+      Number(b.revenue ?? 0) - Number(a.revenue ?? 0) ||
+      Number(b.tasks) - Number(a.tasks) ||
+      Number(b.last_at) - Number(a.last_at) ||
+      (a.fp < b.fp ? -1 : 1),
+  );
+  return { top: ranked.slice(0, limit), truncated: ranked.length > limit };
+}
+
+function byFingerprint<R extends { fp: string }>(rows: readonly R[]): Map<string, R[]> {
+  const m = new Map<string, R[]>();
+  for (const r of rows) {
+    const list = m.get(r.fp);
+    if (list) list.push(r);
+    else m.set(r.fp, [r]);
   }
-  for (const e of examples) byKey.get(groupKeyOf(e))?.examples.push(e.task_id);
-  for (const s of series)
-    byKey.get(groupKeyOf(s))?.series.push({ bucket: Number(s.bucket), tasks: Number(s.n) });
-  for (const w of workers) byKey.get(groupKeyOf(w))?.workers.push(w.worker_id);
-  return [...byKey.values()];
+  return m;
+}
+
+/** Counts, examples and activity → one record per group (a group without an example row is left out). */
+export function foldGroups(
+  top: readonly GroupCountRow[],
+  examples: readonly ExampleRow[],
+  activity: readonly ActivityRow[],
+): FailureGroupRow[] {
+  const examplesOf = byFingerprint(examples);
+  const activityOf = byFingerprint(activity);
+  return top.flatMap((g): FailureGroupRow[] => {
+    const rows = examplesOf.get(g.fp);
+    const last = rows?.[0];
+    if (!last) return [];
+    const series = new Map<number, number>();
+    const workers = new Set<string>();
+    for (const a of activityOf.get(g.fp) ?? []) {
+      series.set(Number(a.bucket), (series.get(Number(a.bucket)) ?? 0) + Number(a.n));
+      if (a.worker_id !== null) workers.add(a.worker_id);
+    }
+    return [
+      {
+        fingerprint: g.fp,
+        namespace: last.namespace,
+        name: last.name,
+        version: last.version,
+        step: last.step_name,
+        errorType: last.error_type,
+        signature: last.sig ?? '',
+        tasks: Number(g.tasks),
+        attempts: Number(g.attempts),
+        failed: Number(g.failed),
+        retrying: Number(g.retrying),
+        recovered: Number(g.recovered),
+        cancelled: Number(g.cancelled),
+        firstSeen: Number(g.first_at),
+        lastSeen: Number(g.last_at),
+        revenueAtRisk: Number(g.revenue ?? 0),
+        namedCustomers: Number(g.named_customers),
+        anonymousCustomers: Number(g.anonymous),
+        message: last.message,
+        examples: [...new Set(rows.map((r) => r.task_id))].slice(0, 3),
+        workers: [...workers],
+        series: [...series].map(([bucket, n]) => ({ bucket, attempts: n })),
+      },
+    ];
+  });
 }
 
 export interface StuckRow {

@@ -3,7 +3,6 @@
  * ranked by core/failure-groups.ts. Also finds one group's tasks, for the group view and bulk actions.
  */
 import {
-  fingerprintOf,
   groupAction,
   ONGOING_MS,
   rankGroups,
@@ -59,6 +58,7 @@ export class FailureGroups {
       namespace: q.namespace,
       name: q.name,
       namespaces: q.namespaces,
+      maxGroups: MAX_GROUPS,
     };
   }
 
@@ -75,7 +75,7 @@ export class FailureGroups {
     const window = { from: sq.from, bucketMs: sq.bucketMs, buckets: BUCKETS };
     const failures = data.groups.map((r): FailureGroup => {
       const series = new Array<number>(BUCKETS).fill(0);
-      for (const s of r.series) if (s.bucket >= 0 && s.bucket < BUCKETS) series[s.bucket] = s.tasks;
+      for (const s of r.series) if (s.bucket >= 0 && s.bucket < BUCKETS) series[s.bucket] = s.attempts;
       const key = {
         kind: 'failure' as const,
         namespace: r.namespace,
@@ -87,7 +87,7 @@ export class FailureGroups {
       };
       return {
         ...key,
-        fingerprint: fingerprintOf(key),
+        fingerprint: r.fingerprint,
         tasks: r.tasks,
         attempts: r.attempts,
         byStatus: {
@@ -120,7 +120,7 @@ export class FailureGroups {
       to: sq.now,
       bucketMs: sq.bucketMs,
       groups: all.slice(0, MAX_GROUPS),
-      truncated: all.length > MAX_GROUPS,
+      truncated: data.truncated || all.length > MAX_GROUPS,
     };
     return { report, stuck: data.stuck, sq };
   }
@@ -144,7 +144,7 @@ export class FailureGroups {
       );
     }
     if (group.kind === 'failure')
-      return { group, taskIds: await this.store.failureGroupTaskIds(sq, group, limit) };
+      return { group, taskIds: await this.store.failureGroupTaskIds(sq, group.fingerprint, limit) };
     const window = { from: sq.from, bucketMs: sq.bucketMs, buckets: BUCKETS };
     const taskIds = stuck
       .filter((t) => stuckGroups([t], sq.now, window)[0]?.fingerprint === fingerprint)

@@ -155,7 +155,11 @@ ALTER TABLE {schema}.step_attempts ADD COLUMN queued_at bigint;
 ALTER TABLE {schema}.tasks ADD COLUMN business_value double precision;
 ALTER TABLE {schema}.tasks ADD COLUMN business_customer text;
 ALTER TABLE {schema}.step_attempts ADD COLUMN error_signature text;
-CREATE INDEX step_attempts_failing ON {schema}.step_attempts (finished_at) WHERE outcome IN ('retry', 'error');
+ALTER TABLE {schema}.step_attempts ADD COLUMN error_fingerprint text;
+CREATE INDEX step_attempts_failing ON {schema}.step_attempts (finished_at, error_fingerprint, task_id)
+  WHERE error_fingerprint IS NOT NULL;
+CREATE INDEX step_attempts_failure_group ON {schema}.step_attempts (error_fingerprint, finished_at, worker_id)
+  WHERE error_fingerprint IS NOT NULL;
 CREATE TABLE {schema}.audit_log (
   id         bigserial PRIMARY KEY,
   at         bigint NOT NULL,

@@ -22,7 +22,7 @@ import type {
 } from '../../core/records.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { businessKeys } from '../../core/business-impact.js';
-import { failureSignature } from '../../core/failure-signature.js';
+import { attemptCause } from '../../core/failure-groups.js';
 import { PgTriage } from './triage.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -40,7 +40,6 @@ import type {
   BulkJobStatus,
   BulkJobView,
   FailureGroupData,
-  FailureGroupKey,
   FailureGroupQuery,
   ActiveCounts,
   CreatedTask,
@@ -566,8 +565,8 @@ export class PostgresStore implements TaskStore {
     return this.triage.failureGroups(q);
   }
 
-  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]> {
-    return this.triage.failureGroupTaskIds(q, key, limit);
+  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
+    return this.triage.failureGroupTaskIds(q, fingerprint, limit);
   }
 
   appendAudit(entries: readonly AuditDraft[]): Promise<void> {
@@ -948,6 +947,9 @@ export class PostgresStore implements TaskStore {
     const steps = changes.flatMap((ch) => ch.steps);
     const transitions = changes.flatMap((ch) => ch.transitions);
     const attempts = changes.flatMap((ch) => ch.attempts);
+    const causes = spaces.flatMap((ws, i) =>
+      (changes[i]?.attempts ?? []).map((a) => attemptCause(ws.task, a)),
+    );
     if (tasks.length + steps.length + transitions.length + attempts.length === 0) return [];
     const r = await c.query<{ tasks: number; steps: number }>(
       `WITH ut AS (
@@ -975,9 +977,10 @@ export class PostgresStore implements TaskStore {
            $27::text[], $28::text[])
        ), ia AS (
          INSERT INTO ${this.t('step_attempts')} (task_id, step_id, attempt, step_name, started_at, finished_at,
-           duration_ms, outcome, error_message, error_type, worker_id, queued_at, error_signature)
+           duration_ms, outcome, error_message, error_type, worker_id, queued_at, error_signature, error_fingerprint)
          SELECT * FROM unnest($29::uuid[], $30::bigint[], $31::int[], $32::text[], $33::bigint[], $34::bigint[],
-           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $41::bigint[], $42::text[])
+           $35::bigint[], $36::text[], $37::text[], $38::text[], $39::text[], $41::bigint[], $42::text[],
+           $43::text[])
        )
        SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
       [
@@ -1015,7 +1018,8 @@ export class PostgresStore implements TaskStore {
         attempts.map((a) => a.workerId),
         steps.map((x) => x.record.queuedAt),
         attempts.map((a) => a.queuedAt),
-        attempts.map((a) => failureSignature(a.errorMessage)),
+        causes.map((x) => x.signature),
+        causes.map((x) => x.fingerprint),
       ],
     );
     const row = r.rows[0];

@@ -14,7 +14,6 @@ import type {
   BulkJobStatus,
   BulkJobView,
   FailureGroupData,
-  FailureGroupKey,
   FailureGroupQuery,
 } from '../port.js';
 import {
@@ -36,11 +35,13 @@ import {
   foldStuck,
   groupsSql,
   groupTasksSql,
-  seriesSql,
   stuckSql,
-  workersSql,
+  activitySql,
   type Dialect,
-  type GroupAggregate,
+  type ExampleRow,
+  type GroupCountRow,
+  type ActivityRow,
+  topGroups,
   type Sql,
   type StuckRow,
   type UnfinishedStepRow,
@@ -64,7 +65,6 @@ export class PgTriage {
       param: (n, v) =>
         `$${n}::${typeof v === 'number' ? (Number.isInteger(v) ? 'bigint' : 'float8') : 'text'}`,
       table: t,
-      same: (a, b) => `${a} IS NOT DISTINCT FROM ${b}`,
     };
   }
 
@@ -85,12 +85,16 @@ export class PgTriage {
     return this.tx(async (c) => {
       const all = async <R extends pg.QueryResultRow>(s: Sql) => (await c.query<R>(s.sql, s.args)).rows;
       const d = this.dialect;
-      const groups = foldGroups(
-        await all<GroupAggregate>(groupsSql(d, q)),
-        await all(examplesSql(d, q)),
-        await all(seriesSql(d, q)),
-        await all(workersSql(d, q)),
-      );
+      const { top, truncated } = topGroups(await all<GroupCountRow>(groupsSql(d, q)), q.maxGroups);
+      const fps = top.map((g) => g.fp);
+      const groups =
+        fps.length === 0
+          ? []
+          : foldGroups(
+              top,
+              await all<ExampleRow>(examplesSql(d, q, fps)),
+              await all<ActivityRow>(activitySql(d, q, fps)),
+            );
       const stuck = await all<StuckRow>(stuckSql(d, q));
       const steps =
         stuck.length === 0
@@ -101,12 +105,12 @@ export class PgTriage {
                 ORDER BY task_id, position`,
               args: [stuck.map((r) => r.id)],
             });
-      return { groups, stuck: foldStuck(stuck, steps) };
+      return { groups, truncated, stuck: foldStuck(stuck, steps) };
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
-  async failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]> {
-    const s = groupTasksSql(this.dialect, q, key, limit);
+  async failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
+    const s = groupTasksSql(this.dialect, q, fingerprint, limit);
     return (await this.query<{ task_id: string }>(s.sql, s.args)).rows.map((r) => r.task_id);
   }
 

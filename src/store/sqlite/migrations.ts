@@ -153,16 +153,22 @@ ALTER TABLE step_attempts ADD COLUMN queued_at INTEGER;
     name: 'triage',
     // business_value/business_customer: a task's value and customer as its template's business fields read
     // them at creation, so failure groups sum money and count customers in SQL. error_signature: a failing
-    // attempt's message normalised (core/failure-signature.ts), the GROUP BY key of failure groups; the
-    // partial index holds failing attempts only, so a window's failures are a short range however many
-    // attempts succeed. audit_log (+ audit_tasks to find a task's entries) is append-only. bulk_jobs and
+    // attempt's message normalised (core/failure-signature.ts); error_fingerprint: its group (template, step,
+    // error type, signature hashed: core/failure-groups.ts), the one short GROUP BY key of failure groups.
+    // Only failing attempts have a fingerprint, and both partial indexes hold those only, so a window's
+    // failures are a short range however many attempts succeed. Each covers its query: the first the
+    // window's count of every group, the second one group's newest failures, sparkline and workers. audit_log (+ audit_tasks to find a task's entries) is append-only. bulk_jobs and
     // bulk_job_tasks: a bulk action's plan, written before it runs; each task's row is marked done in the
     // transaction that acts on the task, so a job resumed after a crash never acts on a task twice.
     sql: `
 ALTER TABLE tasks ADD COLUMN business_value REAL;
 ALTER TABLE tasks ADD COLUMN business_customer TEXT;
 ALTER TABLE step_attempts ADD COLUMN error_signature TEXT;
-CREATE INDEX step_attempts_failing ON step_attempts (finished_at) WHERE outcome IN ('retry', 'error');
+ALTER TABLE step_attempts ADD COLUMN error_fingerprint TEXT;
+CREATE INDEX step_attempts_failing ON step_attempts (finished_at, error_fingerprint, task_id)
+  WHERE error_fingerprint IS NOT NULL;
+CREATE INDEX step_attempts_failure_group ON step_attempts (error_fingerprint, finished_at, worker_id)
+  WHERE error_fingerprint IS NOT NULL;
 CREATE TABLE audit_log (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   at         INTEGER NOT NULL,

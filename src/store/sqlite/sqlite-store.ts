@@ -16,7 +16,7 @@ import type {
 import { CyclePlanner, type StepRef } from '../../core/cycle-planner.js';
 import { TaskWorkspace } from '../../core/task-workspace.js';
 import { businessKeys } from '../../core/business-impact.js';
-import { failureSignature } from '../../core/failure-signature.js';
+import { attemptCause } from '../../core/failure-groups.js';
 import { SqliteTriage } from './triage.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -31,7 +31,6 @@ import type {
   BulkJobStatus,
   BulkJobView,
   FailureGroupData,
-  FailureGroupKey,
   FailureGroupQuery,
   ActiveCounts,
   CreatedTask,
@@ -179,6 +178,7 @@ export class SqliteStore implements TaskStore {
       'worker_id',
       'queued_at',
       'error_signature',
+      'error_fingerprint',
     ]);
   }
 
@@ -391,8 +391,8 @@ export class SqliteStore implements TaskStore {
     return this.guard(() => this.triage.failureGroups(q));
   }
 
-  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): Promise<string[]> {
-    return this.guard(() => this.triage.failureGroupTaskIds(q, key, limit));
+  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
+    return this.guard(() => this.triage.failureGroupTaskIds(q, fingerprint, limit));
   }
 
   appendAudit(entries: readonly AuditDraft[]): Promise<void> {
@@ -765,6 +765,7 @@ export class SqliteStore implements TaskStore {
     }
     this.queueTransitions(c.transitions);
     for (const a of c.attempts) {
+      const cause = attemptCause(ws.task, a);
       this.pendingAttempts.push([
         a.stepId,
         a.attempt,
@@ -778,7 +779,8 @@ export class SqliteStore implements TaskStore {
         a.errorType,
         a.workerId,
         a.queuedAt,
-        failureSignature(a.errorMessage),
+        cause.signature,
+        cause.fingerprint,
       ]);
     }
     for (const e of c.events) events.push(e);

@@ -14,7 +14,6 @@ import type {
   BulkJobStatus,
   BulkJobView,
   FailureGroupData,
-  FailureGroupKey,
   FailureGroupQuery,
 } from '../port.js';
 import {
@@ -36,11 +35,13 @@ import {
   foldStuck,
   groupsSql,
   groupTasksSql,
-  seriesSql,
   stuckSql,
-  workersSql,
+  activitySql,
   type Dialect,
-  type GroupAggregate,
+  type ExampleRow,
+  type GroupCountRow,
+  type ActivityRow,
+  topGroups,
   type Sql,
   type StuckRow,
   type UnfinishedStepRow,
@@ -49,7 +50,6 @@ import {
 const DIALECT: Dialect = {
   param: (n) => `?${n}`,
   table: (name) => name,
-  same: (a, b) => `${a} IS ${b}`,
 };
 
 export class SqliteTriage {
@@ -78,12 +78,16 @@ export class SqliteTriage {
 
   failureGroups(q: FailureGroupQuery): FailureGroupData {
     return this.db.transaction(() => {
-      const groups = foldGroups(
-        this.all<GroupAggregate>(groupsSql(DIALECT, q)),
-        this.all(examplesSql(DIALECT, q)),
-        this.all(seriesSql(DIALECT, q)),
-        this.all(workersSql(DIALECT, q)),
-      );
+      const { top, truncated } = topGroups(this.all<GroupCountRow>(groupsSql(DIALECT, q)), q.maxGroups);
+      const fps = top.map((g) => g.fp);
+      const groups =
+        fps.length === 0
+          ? []
+          : foldGroups(
+              top,
+              this.all<ExampleRow>(examplesSql(DIALECT, q, fps)),
+              this.all<ActivityRow>(activitySql(DIALECT, q, fps)),
+            );
       const stuck = this.all<StuckRow>(stuckSql(DIALECT, q));
       const steps: UnfinishedStepRow[] = [];
       for (let i = 0; i < stuck.length; i += 500) {
@@ -99,12 +103,12 @@ export class SqliteTriage {
             .all(...ids) as UnfinishedStepRow[]),
         );
       }
-      return { groups, stuck: foldStuck(stuck, steps) };
+      return { groups, truncated, stuck: foldStuck(stuck, steps) };
     })();
   }
 
-  failureGroupTaskIds(q: FailureGroupQuery, key: FailureGroupKey, limit: number): string[] {
-    return this.all<{ task_id: string }>(groupTasksSql(DIALECT, q, key, limit)).map((r) => r.task_id);
+  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): string[] {
+    return this.all<{ task_id: string }>(groupTasksSql(DIALECT, q, fingerprint, limit)).map((r) => r.task_id);
   }
 
   appendAudit(entries: readonly AuditDraft[]): void {
