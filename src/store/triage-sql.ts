@@ -260,6 +260,39 @@ export function foldGroups(
   });
 }
 
+/**
+ * The failure-group reads in order. Each step yields a statement and is given its rows, so the
+ * synchronous adapter (SQLite) and the asynchronous one (PostgreSQL) run the same steps.
+ */
+export function* groupReads(
+  d: Dialect,
+  q: FailureGroupQuery,
+): Generator<Sql, { groups: FailureGroupRow[]; truncated: boolean }, unknown[]> {
+  const { top, truncated } = topGroups((yield groupsSql(d, q)) as GroupCountRow[], q.maxGroups);
+  const fps = top.map((g) => g.fp);
+  if (fps.length === 0) return { groups: [], truncated };
+  const examples = (yield examplesSql(d, q, fps)) as ExampleRow[];
+  const activity = (yield activitySql(d, q, fps)) as ActivityRow[];
+  return { groups: foldGroups(top, examples, activity), truncated };
+}
+
+export function runReads<T>(reads: Generator<Sql, T, unknown[]>, all: (s: Sql) => unknown[]): T {
+  for (let step = reads.next([]); ;) {
+    if (step.done) return step.value;
+    step = reads.next(all(step.value));
+  }
+}
+
+export async function runReadsAsync<T>(
+  reads: Generator<Sql, T, unknown[]>,
+  all: (s: Sql) => Promise<unknown[]>,
+): Promise<T> {
+  for (let step = reads.next([]); ;) {
+    if (step.done) return step.value;
+    step = reads.next(await all(step.value));
+  }
+}
+
 export interface StuckRow {
   id: string;
   namespace: string;

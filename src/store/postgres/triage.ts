@@ -30,18 +30,12 @@ import {
   type BulkJobRow,
 } from '../triage-rows.js';
 import {
-  examplesSql,
-  foldGroups,
   foldStuck,
-  groupsSql,
+  groupReads,
   groupTasksSql,
+  runReadsAsync,
   stuckSql,
-  activitySql,
   type Dialect,
-  type ExampleRow,
-  type GroupCountRow,
-  type ActivityRow,
-  topGroups,
   type Sql,
   type StuckRow,
   type UnfinishedStepRow,
@@ -85,16 +79,7 @@ export class PgTriage {
     return this.tx(async (c) => {
       const all = async <R extends pg.QueryResultRow>(s: Sql) => (await c.query<R>(s.sql, s.args)).rows;
       const d = this.dialect;
-      const { top, truncated } = topGroups(await all<GroupCountRow>(groupsSql(d, q)), q.maxGroups);
-      const fps = top.map((g) => g.fp);
-      const groups =
-        fps.length === 0
-          ? []
-          : foldGroups(
-              top,
-              await all<ExampleRow>(examplesSql(d, q, fps)),
-              await all<ActivityRow>(activitySql(d, q, fps)),
-            );
+      const { groups, truncated } = await runReadsAsync(groupReads(d, q), all);
       const stuck = await all<StuckRow>(stuckSql(d, q));
       const steps =
         stuck.length === 0

@@ -30,18 +30,12 @@ import {
   type BulkJobRow,
 } from '../triage-rows.js';
 import {
-  examplesSql,
-  foldGroups,
   foldStuck,
-  groupsSql,
+  groupReads,
   groupTasksSql,
+  runReads,
   stuckSql,
-  activitySql,
   type Dialect,
-  type ExampleRow,
-  type GroupCountRow,
-  type ActivityRow,
-  topGroups,
   type Sql,
   type StuckRow,
   type UnfinishedStepRow,
@@ -78,16 +72,7 @@ export class SqliteTriage {
 
   failureGroups(q: FailureGroupQuery): FailureGroupData {
     return this.db.transaction(() => {
-      const { top, truncated } = topGroups(this.all<GroupCountRow>(groupsSql(DIALECT, q)), q.maxGroups);
-      const fps = top.map((g) => g.fp);
-      const groups =
-        fps.length === 0
-          ? []
-          : foldGroups(
-              top,
-              this.all<ExampleRow>(examplesSql(DIALECT, q, fps)),
-              this.all<ActivityRow>(activitySql(DIALECT, q, fps)),
-            );
+      const { groups, truncated } = runReads(groupReads(DIALECT, q), (s) => this.all(s));
       const stuck = this.all<StuckRow>(stuckSql(DIALECT, q));
       const steps: UnfinishedStepRow[] = [];
       for (let i = 0; i < stuck.length; i += 500) {
