@@ -24,6 +24,7 @@ const BEHAVIOURAL = [
   'test/console-api.test.ts',
   'test/live-remote.test.ts',
   'test/browser/live.test.ts',
+  'test/browser/triage.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];
