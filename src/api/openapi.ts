@@ -36,7 +36,10 @@ export function buildOpenApi(routes: readonly RouteDoc[], prefix: string): Recor
       if (r.scope) op.security = [{ bearer: [r.scope] }];
       else if (r.scope === null) op.security = [];
       if (r.schema?.body)
-        op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
+        op.requestBody = {
+          required: true,
+          content: { 'application/json': { schema: schemaObject(r.schema.body) } },
+        };
       (paths[path] ??= {})[m.toLowerCase()] = op;
     }
   }
@@ -54,7 +57,7 @@ function params(schema: JsonSchemaObject | undefined, where: 'path' | 'query') {
     name,
     in: where,
     required: where === 'path' || (schema?.required ?? []).includes(name),
-    schema: s,
+    schema: schemaObject(s),
     ...(typeof s.description === 'string' ? { description: s.description } : {}),
   }));
 }
@@ -62,8 +65,54 @@ function params(schema: JsonSchemaObject | undefined, where: 'path' | 'query') {
 function responses(schema: Record<string, unknown> | undefined) {
   const out: Record<string, unknown> = {};
   for (const [code, s] of Object.entries(schema ?? {}))
-    out[code] = { description: code, content: { 'application/json': { schema: s } } };
+    out[code] = { description: code, content: { 'application/json': { schema: schemaObject(s) } } };
   if (Object.keys(out).length === 0) out['200'] = { description: 'OK' };
   out.default = { description: 'Error: {error, message, details?}' };
   return out;
 }
+
+/**
+ * A route's JSON Schema (draft 7, what Fastify validates with) as an OpenAPI 3.0 Schema Object: a type
+ * list with "null" becomes `nullable`, and keywords 3.0 lacks are dropped. Without this the document is
+ * not valid 3.0, and 3.0 client generators reject it.
+ */
+export function schemaObject(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(schemaObject);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  const source = schema as Record<string, unknown>;
+  for (const [k, v] of Object.entries(source)) {
+    if (DRAFT_ONLY.has(k)) continue;
+    out[k] =
+      SUBSCHEMA_MAPS.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, schemaObject(sub)]))
+        : schemaObject(v);
+  }
+  if (Array.isArray(source.type)) {
+    const all: unknown[] = source.type;
+    const types = all.filter((t) => t !== 'null');
+    if (types.length < all.length) out.nullable = true;
+    if (types.length === 1) out.type = types[0];
+    else {
+      delete out.type;
+      if (types.length > 1) out.anyOf = types.map((t) => ({ type: t }));
+    }
+  }
+  if ('const' in source) out.enum = [source.const];
+  return out;
+}
+
+/** Draft-7 keywords with no OpenAPI 3.0 meaning. */
+const DRAFT_ONLY = new Set([
+  '$id',
+  '$schema',
+  'const',
+  'examples',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+]);
+/** Keywords whose value maps names to schemas (the names are not keywords). */
+const SUBSCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions']);
