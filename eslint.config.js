@@ -27,6 +27,65 @@ export default tseslint.config(
     },
   },
   {
+    // ARCHITECTURE.md's arrows, enforced: the engine never imports the HTTP side (api/, cli/, the
+    // tasker-engine/fastify entry) — those are thin clients of the public library API.
+    files: ['src/**/*.ts'],
+    ignores: ['src/api/**', 'src/cli/**', 'src/fastify.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/api/*', '**/api/**', '**/cli/*', '**/fastify.js'],
+              message: 'the engine must not import the HTTP side or the CLI',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The pure core: decisions only, no I/O, no adapters, nothing that reaches out of the process.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/store/**',
+                '**/runtime/**',
+                '**/telemetry/**',
+                '**/api/**',
+                '**/cli/**',
+                '**/config/**',
+                '**/templates/**',
+                '**/triage/**',
+                '**/tasker.js',
+              ],
+              message: 'core/ is pure: it imports only core/, errors and event types',
+            },
+            {
+              group: [
+                'node:*',
+                '!node:crypto',
+                'pg',
+                'better-sqlite3',
+                'fastify',
+                'pino',
+                '@opentelemetry/*',
+                'prom-client',
+              ],
+              message: 'core/ does no I/O',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The console (React): hooks rules; its own tsconfig (DOM, JSX) is found by the project service.
     files: ['console/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },

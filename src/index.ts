@@ -2,9 +2,7 @@
 export { Tasker, createTasker } from './tasker.js';
 export type { CreateTaskInput, CreateTaskResult, TaskDetails } from './tasker.js';
 export type { TaskerOptions } from './config/options.js';
-export type { ApiOptions } from './api/plugin.js';
 export type { ConsoleOptions } from './config/console.js';
-export type { NodeHandler, HandlerOptions } from './api/node-handler.js';
 export {
   TaskerError,
   ValidationError,

@@ -3,11 +3,8 @@
  * by constructor injection; nothing below it constructs its own collaborators. The CLI (and later the
  * HTTP API) are thin clients of this class.
  */
-import type { FastifyPluginAsync } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Registry, type RegistryContentType } from 'prom-client';
-import { taskerPlugin, type ApiOptions } from './api/plugin.js';
-import { createNodeHandler, type HandlerOptions, type NodeHandler } from './api/node-handler.js';
 import { hostname } from 'node:os';
 import { Redactor, maskValues, sensitiveValues } from './core/redact.js';
 import { maskingLogger } from './telemetry/masking-logger.js';
@@ -532,19 +529,9 @@ export class Tasker {
     });
   }
 
-  /** The HTTP API as a Fastify plugin: `app.register(tasker.fastifyPlugin, { prefix: '/tasker' })`. */
-  get fastifyPlugin(): FastifyPluginAsync<ApiOptions> {
-    return (this.#plugin ??= taskerPlugin(this));
-  }
-  #plugin: FastifyPluginAsync<ApiOptions> | undefined;
-
-  /**
-   * The API and console as a plain Node `(req, res, next?)` handler for Express, Koa, NestJS or node:http:
-   * `app.use(await tasker.httpHandler({ prefix: '/tasker' }))`. Mount it before body-parsing middleware.
-   */
-  httpHandler(options: HandlerOptions = {}): Promise<NodeHandler> {
-    this.assertOpen();
-    return createNodeHandler(this, options);
+  /** Whether close() has been called (every operation then fails with ENGINE_STOPPED). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   getTransitions(taskId: string): Promise<TransitionRecord[]> {

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/api/auth.js';
-import { buildServer, serve } from '../src/api/server.js';
+import { buildServer, serve, taskerPlugin } from '../src/fastify.js';
 import type { StepHandlerContext, Tasker } from '../src/index.js';
 import { main } from '../src/cli/main.js';
 import { FAST_RETRY, sleep, startEngine, tempDir } from './support/harness.js';
@@ -514,7 +514,7 @@ describe('HTTP API', () => {
     const host = Fastify();
     apps.push(host);
     host.get('/orders', async () => ({ host: true }));
-    await host.register(tasker.fastifyPlugin, { prefix: '/ops/tasker' });
+    await host.register(taskerPlugin(tasker), { prefix: '/ops/tasker' });
     const [id] = await runOrders(tasker, [{ order_id: 'm1' }]);
     expect((await host.inject('/orders')).json()).toEqual({ host: true });
     const r = await host.inject(`/ops/tasker/tasks/${id}`);

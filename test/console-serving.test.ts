@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../src/api/console/routes.js';
-import { buildServer } from '../src/api/server.js';
+import { buildServer, createNodeHandler } from '../src/fastify.js';
 import { compileConsole } from '../src/config/console.js';
 import { resolveSettings } from '../src/config/settings.js';
 import { packageInfo } from '../src/package-root.js';
@@ -162,7 +162,7 @@ describe('console serving', () => {
 
   it('mounts as a plain handler in a real Express app, with or without a mount path, next() for the rest', async () => {
     const { tasker } = await app();
-    const handler = await tasker.httpHandler({ prefix: '/tasker' });
+    const handler = await createNodeHandler(tasker, { prefix: '/tasker' });
     closers.push(() => handler.close());
     const host = express();
     host.use(handler);
@@ -192,7 +192,7 @@ describe('console serving', () => {
 
   it('in Express behind express.json(): a clear error instead of a request that hangs', async () => {
     const { tasker } = await app();
-    const handler = await tasker.httpHandler();
+    const handler = await createNodeHandler(tasker);
     closers.push(() => handler.close());
     const host = express();
     host.use(express.json());
@@ -216,9 +216,9 @@ describe('console serving', () => {
       [{ prefix: 5 }, /prefix: expected a path starting with \/.*got 5/],
       [{ prefix: 'tasker' }, /prefix: expected a path starting with \//],
       [{ prefix: '/' }, /prefix: "\/" would take every route/],
-      [null, /httpHandler options: expected an object, got null/],
+      [null, /createNodeHandler options: expected an object, got null/],
     ] as const) {
-      const err = await tasker.httpHandler(opts as never).catch((e: unknown) => e);
+      const err = await createNodeHandler(tasker, opts as never).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'TaskerError', code: 'INVALID_ARGUMENT' });
       expect((err as Error).message).toMatch(pattern);
     }
@@ -226,7 +226,7 @@ describe('console serving', () => {
 
   it('serves node:http directly: 404 JSON outside the prefix without next()', async () => {
     const { tasker } = await app();
-    const handler = await tasker.httpHandler({ prefix: '/jobs/' });
+    const handler = await createNodeHandler(tasker, { prefix: '/jobs/' });
     closers.push(() => handler.close());
     expect(handler.prefix).toBe('/jobs');
     const base = await listen(createServer(handler));

@@ -19,11 +19,16 @@ export interface NodeHandler {
   close(): Promise<void>;
 }
 
+/**
+ * The API and console as a plain Node `(req, res, next?)` handler for Express, Koa, NestJS or node:http:
+ * `app.use(await createNodeHandler(tasker, { prefix: '/tasker' }))`. Mount it before body-parsing middleware.
+ */
 export async function createNodeHandler(tasker: Tasker, opts: HandlerOptions = {}): Promise<NodeHandler> {
+  if (tasker.isClosed) throw new TaskerError('ENGINE_STOPPED', 'this Tasker has been closed');
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
     throw new TaskerError(
       'INVALID_ARGUMENT',
-      `httpHandler options: expected an object, got ${JSON.stringify(opts)}`,
+      `createNodeHandler options: expected an object, got ${JSON.stringify(opts)}`,
       {
         field: 'options',
       },

@@ -11,7 +11,7 @@ import { compileConsole } from '../config/console.js';
 import { DEFAULT_METRICS_ENDPOINT } from '../config/telemetry.js';
 import { toApiError } from './errors.js';
 import { correlationFrom } from './params.js';
-import type { ApiOptions } from './plugin.js';
+import { taskerPlugin, type ApiOptions } from './plugin.js';
 
 export interface ServerOptions extends ApiOptions {
   /** @default '127.0.0.1' */
@@ -85,7 +85,7 @@ export async function buildApp(tasker: Tasker, opts: ServerOptions = {}): Promis
   // a quieter engine logger stays quieter.
   const quieter = ['error', 'fatal', 'silent'] as const;
   const quiet = quieter.find((l) => l === tasker.logger.level) ?? 'warn';
-  await app.register(tasker.fastifyPlugin, { ...opts, prefix, logLevel: quiet });
+  await app.register(taskerPlugin(tasker), { ...opts, prefix, logLevel: quiet });
   app.setNotFoundHandler(async (req, reply) =>
     reply
       .code(404)

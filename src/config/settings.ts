@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { TaskerError } from '../errors.js';
 import { suggest } from '../core/template-parse.js';
-import { parseTokens, type ApiToken } from '../api/auth.js';
+import { parseTokens, type ApiToken } from './tokens.js';
 import type { TaskerOptions } from './options.js';
 import { compileTelemetry } from './telemetry.js';
 import { compileConsole } from './console.js';
