@@ -11,6 +11,7 @@ import { maskingLogger } from './telemetry/masking-logger.js';
 import { formatTraceparent, parseTraceparent } from './core/trace-context.js';
 import { packageInfo } from './package-root.js';
 import { attachEngineMetrics, type EngineMetrics } from './telemetry/metrics.js';
+import { timedStore } from './telemetry/store-timing.js';
 import { attachEventLog } from './telemetry/event-log.js';
 import { SlowStepMonitor, thresholdOf, watchMemory } from './telemetry/performance.js';
 import { startMetricsPush, type MetricsPusher } from './telemetry/push.js';
@@ -124,8 +125,11 @@ export class Tasker {
   private readonly changes: ChangeFeed;
   private readonly triage: { groups: FailureGroups; bulk: BulkActions; runner: BulkRunner };
 
+  /** The store, every operation timed (telemetry.slow_query_threshold_seconds). */
+  readonly store: TaskStore;
+
   constructor(
-    readonly store: TaskStore,
+    store: TaskStore,
     templates: TemplateRegistry,
     handlers: HandlerRegistry,
     logger: Logger,
@@ -136,6 +140,17 @@ export class Tasker {
     this.handlers = handlers;
     const t = opts.telemetry;
     this.telemetry = t;
+    const slowAfter = t.slowQueryThresholdSeconds;
+    store = timedStore(store, (operation, seconds) => {
+      const slow = t.performanceMonitoring && seconds >= slowAfter;
+      this.engineMetrics?.storeOperation(operation, seconds, slow);
+      if (slow)
+        logger.warn(
+          { operation, duration_ms: Math.round(seconds * 1000), threshold_ms: Math.round(slowAfter * 1000) },
+          `slow store operation: ${operation} took ${Math.round(seconds * 1000)} ms`,
+        );
+    });
+    this.store = store;
     this.redactor = new Redactor(opts.filterParameters, opts.filterMask);
     this.changes = new ChangeFeed(store, logger);
     const groups = new FailureGroups(store, templates, opts.now);

@@ -10,7 +10,7 @@ import { Counter, Registry } from 'prom-client';
 import { buildServer } from '../src/api/server.js';
 import { PermanentError, type StepHandlerContext } from '../src/index.js';
 import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
-import { family } from './support/logs.js';
+import { capturingLogger, family } from './support/logs.js';
 
 const SHOP = `
 namespace: shop
@@ -252,6 +252,58 @@ describe('Prometheus metrics: business value, store gauges, subscriber errors, p
       expect(bad.status).not.toBe(0);
     },
   );
+});
+
+describe('store operations (slow_query_threshold_seconds)', () => {
+  it('times every store operation by name; one over the threshold is logged at warn and counted', async () => {
+    const { logger, lines } = capturingLogger();
+    // 1 µs: every real operation is slower, so each one must be reported.
+    const { tasker } = await startEngine(
+      SHOP,
+      { check: () => true, reserve: () => true },
+      { logger, telemetry: { slowQueryThresholdSeconds: 0.000001 } },
+    );
+    tasker.enableMetrics();
+    const made = await tasker.createTask({ namespace: 'shop', name: 'order' });
+    await tasker.waitForTask(made.task.id, { timeoutMs: 10_000, pollMs: 20 });
+    await tasker.getTask(made.task.id);
+    const text = await tasker.metrics.metrics();
+    const counts = family(text, 'tasker_store_operation_duration_seconds_count');
+    for (const op of ['createTasks', 'cycle', 'getTask'])
+      expect(counts.get(`{operation="${op}"}`), op).toBeGreaterThanOrEqual(1);
+    const slow = family(text, 'tasker_store_slow_queries_total');
+    expect(slow.get('{operation="createTasks"}')).toBeGreaterThanOrEqual(1);
+    expect(slow.get('{operation="getTask"}')).toBeGreaterThanOrEqual(1);
+    const warned = lines.filter((l) => l.level === 40 && l.operation === 'getTask');
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned[0]).toMatchObject({ threshold_ms: 0 });
+    expect(warned[0]!.msg).toMatch(/^slow store operation: getTask took \d+ ms$/);
+  });
+
+  it('at the default threshold (1 s) times operations without calling them slow', async () => {
+    const { logger, lines } = capturingLogger();
+    const { tasker } = await startEngine(SHOP, { check: () => true, reserve: () => true }, { logger });
+    tasker.enableMetrics();
+    const made = await tasker.createTask({ namespace: 'shop', name: 'order' });
+    await tasker.waitForTask(made.task.id, { timeoutMs: 10_000, pollMs: 20 });
+    const text = await tasker.metrics.metrics();
+    expect(
+      family(text, 'tasker_store_operation_duration_seconds_count').get('{operation="createTasks"}'),
+    ).toBe(1);
+    expect(family(text, 'tasker_store_slow_queries_total').size).toBe(0);
+    expect(
+      lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('slow store operation')),
+    ).toEqual([]);
+  });
+
+  it('refuses a threshold that is not a positive number, naming the setting', async () => {
+    await expect(
+      startEngine(SHOP, {}, { telemetry: { slowQueryThresholdSeconds: -1 } }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('slow_query_threshold_seconds'),
+    });
+  });
 });
 
 describe('a host-provided registry', () => {

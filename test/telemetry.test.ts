@@ -849,6 +849,44 @@ describe('telemetry configuration is validated', () => {
     expect(err.message).toContain('(did you mean "trace_sampling_rate" or "event_sampling_rate"?)');
   });
 
+  it("loads the seed's whole telemetry configuration unchanged, as tasker.config.yaml", async () => {
+    // The seed's `config.telemetry` block, key for key (Ruby durations as seconds; the Pushgateway
+    // endpoint comes from ENV['PROMETHEUS_ENDPOINT'], unset here).
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'tasker.config.yaml'),
+      `database: sqlite:./t.db
+telemetry:
+  structured_logging_enabled: true
+  correlation_id_header: X-Correlation-ID
+  log_format: json
+  log_level: info
+  enabled: true
+  service_name: growthcorp-workflows
+  service_version: 2.1.3
+  metrics_enabled: true
+  metrics_endpoint: /tasker/metrics
+  metrics_format: prometheus
+  performance_monitoring_enabled: true
+  slow_query_threshold_seconds: 1.0
+  memory_threshold_mb: 100
+  filter_parameters: [password, credit_card, ssn, email]
+  filter_mask: '[REDACTED]'
+  event_sampling_rate: 1.0
+  filtered_events: []
+  prometheus:
+    job_timeout: 300
+    export_timeout: 120
+    retry_attempts: 3
+    metric_prefix: tasker
+    include_instance_labels: true
+`,
+    );
+    const r = await runCli(['tasks', '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('the CLI refuses a config file with a bad telemetry section: file and field named, no stack trace', async () => {
     const dir = tempDir();
     const file = join(dir, 'tasker.config.yaml');

@@ -63,6 +63,11 @@ export interface TelemetryOptions {
   performanceMonitoringEnabled?: boolean | undefined;
   /** A step attempt slower than this is slow, unless its template says otherwise. @default 10 */
   slowStepThresholdSeconds?: number | undefined;
+  /**
+   * A store (database) operation slower than this is logged at warn with its name and time and counted in
+   * tasker_store_slow_queries_total{operation}; every operation's time is a histogram. @default 1
+   */
+  slowQueryThresholdSeconds?: number | undefined;
   /** Resident memory above this emits observability.memory.high (at most once a minute). @default 1024 */
   memoryThresholdMb?: number | undefined;
   /** Overrides the top-level filterParameters when given. */
@@ -101,6 +106,8 @@ export interface ResolvedTelemetry {
   metricsFormat: 'prometheus' | 'openmetrics';
   performanceMonitoring: boolean;
   slowStepThresholdMs: number;
+  /** A store operation slower than this is logged at warn and counted (Tasker's meaning). */
+  slowQueryThresholdSeconds: number;
   memoryThresholdBytes: number;
   filterParameters: readonly string[] | undefined;
   filterMask: string | undefined;
@@ -145,6 +152,7 @@ const TELEMETRY_KEYS = [
   'metrics_format',
   'performance_monitoring_enabled',
   'slow_step_threshold_seconds',
+  'slow_query_threshold_seconds',
   'memory_threshold_mb',
   'filter_parameters',
   'filter_mask',
@@ -333,6 +341,7 @@ export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTel
     metricsFormat,
     performanceMonitoring: bool(o, 'performance_monitoring_enabled', where, true),
     slowStepThresholdMs: Math.round(num(o, 'slow_step_threshold_seconds', where, 10, 0.001, 86_400) * 1000),
+    slowQueryThresholdSeconds: num(o, 'slow_query_threshold_seconds', where, 1, 0.000001, 3600),
     memoryThresholdBytes: num(o, 'memory_threshold_mb', where, 1024, 1, 1_048_576) * 1024 * 1024,
     filterParameters: list(o, 'filter_parameters', where),
     filterMask: str(o, 'filter_mask', where),

@@ -13,6 +13,9 @@ import { TaskerError } from '../errors.js';
 import type { BusinessFields } from '../core/template.js';
 
 /** 1 ms … 10 min. */
+/** Store operations: a millisecond-scale range (a cycle's write is a few ms; seconds are an incident). */
+const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export const DURATION_BUCKETS = [
   0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
 ];
@@ -66,6 +69,8 @@ export interface EngineMetricsOptions {
 
 export interface EngineMetrics {
   stepSlow(namespace: string, name: string, step: string): void;
+  /** One store operation's time, and whether it passed slow_query_threshold_seconds. */
+  storeOperation(operation: string, seconds: number, slow: boolean): void;
   subscriberError(subscriber: string, event: string): void;
   eventWithheld(event: string): void;
   pushFailed(): void;
@@ -186,6 +191,20 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     name: `${p}_events_sampled_out_total`,
     help: 'Events withheld from subscribers and logs by event_sampling_rate or filtered_events',
     labelNames: ['event'],
+    registers,
+  });
+  const storeOps = new Histogram({
+    name: `${p}_store_operation_duration_seconds`,
+    help: 'Time of each store (database) operation, by operation',
+    labelNames: ['operation'],
+    buckets: STORE_BUCKETS,
+    registers,
+  });
+  const storeOpOf = bound(storeOps);
+  const storeSlow = new Counter({
+    name: `${p}_store_slow_queries_total`,
+    help: 'Store operations slower than slow_query_threshold_seconds, by operation',
+    labelNames: ['operation'],
     registers,
   });
   const pushFailures = new Counter({
@@ -362,6 +381,10 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   );
   return {
     stepSlow: (namespace, name, step) => slow.inc({ namespace, name, step }),
+    storeOperation: (operation, seconds, isSlow) => {
+      storeOpOf(operation).observe(seconds);
+      if (isSlow) storeSlow.inc({ operation });
+    },
     subscriberError: (subscriber, event) =>
       subscriberErrors.inc({ subscriber: subscriberLabel(subscriber), event: eventLabel(event) }),
     eventWithheld: (event) => sampledOut.inc({ event: eventLabel(event) }),
