@@ -15,7 +15,7 @@ import { timedStore } from './telemetry/store-timing.js';
 import { attachEventLog } from './telemetry/event-log.js';
 import { SlowStepMonitor, thresholdOf, watchMemory } from './telemetry/performance.js';
 import { startMetricsPush, type MetricsPusher } from './telemetry/push.js';
-import { TASK_TERMINAL_EVENTS, TaskTracing } from './telemetry/tracing.js';
+import { TaskTracing } from './telemetry/tracing.js';
 import { composeObservers, type AttemptObserver } from './runtime/attempt-observer.js';
 import type { NormalizedFailure } from './errors.js';
 import type { ClaimedStep } from './store/port.js';
@@ -36,7 +36,7 @@ import { compileOptions, type ResolvedOptions, type TaskerOptions } from './conf
 import { TaskerError, ValidationError, formatIssue } from './errors.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
 import { ChangeFeed, type ChangeListener } from './events/change-feed.js';
-import { SAMPLEABLE_EVENTS, type TaskerEvent } from './events/catalog.js';
+import { SAMPLEABLE_EVENTS, TASK_TERMINAL_EVENTS, type TaskerEvent } from './events/catalog.js';
 import type { BaseSubscriber } from './events/subscriber.js';
 import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/handlers.js';
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
@@ -798,7 +798,7 @@ export class Tasker {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(pollMs, left));
         const off = this.events.subscribe(
-          ['task.completed', 'task.failed', 'task.cancelled', 'task.resolved_manually'],
+          [...TASK_TERMINAL_EVENTS],
           (e) => {
             if (e.payload.task_id === taskId) done();
           },

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildNewTask } from '../src/core/new-task.js';
 import type { StepRecord, TaskSnapshot } from '../src/core/records.js';
-import { backoffSeconds, retryDelaySeconds, shouldRetry } from '../src/core/retry.js';
+import { attemptBudget, backoffSeconds, retryDelaySeconds, shouldRetry } from '../src/core/retry.js';
 import { assertStepTransition, assertTaskTransition, canTransitionStep } from '../src/core/states.js';
 import { TaskWorkspace } from '../src/core/task-workspace.js';
 import type { RetryPolicy, TaskTemplate } from '../src/core/template.js';
@@ -35,6 +35,11 @@ describe('retry math', () => {
     expect(shouldRetry(policy, 5, true)).toBe(false);
     expect(shouldRetry(policy, 1, false)).toBe(false);
     expect(shouldRetry({ ...policy, retryable: false }, 1, true)).toBe(false);
+  });
+
+  it('gives a run of a step its maximum attempts, or one when it is not retryable', () => {
+    expect(attemptBudget(policy)).toBe(policy.maxAttempts);
+    expect(attemptBudget({ ...policy, retryable: false })).toBe(1);
   });
 });
 

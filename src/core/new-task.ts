@@ -3,6 +3,7 @@
  * and timeout, so a running task never depends on the template file staying the same (a redeploy with an
  * edited template changes new tasks only).
  */
+import { attemptBudget } from './retry.js';
 import type { TaskEventPayload, TaskerEvent } from '../events/catalog.js';
 import type { TaskCreatedDraft, TaskRecord } from './records.js';
 import type { TaskTemplate } from './template.js';
@@ -51,7 +52,7 @@ export function buildNewTask(template: TaskTemplate, input: NewTaskInput): TaskC
       status: 'pending' as const,
       dependsOn: [...s.dependsOn],
       attempts: 0,
-      attemptLimit: s.retry.retryable ? s.retry.maxAttempts : 1,
+      attemptLimit: attemptBudget(s.retry),
       retry: s.retry,
       timeoutMs: s.timeoutSeconds === undefined ? null : Math.round(s.timeoutSeconds * 1000),
       handlerConfig: s.handlerConfig,

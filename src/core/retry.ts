@@ -5,6 +5,11 @@
  */
 import type { RetryPolicy } from './template.js';
 
+/** Attempts one run of a step may use: the policy's maximum, or one for a step that is not retryable. */
+export function attemptBudget(policy: RetryPolicy): number {
+  return policy.retryable ? policy.maxAttempts : 1;
+}
+
 export function backoffSeconds(
   policy: RetryPolicy,
   nextAttempt: number,

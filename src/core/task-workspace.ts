@@ -16,7 +16,7 @@ import type {
 import { blockedSteps } from './blocking.js';
 import { ENGINE_ERROR_TYPES, type StepFailure, type StepOutcome, type StepSuccess } from './outcomes.js';
 import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './records.js';
-import { retryDelaySeconds, shouldRetry } from './retry.js';
+import { attemptBudget, retryDelaySeconds, shouldRetry } from './retry.js';
 import { taskTraceContext, type TaskTraceContext } from './trace-context.js';
 import {
   assertStepTransition,
@@ -175,7 +175,7 @@ export class TaskWorkspace {
     const policy = { ...step.retry, maxAttempts: step.attemptLimit };
     if (shouldRetry(policy, o.attempt, f.retryable)) {
       // Backoff counts attempts within the current budget, so an operator retry starts from the base delay.
-      const budgetStart = step.attemptLimit - (step.retry.retryable ? step.retry.maxAttempts : 1);
+      const budgetStart = step.attemptLimit - attemptBudget(step.retry);
       const nextInBudget = o.attempt + 1 - Math.max(0, budgetStart);
       const delay = retryDelaySeconds(step.retry, nextInBudget, f.retryAfterSeconds, this.random);
       this.recordAttempt(step, o, 'retry', f.message, f.errorType);
@@ -237,7 +237,7 @@ export class TaskWorkspace {
     for (const original of failed) {
       const step = this.writable(original);
       this.setStepStatus(step, 'pending', now, null, 'task retry');
-      step.attemptLimit = step.attempts + (step.retry.retryable ? step.retry.maxAttempts : 1);
+      step.attemptLimit = step.attempts + attemptBudget(step.retry);
       step.errorMessage = null;
       step.errorType = null;
       step.finishedAt = null;
@@ -493,7 +493,7 @@ export class TaskWorkspace {
       payload.after_failure =
         name !== 'task.failed' &&
         (this.loadedTaskStatus === 'error' ||
-          this.steps.some((s) => s.attemptLimit > (s.retry.retryable ? s.retry.maxAttempts : 1)));
+          this.steps.some((s) => s.attemptLimit > attemptBudget(s.retry)));
       payload.total_steps = this.steps.length;
       payload.completed_steps = this.steps.filter((s) => SATISFIED_STEP_STATES.has(s.status)).length;
       payload.failed_steps = this.steps.filter((s) => s.status === 'error').length;

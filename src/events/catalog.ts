@@ -26,6 +26,18 @@ export const STEP_EVENTS = [
   'step.cancelled',
 ] as const;
 
+/** The events a task's life ends with, each with the status word it reports (the seed's words). */
+export const TASK_TERMINAL_STATUS = {
+  'task.completed': 'completed',
+  'task.failed': 'failed',
+  'task.cancelled': 'cancelled',
+  'task.resolved_manually': 'resolved_manually',
+} as const satisfies Partial<Record<(typeof TASK_EVENTS)[number], string>>;
+
+export type TaskTerminalEvent = keyof typeof TASK_TERMINAL_STATUS;
+
+export const TASK_TERMINAL_EVENTS = Object.keys(TASK_TERMINAL_STATUS) as readonly TaskTerminalEvent[];
+
 /** Performance monitoring (telemetry.performance_monitoring_enabled). */
 export const OBSERVABILITY_EVENTS = ['observability.step.slow', 'observability.memory.high'] as const;
 

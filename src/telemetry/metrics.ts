@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
 import type { EventPayload, StepEventPayload, TaskEventPayload, TaskerEvent } from '../events/catalog.js';
+import { TASK_TERMINAL_STATUS } from '../events/catalog.js';
 import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
 import type { BusinessFields } from '../core/template.js';
@@ -20,12 +21,7 @@ export const DURATION_BUCKETS = [
   0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
 ];
 
-const TERMINAL: Record<string, string> = {
-  'task.completed': 'completed',
-  'task.failed': 'failed',
-  'task.cancelled': 'cancelled',
-  'task.resolved_manually': 'resolved_manually',
-};
+const TERMINAL: Readonly<Record<string, string>> = TASK_TERMINAL_STATUS;
 const STEP_END: Record<string, string> = {
   'step.completed': 'completed',
   'step.failed': 'failed',

@@ -29,13 +29,6 @@ import type { AttemptEnd, AttemptObserver, AttemptScope } from '../runtime/attem
 import type { ClaimedStep } from '../store/port.js';
 import { withForcedIds } from './forced-ids.js';
 
-export const TASK_TERMINAL_EVENTS = [
-  'task.completed',
-  'task.failed',
-  'task.cancelled',
-  'task.resolved_manually',
-] as const;
-
 function remoteParent(traceId: string, spanId: string, sampled: boolean): Context {
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? 1 : 0, isRemote: true });
 }
