@@ -797,12 +797,9 @@ export class Tasker {
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(pollMs, left));
-        const off = this.events.subscribe(
-          [...TASK_TERMINAL_EVENTS],
-          (e) => {
-            if (e.payload.task_id === taskId) done();
-          },
-        );
+        const off = this.events.subscribe([...TASK_TERMINAL_EVENTS], (e) => {
+          if (e.payload.task_id === taskId) done();
+        });
         function done() {
           clearTimeout(timer);
           off();
