@@ -32,7 +32,14 @@ export type { TaskDescription, StepDescription, StepDisplayStatus } from './core
 export { EventBus } from './events/bus.js';
 export type { EventHandler, SubscribeOptions, SubscriberStats } from './events/bus.js';
 export { BaseSubscriber } from './events/subscriber.js';
-export { TASK_EVENTS, STEP_EVENTS, OBSERVABILITY_EVENTS, SAMPLEABLE_EVENTS } from './events/catalog.js';
+export {
+  TASK_EVENTS,
+  STEP_EVENTS,
+  OBSERVABILITY_EVENTS,
+  SAMPLEABLE_EVENTS,
+  TASK_TERMINAL_EVENTS,
+  TASK_TERMINAL_STATUS,
+} from './events/catalog.js';
 export type {
   TaskerEvent,
   EventPayload,
@@ -42,6 +49,9 @@ export type {
   SlowStepPayload,
   MemoryHighPayload,
   SystemEventName,
+  EventMap,
+  EventName,
+  PayloadOf,
 } from './events/catalog.js';
 export type { TelemetryOptions, PrometheusPushOptions } from './config/telemetry.js';
 export { parseTraceparent, taskTraceContext } from './core/trace-context.js';

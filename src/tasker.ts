@@ -36,7 +36,12 @@ import { compileOptions, type ResolvedOptions, type TaskerOptions } from './conf
 import { TaskerError, ValidationError, formatIssue } from './errors.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
 import { ChangeFeed, type ChangeListener } from './events/change-feed.js';
-import { SAMPLEABLE_EVENTS, TASK_TERMINAL_EVENTS, type TaskerEvent } from './events/catalog.js';
+import {
+  SAMPLEABLE_EVENTS,
+  TASK_TERMINAL_EVENTS,
+  type PayloadOf,
+  type TaskerEvent,
+} from './events/catalog.js';
 import type { BaseSubscriber } from './events/subscriber.js';
 import { HandlerRegistry, loadHandlersModule, type HandlerMap } from './runtime/handlers.js';
 import { isValidCorrelationId, newCorrelationId, newWorkerId, uuidv7 } from './runtime/ids.js';
@@ -817,9 +822,20 @@ export class Tasker {
     return this.changes.subscribe(listener);
   }
 
-  subscribe(patterns: string | string[], handler: EventHandler, options?: SubscribeOptions): () => void {
+  /**
+   * Receive lifecycle events matching one or more names or patterns (`step.*`, `*`, a custom event).
+   * The handler's payload type follows the names: `subscribe('step.failed', e => e.payload.error_type)`.
+   */
+  subscribe<P extends string>(
+    patterns: P | readonly P[],
+    handler: (event: TaskerEvent<PayloadOf<P>>) => unknown,
+    options?: SubscribeOptions,
+  ): () => void {
+    const list: string[] = typeof patterns === 'string' ? [patterns] : [...patterns];
+    // The bus delivers only events matching the patterns, so each carries the payload PayloadOf names.
+    const deliver = handler as EventHandler;
     // `exact` (unredacted, unsampled, inside the commit path) is for the engine's own telemetry only.
-    return this.events.subscribe(patterns, handler, { ...options, exact: false });
+    return this.events.subscribe(list, deliver, { ...options, exact: false });
   }
 
   /** Attach a BaseSubscriber (Tasker-style: declares its events, implements handle… methods). */

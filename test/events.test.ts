@@ -1,7 +1,9 @@
 /** Lifecycle events: one per transition, full payloads, custom events, subscriber isolation. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   BaseSubscriber,
+  PermanentError,
+  type EventPayload,
   type StepEventPayload,
   type TaskEventPayload,
   type TaskerEvent,
@@ -113,6 +115,44 @@ describe('events', () => {
       (e) => e.name === 'step.completed' && (e.payload as StepEventPayload).step_name === 'pay',
     );
     expect((done?.payload as StepEventPayload).execution_duration_seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("types each subscription's payload by the names it listens to", async () => {
+    const { tasker } = await startEngine(checkout, {
+      ok: () => ({ ok: true }),
+      flaky: () => {
+        throw new PermanentError('card declined');
+      },
+    });
+    const failedSteps: Array<[string, string | null]> = [];
+    const ends: string[] = [];
+    const stepEvents: string[] = [];
+    const everything: string[] = [];
+    tasker.subscribe('step.failed', (e) => {
+      expectTypeOf(e.payload).toEqualTypeOf<StepEventPayload>();
+      failedSteps.push([e.payload.step_name, e.payload.error_type]);
+    });
+    tasker.subscribe(['task.completed', 'task.failed'], (e) => {
+      expectTypeOf(e.payload).toEqualTypeOf<TaskEventPayload>();
+      ends.push(e.payload.status);
+    });
+    tasker.subscribe('step.*', (e) => {
+      expectTypeOf(e.payload).toEqualTypeOf<StepEventPayload>();
+      stepEvents.push(e.name);
+    });
+    tasker.subscribe('*', (e) => {
+      expectTypeOf(e.payload).toEqualTypeOf<EventPayload>();
+      everything.push(e.name);
+    });
+    // @ts-expect-error a step event carries no task status
+    tasker.subscribe('step.failed', (e) => e.payload.status);
+    const { task } = await tasker.createTask({ namespace: 'shop', name: 'order' });
+    await tasker.waitForTask(task.id, { timeoutMs: 5000 });
+    await tasker.events.drain();
+    expect(failedSteps).toEqual([['pay', 'PermanentError']]);
+    expect(ends).toEqual(['error']);
+    expect(stepEvents).toContain('step.blocked');
+    expect(everything).toContain('task.failed');
   });
 
   it('publishes custom events from handlers and rejects names that collide with system events', async () => {

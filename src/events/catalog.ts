@@ -146,6 +146,28 @@ export interface TaskerEvent<P extends EventPayload = EventPayload> {
   payload: P;
 }
 
+/** Each engine event's payload type, by name (graphile-worker's WorkerEventMap is the model). */
+export type EventMap = { [K in TaskEventName]: TaskEventPayload } & {
+  [K in StepEventName]: StepEventPayload;
+} & {
+  'observability.step.slow': SlowStepPayload;
+  'observability.memory.high': MemoryHighPayload;
+};
+
+export type EventName = keyof EventMap;
+
+/**
+ * The payload a subscription's events carry: an engine event's own type, the engine's payload for
+ * `task.*` and `step.*`, and any payload for other patterns (custom events, `*`).
+ */
+export type PayloadOf<Pattern extends string> = Pattern extends EventName
+  ? EventMap[Pattern]
+  : Pattern extends 'task.*'
+    ? TaskEventPayload
+    : Pattern extends 'step.*'
+      ? StepEventPayload
+      : EventPayload;
+
 export function isReservedEventName(name: string): boolean {
   return SYSTEM_EVENT_NAMES.has(name) || RESERVED_EVENT_PREFIXES.some((p) => name.startsWith(p));
 }

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { join, relative } from 'node:path';
 import { handlers } from '../../../examples/checkout/handlers.js';
 import { makeOrder } from '../../../examples/checkout/orders.js';
-import type { StepEventPayload, TaskEventPayload } from '../../events/catalog.js';
 import {
   numberFlag,
   closeTasker,
@@ -39,12 +38,12 @@ class Summary {
     t.subscribe('task.completed', () => void (this.completed += 1), { name: 'demo-summary' });
     t.subscribe('task.failed', (e) => {
       this.failed += 1;
-      this.failedIds.push((e.payload as TaskEventPayload).task_id);
+      this.failedIds.push(e.payload.task_id);
     });
     t.subscribe('step.retry_scheduled', () => void (this.retries += 1));
     t.subscribe('step.timed_out', () => void (this.timeouts += 1));
     t.subscribe('step.completed', (e) => {
-      const p = e.payload as StepEventPayload;
+      const p = e.payload;
       const list = this.durations.get(p.step_name) ?? [];
       list.push((p.execution_duration_seconds ?? 0) * 1000);
       if (list.length > 5000) list.splice(0, list.length - 5000);
