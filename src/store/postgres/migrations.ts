@@ -3,7 +3,7 @@
  * is never edited: add the next number instead. Times are epoch milliseconds (bigint), as in SQLite, so
  * both adapters hand the core identical records.
  */
-import type { Migration } from '../sqlite/migrations.js';
+import type { Migration } from '../migration.js';
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {

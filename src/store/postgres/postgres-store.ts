@@ -71,7 +71,7 @@ import {
   workerFromRow,
 } from '../rows.js';
 import { mapPostgresError, resolvePostgres, type PostgresOptions } from './connect.js';
-import { statusOf } from '../sqlite/migrations.js';
+import { statusOf } from '../migration.js';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
 import { SnapshotCache } from '../snapshot-cache.js';
 import { jsonText } from '../json-text.js';

@@ -2,12 +2,7 @@
  * Numbered SQLite migrations. A shipped migration is never edited: add the next number instead.
  * Times are epoch milliseconds (INTEGER); JSON is TEXT.
  */
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../migration.js';
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
@@ -221,16 +216,3 @@ CREATE UNIQUE INDEX bulk_job_tasks_task ON bulk_job_tasks (job_id, task_id);
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
-
-export function statusOf(
-  current: number,
-  migrations: readonly Migration[],
-  applied: number[],
-): { current: number; latest: number; applied: number[]; pending: Array<{ version: number; name: string }> } {
-  return {
-    current,
-    latest: migrations.reduce((m, x) => Math.max(m, x.version), 0),
-    applied,
-    pending: migrations.filter((m) => m.version > current).map((m) => ({ version: m.version, name: m.name })),
-  };
-}

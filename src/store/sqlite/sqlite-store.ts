@@ -50,7 +50,8 @@ import type {
 import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
 import { encodeCursor } from '../cursor.js';
 import { BatchInsert } from './batch-insert.js';
-import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS, statusOf } from './migrations.js';
+import { LATEST_SQLITE_VERSION, SQLITE_MIGRATIONS } from './migrations.js';
+import { statusOf } from '../migration.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
 import {
   attemptFromRow,
