@@ -270,6 +270,8 @@ export class TaskWorkspace {
         },
       );
     }
+    // Refused before anything is touched: a refused action leaves the workspace with nothing to write.
+    assertStepTransition(found.status, 'resolved_manually', this.task.id, name);
     const step = this.writable(found);
     this.setStepStatus(step, 'resolved_manually', now, null, 'resolved manually');
     step.results = results;
