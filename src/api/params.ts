@@ -1,5 +1,6 @@
 /** Query values the JSON schemas cannot fully check: timestamps, time ranges, repeatable status words. */
 import type { TaskState } from '../core/states.js';
+import type { TaskFilter } from '../store/port.js';
 import { TaskerError } from '../errors.js';
 import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
 import { TASK_STATUS_FILTER } from './present.js';
@@ -59,3 +60,29 @@ export function correlationFrom(header: string | string[] | undefined): {
 
 /** For routes that take no query parameters: any given is an error naming it, as on every other route. */
 export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** The task-list filter as a request gives it: the list's query string, or a bulk action's `filter`. */
+export interface ListFilterFields {
+  status?: string[];
+  namespace?: string;
+  name?: string;
+  version?: string;
+  correlation_id?: string;
+  tag?: string;
+  created_after?: string;
+  created_before?: string;
+}
+
+/** Those fields as the library's filter; `where` prefixes the field named in an error (`filter.`). */
+export function listFilter(q: ListFilterFields, where = ''): Omit<TaskFilter, 'limit' | 'cursor'> {
+  return {
+    status: parseStatuses(q.status),
+    namespace: q.namespace,
+    name: q.name,
+    version: q.version,
+    correlationId: q.correlation_id,
+    tag: q.tag,
+    createdAfter: parseTime(`${where}created_after`, q.created_after),
+    createdBefore: parseTime(`${where}created_before`, q.created_before),
+  };
+}

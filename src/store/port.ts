@@ -15,6 +15,7 @@ import type {
 } from '../core/records.js';
 import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
+import type { StuckTask } from '../core/failure-groups.js';
 import type { TaskerEvent } from '../events/catalog.js';
 
 /** How many ready steps to claim and under which limits (see core/cycle-planner.ts). */
@@ -260,17 +261,8 @@ export interface FailureGroupRow extends FailureGroupKey {
   series: Array<{ bucket: number; attempts: number }>;
 }
 
-export interface StuckTaskRow {
-  taskId: string;
-  namespace: string;
-  name: string;
-  version: string;
-  value: number | null;
-  customer: string | null;
-  progressAt: number;
-  /** The first unfinished step in DAG order. */
-  step: { name: string; status: string; readyAt: number | null; leaseExpiresAt: number | null } | null;
-}
+/** A stuck task as the store reads it (`step`: its first unfinished step in DAG order). */
+export type StuckTaskRow = StuckTask;
 
 export interface FailureGroupData {
   groups: FailureGroupRow[];

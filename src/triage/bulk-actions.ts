@@ -13,15 +13,8 @@ import type { BulkItemDraft, BulkJobView, TaskFilter, TaskStore } from '../store
 import { auditEntry } from './audit.js';
 import type { FailureGroups } from './failure-groups.js';
 
-export interface BulkFilter {
-  status?: TaskState[] | undefined;
-  namespace?: string | undefined;
-  name?: string | undefined;
-  version?: string | undefined;
-  correlationId?: string | undefined;
-  tag?: string | undefined;
-  createdAfter?: number | undefined;
-  createdBefore?: number | undefined;
+/** The task list's filter, plus a failure group and explicit ids. */
+export interface BulkFilter extends Omit<TaskFilter, 'limit' | 'cursor'> {
   /** A failure group's fingerprint, found in the window of `rangeMs`. */
   failureGroup?: string | undefined;
   /** @default 1 hour */

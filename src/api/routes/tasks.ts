@@ -8,7 +8,7 @@ import { encodeCursor } from '../../store/cursor.js';
 import type { CreateTaskInput, TaskDetails } from '../../tasker.js';
 import { seesNamespace, visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
-import { parseStatuses, parseTime } from '../params.js';
+import { listFilter, type ListFilterFields } from '../params.js';
 import { presentDependencies, presentTaskDetail, presentTaskSummary, presentTransition } from '../present.js';
 
 const ID = {
@@ -81,15 +81,7 @@ const REASON_BODY = {
   properties: { reason: { type: 'string', maxLength: 2000 } },
 } as const;
 
-interface ListQuery {
-  status?: string[];
-  namespace?: string;
-  name?: string;
-  version?: string;
-  correlation_id?: string;
-  tag?: string;
-  created_after?: string;
-  created_before?: string;
+interface ListQuery extends ListFilterFields {
   include_dependencies: boolean;
   limit: number;
   cursor?: string;
@@ -188,18 +180,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         const allowed = req.principal.namespaces;
         if (allowed !== null && q.namespace !== undefined && !allowed.has(q.namespace))
           return { tasks: [], next_cursor: null, limit: q.limit };
-        const filter = {
-          status: parseStatuses(q.status),
-          namespace: q.namespace,
-          name: q.name,
-          version: q.version,
-          correlationId: q.correlation_id,
-          tag: q.tag,
-          createdAfter: parseTime('created_after', q.created_after),
-          createdBefore: parseTime('created_before', q.created_before),
-          cursor: q.cursor,
-          limit: q.limit,
-        };
+        const filter = { ...listFilter(q), cursor: q.cursor, limit: q.limit };
         // A token limited to some namespaces sees only theirs: filter each page and keep reading until the
         // page is full or the store runs out (the cursor then points after the last task shown).
         const tasks: TaskRecord[] = [];

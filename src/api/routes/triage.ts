@@ -9,10 +9,11 @@ import { TaskerError } from '../../errors.js';
 import type { AuditOutcome } from '../../store/port.js';
 import type { Tasker } from '../../tasker.js';
 import type { BulkFilter } from '../../triage/bulk-actions.js';
+import { isUuid } from '../../store/cursor.js';
 import { hostResolver } from '../../triage/compare.js';
 import { seesNamespace, visibleNamespaces } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
-import { parseRange, parseStatuses, parseTime } from '../params.js';
+import { listFilter, parseRange, type ListFilterFields } from '../params.js';
 import {
   presentAudit,
   presentComparison,
@@ -62,15 +63,7 @@ const BULK_BODY = {
   },
 } as const;
 
-interface FilterBody {
-  status?: string[];
-  namespace?: string;
-  name?: string;
-  version?: string;
-  correlation_id?: string;
-  tag?: string;
-  created_after?: string;
-  created_before?: string;
+interface FilterBody extends ListFilterFields {
   failure_group?: string;
   time_range?: string;
   task_ids?: string[];
@@ -107,17 +100,10 @@ async function hostLookup(tasker: Tasker): Promise<(id: string) => string | null
 
 function toFilter(f: FilterBody): BulkFilter {
   return {
-    status: parseStatuses(f.status),
-    namespace: f.namespace,
-    name: f.name,
-    version: f.version,
-    correlationId: f.correlation_id,
-    tag: f.tag,
-    createdAfter: parseTime('filter.created_after', f.created_after),
-    createdBefore: parseTime('filter.created_before', f.created_before),
+    ...listFilter(f, 'filter.'),
     failureGroup: f.failure_group,
     rangeMs: f.time_range === undefined ? undefined : parseRange('filter.time_range', f.time_range, '1h'),
-    taskIds: f.task_ids?.map((id) => (/^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : id)),
+    taskIds: f.task_ids?.map((id) => (isUuid(id) ? id.toLowerCase() : id)),
   };
 }
 
