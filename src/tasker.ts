@@ -534,7 +534,8 @@ export class Tasker {
       prefix: this.telemetry.metricPrefix,
       version: packageInfo().version,
       tierLabels: this.telemetry.tierLabels,
-      businessOf: (ns, name, version) => this.templates.find(ns, name, version)?.business,
+      templateOf: (ns, name, version) => this.templates.find(ns, name, version),
+      templates: () => this.templates.list(),
       readGauges: () => this.store.activeCounts(this.opts.now()),
       steps: () =>
         this.templates.list().flatMap((t) =>

@@ -78,10 +78,24 @@ describe('alert rules', () => {
       'TaskerPremiumTaskFailed',
       'TaskerStepBottleneck',
       'TaskerStepTimeouts',
+      'TaskerStepTimeouts',
       'TaskerSubscriberErrors',
       'TaskerSuccessRateLow',
+      'TaskerTaskSlaBreached',
+      'TaskerTaskSlaBreached',
       'TaskerTasksStuck',
     ]);
+    // An alert said twice is the same alert for a critical workflow: the same text, one selector on
+    // critical="true" paging at critical severity, the other on everything else.
+    for (const name of ['TaskerStepTimeouts', 'TaskerTaskSlaBreached']) {
+      const [a, b] = rules.filter((r) => r.alert === name);
+      const [other, critical] = a?.expr?.includes('critical!="true"') ? [a, b] : [b, a];
+      expect(other?.expr, name).toContain('critical!="true"');
+      expect(critical?.expr?.replaceAll('critical="true"', 'critical!="true"'), name).toBe(other?.expr);
+      expect(other?.labels?.severity, name).toBe('warning');
+      expect(critical?.labels?.severity, name).toBe('critical');
+      expect(critical?.annotations, name).toEqual(other?.annotations);
+    }
     for (const r of rules) {
       expect(['critical', 'warning'], r.alert).toContain(r.labels?.severity);
       expect(['high', 'medium', 'low'], r.alert).toContain(r.labels?.business_impact);

@@ -10,7 +10,8 @@ import { formatIssue, TaskerError } from '../src/errors.js';
 import type { ValidationIssue } from '../src/errors.js';
 import { ancestors, descendants, findCycle, topoOrder } from '../src/core/dag.js';
 import { compareSemver, parseSemver, SEMVER_PATTERN } from '../src/core/semver.js';
-import { parseTemplate, suggest, TEMPLATE_KEYS } from '../src/core/template-parse.js';
+import { suggest } from '../src/core/suggest.js';
+import { parseTemplate, TEMPLATE_KEYS } from '../src/core/template-parse.js';
 import { DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS } from '../src/core/template.js';
 import type { TaskTemplate } from '../src/core/template.js';
 import { checkHandlers, loadTemplateSource, loadTemplatesFrom } from '../src/templates/load.js';
@@ -408,6 +409,7 @@ describe('loadTemplatesFrom / loadTemplateSource', () => {
       templates: [],
       files: [],
       issues: [{ path: '', file: fx('does-not-exist'), message: 'no such file or directory' }],
+      warnings: [],
     });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tasker-templates-'));
     try {
@@ -537,8 +539,8 @@ describe('schema/task-template.schema.json', () => {
     const all = (level: {
       keys: readonly string[];
       aliases: readonly string[];
-      ignored?: readonly string[];
-    }) => [...level.keys, ...level.aliases, ...(level.ignored ?? [])].sort();
+      ignored?: Readonly<Record<string, string>>;
+    }) => [...level.keys, ...level.aliases, ...Object.keys(level.ignored ?? {})].sort();
     expect(keys(schema.properties as Record<string, unknown>)).toEqual(all(TEMPLATE_KEYS.template));
     expect(keys(defs.step?.properties ?? {})).toEqual(all(TEMPLATE_KEYS.step));
     expect(keys(defs.retry?.properties ?? {})).toEqual(all(TEMPLATE_KEYS.retry));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { TaskerError } from '../errors.js';
-import { suggest } from '../core/template-parse.js';
+import { suggest } from '../core/suggest.js';
 import { parseTokens, type ApiToken } from './tokens.js';
 import type { TaskerOptions } from './options.js';
 import { compileTelemetry } from './telemetry.js';

@@ -6,7 +6,7 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { TaskerError } from '../errors.js';
-import { suggest } from '../core/template-parse.js';
+import { suggest } from '../core/suggest.js';
 
 export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

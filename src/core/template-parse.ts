@@ -4,42 +4,82 @@
  * Tasker's (Rails `step_templates`/`handler_class`/..., tasker-core `retry.backoff_base_ms`/...).
  * Pure (no I/O); issues carry raw `segments` so the YAML loader can map them back to line:column.
  */
-import { Ajv } from 'ajv';
-import type { ErrorObject } from 'ajv';
-import type { ValidationIssue } from '../errors.js';
 import { findCycle } from './dag.js';
-import { parseSemver } from './semver.js';
 import { DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS } from './template.js';
 import type { BusinessFields, RetryPolicy, StepTemplate, TaskTemplate } from './template.js';
 
-export type PathSegment = string | number;
+import { checkContextSchema } from './template-context-schema.js';
+import { parseMonitoring } from './template-monitoring.js';
+import {
+  bool,
+  bt,
+  describe,
+  ident,
+  isRec,
+  list,
+  map,
+  num,
+  pick,
+  positive,
+  read,
+  required,
+  semver,
+  str,
+  text,
+  timeoutSeconds,
+  formatPath,
+  Issues,
+} from './template-fields.js';
+import type { Check, Found, PathSegment, Rec, Segs, TemplateIssue } from './template-fields.js';
+import { didYouMean } from './suggest.js';
 
-export interface TemplateIssue extends ValidationIssue {
-  segments: PathSegment[];
-  /** 'key' when the key itself is the problem (unknown key), so locators point at the key, not its value. */
-  at: 'key' | 'value';
-}
-
+export type { PathSegment, TemplateIssue } from './template-fields.js';
+export { formatPath } from './template-fields.js';
 export interface ParseResult {
   /** Present only when there are no issues. */
   template?: TaskTemplate | undefined;
   issues: TemplateIssue[];
+  /** Accepted keys worth telling about (Tasker keys this engine ignores); never stop the template loading. */
+  warnings: TemplateIssue[];
 }
 
-/** Known keys per level. `ignored` are Tasker keys we accept so existing files load, but do not use. */
+const HANDLERS_BY_NAME =
+  'step handlers are TypeScript functions registered by name (`handler_class`)';
+const CUSTOM_EVENTS =
+  'a handler publishes custom events with ctx.emit(name, payload), no declaration needed';
+
+/**
+ * Known keys per level. `ignored` are the keys of Tasker's TaskTemplate and StepTemplate this engine has no
+ * use for: accepted so Tasker's files load as they ship, each reported as a warning naming why.
+ */
 export const TEMPLATE_KEYS = {
   template: {
-    keys: ['namespace', 'name', 'version', 'description', 'context_schema', 'steps', 'business'],
-    aliases: ['namespace_name', 'schema', 'step_templates'],
-    ignored: [
-      'task_handler_class',
-      'module_namespace',
-      'concurrent',
-      'custom_events',
-      'environments',
-      'named_steps',
-      'default_dependent_system',
+    keys: [
+      'namespace',
+      'name',
+      'version',
+      'description',
+      'context_schema',
+      'steps',
+      'business',
+      'sla_seconds',
+      'critical',
+      'handler_config',
     ],
+    aliases: ['namespace_name', 'schema', 'step_templates'],
+    ignored: {
+      task_handler_class: HANDLERS_BY_NAME,
+      module_namespace: HANDLERS_BY_NAME,
+      class_name: HANDLERS_BY_NAME,
+      concurrent: 'steps whose dependencies are done always run concurrently',
+      custom_events: CUSTOM_EVENTS,
+      environments:
+        'per-environment overrides are not applied; load a different file per environment',
+      named_steps: 'the steps are the ones under `step_templates`',
+      default_dependent_system: 'not used by this engine',
+      default_context: 'a task gets exactly the context it is created with',
+      default_options: 'not used by this engine',
+    },
   },
   step: {
     keys: [
@@ -59,7 +99,12 @@ export const TEMPLATE_KEYS = {
       'default_retryable',
       'default_retry_limit',
     ],
-    ignored: ['skippable', 'dependent_system', 'custom_events'],
+    ignored: {
+      skippable:
+        'steps are never skipped; resolve one manually (`tasker resolve`) instead',
+      dependent_system: 'not used by this engine',
+      custom_events: CUSTOM_EVENTS,
+    },
   },
   retry: {
     keys: ['retryable', 'max_attempts', 'backoff'],
@@ -69,174 +114,13 @@ export const TEMPLATE_KEYS = {
   business: { keys: ['value_field', 'tier_field', 'region_field', 'customer_field'], aliases: [] },
 } as const;
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
-type Rec = Record<string, unknown>;
-type Segs = readonly PathSegment[];
-interface Found<T> {
-  segs: PathSegment[];
-  value: T;
-  /** How to show the value in a conflict message when it was converted (ms -> s). */
-  shown?: string;
-}
-interface Check<T> {
-  expected: string;
-  accept(v: unknown): T | undefined;
-}
-
-// ---------------------------------------------------------------------------------------------- helpers
-
-export function formatPath(segs: Segs): string {
-  return segs.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
-}
-
-/**
- * Edit distance counting an adjacent transposition as one edit (optimal string alignment), since swapped
- * letters (`retyr`, `nmae`) are the most common typo in hand-written keys.
- */
-export function levenshtein(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    const row = d[i] as number[];
-    for (let j = 1; j <= b.length; j++) {
-      const up = d[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, (d[i - 2]?.[j - 2] as number) + 1);
-      }
-      row[j] = best;
-    }
-  }
-  return d[a.length]?.[b.length] ?? 0;
-}
-
-/** Closest candidate (case-insensitive), or undefined when nothing is close enough to be a likely typo. */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = word.length <= 4 ? 1 : word.length <= 12 ? 2 : 3;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance && c !== word) [best, bestDistance] = [c, d];
-  }
-  return bestDistance <= limit ? best : undefined;
-}
-
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  const s = suggest(word, candidates);
-  return s === undefined ? '' : `; did you mean \`${s}\`?`;
-}
-
-function isRec(v: unknown): v is Rec {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'a list';
-  if (isRec(v)) return 'a map';
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-const bt = (s: string): string => `\`${s}\``;
-
-class Issues {
-  readonly list: TemplateIssue[] = [];
-  add(segments: Segs, message: string, at: 'key' | 'value' = 'value', path = formatPath(segments)): void {
-    this.list.push({ path, message, segments: [...segments], at });
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ checks
-
-const str: Check<string> = {
-  expected: 'a non-empty string',
-  accept: (v) => (typeof v === 'string' && v.trim() !== '' ? v : undefined),
-};
-const text: Check<string> = { expected: 'a string', accept: (v) => (typeof v === 'string' ? v : undefined) };
-const ident: Check<string> = {
-  expected: 'a name of letters, digits, `_`, `.`, `-` starting with a letter or `_`',
-  accept: (v) => (typeof v === 'string' && NAME_RE.test(v) ? v : undefined),
-};
-const bool: Check<boolean> = {
-  expected: 'true or false',
-  accept: (v) => (typeof v === 'boolean' ? v : undefined),
-};
-const map: Check<Rec> = { expected: 'a map', accept: (v) => (isRec(v) ? v : undefined) };
-const list: Check<unknown[]> = { expected: 'a list', accept: (v) => (Array.isArray(v) ? v : undefined) };
-const semver: Check<string> = {
-  expected: 'a semantic version string like "1.0.0"',
-  accept: (v) => (typeof v === 'string' && parseSemver(v) ? v : undefined),
-};
-function num(expected: string, ok: (n: number) => boolean): Check<number> {
-  return {
-    expected,
-    accept: (v) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : undefined),
-  };
-}
-const positive = num('a number > 0', (n) => n > 0);
-/** Node timers overflow past 2^31-1 ms (~24.8 days) and would fire at once. */
-const MAX_TIMEOUT_SECONDS = 86_400 * 24;
-const timeoutSeconds = num(
-  `a number > 0 and at most ${MAX_TIMEOUT_SECONDS} (24 days)`,
-  (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
-);
-
-/** Reads one key; null counts as absent for optional keys (Tasker files often leave keys blank). */
-function read<T>(c: Issues, obj: Rec, segs: Segs, key: string, check: Check<T>, required = false) {
-  const v = obj[key];
-  if (v === undefined || (v === null && !required)) return undefined;
-  const here = [...segs, key];
-  const ok = check.accept(v);
-  if (ok !== undefined) return { segs: here, value: ok };
-  // YAML turns an unquoted 1.10 into the number 1.1, which is worth spelling out.
-  const hint = typeof v === 'number' && check === semver ? ' (quote it so YAML keeps it a string)' : '';
-  c.add(here, `expected ${check.expected}, got ${describe(v)}${hint}`);
-  return undefined;
-}
-
-/** First present source wins; an alias that disagrees with it is an issue (which one would the user mean?). */
-function pick<T>(c: Issues, sources: (Found<T> | undefined)[]): Found<T> | undefined {
-  const [first, ...rest] = sources.filter((s): s is Found<T> => s !== undefined);
-  for (const other of rest) {
-    if (first && !same(first.value, other.value)) {
-      const [a, b] = [first.shown ?? describe(first.value), other.shown ?? describe(other.value)];
-      c.add(
-        other.segs,
-        `conflicts with ${bt(formatPath(first.segs))} (${b} vs ${a}); set only one of the two`,
-      );
-    }
-  }
-  return first;
-}
-
-function required<T>(c: Issues, obj: Rec, segs: Segs, keys: readonly string[], check: Check<T>) {
-  const found = pick(
-    c,
-    keys.map((k) => read(c, obj, segs, k, check, true)),
-  );
-  if (!keys.some((k) => Object.hasOwn(obj, k))) {
-    const alt = keys.length > 1 ? ` (or ${keys.slice(1).map(bt).join(', ')})` : '';
-    c.add(
-      segs,
-      `missing required field ${bt(keys[0] ?? '')}${alt}`,
-      'value',
-      formatPath([...segs, keys[0] ?? '']),
-    );
-  }
-  return found;
-}
-
 function checkKeys(c: Issues, obj: Rec, segs: Segs, level: keyof typeof TEMPLATE_KEYS): void {
   const spec = TEMPLATE_KEYS[level];
-  const ignored: readonly string[] = 'ignored' in spec ? spec.ignored : [];
-  const known: readonly string[] = [...spec.keys, ...spec.aliases, ...ignored];
+  const ignored: Readonly<Record<string, string>> = 'ignored' in spec ? spec.ignored : {};
+  const known: readonly string[] = [...spec.keys, ...spec.aliases, ...Object.keys(ignored)];
   for (const k of Object.keys(obj)) {
+    const why = Object.hasOwn(ignored, k) ? ignored[k] : undefined;
+    if (why !== undefined) c.warn([...segs, k], `Tasker key accepted and ignored: ${why}`);
     if (known.includes(k)) continue;
     const hint = didYouMean(k, known) || ` (expected one of: ${spec.keys.join(', ')})`;
     c.add([...segs, k], `unknown key ${bt(k)}${hint}`, 'key');
@@ -256,7 +140,7 @@ export function parseTemplate(raw: unknown): ParseResult {
   const c = new Issues();
   if (!isRec(raw)) {
     c.add([], `expected a map with namespace, name, version and steps, got ${describe(raw)}`);
-    return { issues: c.list };
+    return { issues: c.list, warnings: c.warnings };
   }
   checkKeys(c, raw, [], 'template');
   const namespace = required(c, raw, [], ['namespace', 'namespace_name'], ident);
@@ -267,7 +151,8 @@ export function parseTemplate(raw: unknown): ParseResult {
   if (schema) checkContextSchema(c, schema);
   const business = parseBusiness(c, raw);
   const steps = parseSteps(c, raw);
-  if (c.list.length > 0 || !namespace || !name || !version) return { issues: c.list };
+  const monitoring = parseMonitoring(c, raw);
+  if (c.list.length > 0 || !namespace || !name || !version) return { issues: c.list, warnings: c.warnings };
   const template: TaskTemplate = {
     namespace: namespace.value,
     name: name.value,
@@ -277,7 +162,8 @@ export function parseTemplate(raw: unknown): ParseResult {
   if (description) template.description = description.value;
   if (schema) template.contextSchema = schema.value;
   if (business) template.business = business;
-  return { template, issues: [] };
+  Object.assign(template, monitoring);
+  return { template, issues: [], warnings: c.warnings };
 }
 
 function parseBusiness(c: Issues, raw: Rec): BusinessFields | undefined {
@@ -327,11 +213,26 @@ function parseStep(c: Issues, s: Rec, segs: PathSegment[]): ParsedStep {
   };
   const description = read(c, s, segs, 'description', text);
   if (description) step.description = description.value;
-  const timeout = read(c, s, segs, 'timeout_seconds', timeoutSeconds);
-  if (timeout) step.timeoutSeconds = timeout.value;
+  // Tasker's files put a step's timeout in its handler_config; our own key wins when both are given (the
+  // handler may use its config value for something tighter, like an HTTP client's timeout).
+  const timeout = read(c, s, segs, 'timeout_seconds', timeoutSeconds)?.value ?? configTimeout(c, step, segs);
+  if (timeout !== undefined) step.timeoutSeconds = timeout;
   const sla = read(c, s, segs, 'sla_seconds', timeoutSeconds);
   if (sla) step.slaSeconds = sla.value;
   return { segs, name, deps, step };
+}
+
+/** handler_config.timeout_seconds as the step's timeout; a value that cannot be one is the handler's own. */
+function configTimeout(c: Issues, step: StepTemplate, segs: Segs): number | undefined {
+  const v = step.handlerConfig.timeout_seconds;
+  if (v === undefined || v === null) return undefined;
+  const ok = timeoutSeconds.accept(v);
+  if (ok === undefined)
+    c.warn(
+      [...segs, 'handler_config', 'timeout_seconds'],
+      `not used as the step's timeout (expected ${timeoutSeconds.expected}, got ${describe(v)}); passed to the handler as is`,
+    );
+  return ok;
 }
 
 /** `depends_on`, then Tasker's `depends_on_step` and `depends_on_steps`, merged in that order. */
@@ -443,48 +344,4 @@ function checkGraph(c: Issues, parsed: ParsedStep[]): void {
     const edge = byName.get(from ?? '')?.deps.find((d) => d.value === to);
     c.add(edge?.segs ?? [], `dependency cycle: ${cycle.join(' -> ')} (each step depends on the next)`);
   }
-}
-
-function checkContextSchema(c: Issues, schema: Found<Rec>): void {
-  // Formats are not validated (no ajv-formats), so Tasker schemas using `format: email` still compile;
-  // strict mode stays on so a typo like `propertys` is caught rather than silently accepting anything.
-  const ajv = new Ajv({ allErrors: true, verbose: true, validateFormats: false, logger: false });
-  try {
-    if (!(ajv.validateSchema(schema.value) as boolean)) {
-      for (const e of firstErrorPerPath(ajv.errors ?? [])) {
-        const at = pointerSegments(schema.value, e.instancePath);
-        const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
-        const more = allowed ? ` (${allowed.map(String).join(', ')})` : '';
-        const got = `, got ${describe(e.data)}`;
-        c.add([...schema.segs, ...at], `invalid JSON Schema: ${e.message ?? 'invalid'}${more}${got}`);
-      }
-      return;
-    }
-    ajv.compile(schema.value);
-  } catch (e) {
-    c.add(schema.segs, `invalid JSON Schema: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-/** anyOf/oneOf wrappers only repeat what the specific error already says. */
-function firstErrorPerPath(errors: ErrorObject[]): ErrorObject[] {
-  const byPath = new Map<string, ErrorObject>();
-  for (const e of errors) {
-    if (!byPath.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
-      byPath.set(e.instancePath, e);
-  }
-  return [...byPath.values()];
-}
-
-/** JSON pointer -> segments, with array indexes as numbers so they format and locate as `[i]`. */
-function pointerSegments(root: unknown, pointer: string): PathSegment[] {
-  const out: PathSegment[] = [];
-  let node = root;
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg = Array.isArray(node) ? Number(key) : key;
-    out.push(seg);
-    node = Array.isArray(node) ? node[Number(key)] : isRec(node) ? node[key] : undefined;
-  }
-  return out;
 }

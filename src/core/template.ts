@@ -51,6 +51,19 @@ export interface TaskTemplate {
   contextSchema?: Record<string, unknown> | undefined;
   steps: StepTemplate[];
   business?: BusinessFields | undefined;
+  /**
+   * The task's SLA: a task that is still unfinished, or finished, later than this after it was created is
+   * over its SLA (tasker_task_sla_seconds, tasker_task_sla_breaches_total, the API's `sla` block).
+   */
+  slaSeconds?: number | undefined;
+  /** A critical workflow: `critical="true"` on its task and step metrics, and its alerts page at critical. */
+  critical?: boolean | undefined;
+  /** Tasker's `monitoring.alert_on_failure`: kept and shown; the Prometheus rules decide what alerts. */
+  alertOnFailure?: boolean | undefined;
+  /** Tasker's `handler_config.business_metrics` (what to track): kept and shown. */
+  businessMetrics?: Record<string, unknown> | undefined;
+  /** The template's top-level `handler_config` as written (Tasker files), for handlers and for people. */
+  handlerConfig?: Record<string, unknown> | undefined;
   /** Where the template came from (file path), for messages. */
   source?: string | undefined;
 }

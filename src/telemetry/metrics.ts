@@ -11,7 +11,11 @@ import type { EventPayload, StepEventPayload, TaskEventPayload, TaskerEvent } fr
 import { TASK_TERMINAL_STATUS } from '../events/catalog.js';
 import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
-import type { BusinessFields } from '../core/template.js';
+import type { TaskTemplate } from '../core/template.js';
+import { registerStoreGauges, type StoreGauges } from './store-gauges.js';
+import { attachTaskSla } from './task-sla-metrics.js';
+
+export type { StoreGauges } from './store-gauges.js';
 
 /** 1 ms … 10 min. */
 /** Store operations: a millisecond-scale range (a cycle's write is a few ms; seconds are an incident). */
@@ -33,11 +37,6 @@ const IMPACT: Record<string, string> = { completed: 'realized', failed: 'loss', 
 /** Distinct values a code-derived label (error type, subscriber, event) may take before `other`. */
 const MAX_CODE_LABELS = 50;
 
-export interface StoreGauges {
-  inProgress: Array<{ namespace: string; name: string; count: number }>;
-  ready: Array<{ namespace: string; count: number }>;
-}
-
 export interface EngineMetricsOptions {
   registry: Registry<RegistryContentType>;
   /** @default 'tasker' */
@@ -45,8 +44,10 @@ export interface EngineMetricsOptions {
   version: string;
   /** Allowed `tier` label values (lower case); others count as `other`. */
   tierLabels: readonly string[];
-  /** The business block of a task's template (value and tier fields). */
-  businessOf: (namespace: string, name: string, version: string) => BusinessFields | undefined;
+  /** A task's template: its business block (value and tier fields), SLA and whether it is critical. */
+  templateOf: (namespace: string, name: string, version: string) => TemplateFacts | undefined;
+  /** Every registered template, read at scrape time for tasker_task_sla_seconds. */
+  templates?: () => readonly TemplateFacts[];
   /** Reads the store for the gauges; called at most once a second, at scrape time. */
   readGauges?: () => Promise<StoreGauges>;
   /**
@@ -62,6 +63,12 @@ export interface EngineMetricsOptions {
     slaSeconds: number;
   }>;
 }
+
+/** What metrics need of a template. */
+export type TemplateFacts = Pick<
+  TaskTemplate,
+  'namespace' | 'name' | 'version' | 'business' | 'slaSeconds' | 'critical'
+>;
 
 export interface EngineMetrics {
   stepSlow(namespace: string, name: string, step: string): void;
@@ -84,6 +91,29 @@ function bound<C>(metric: { labels(...values: string[]): C }): (...values: strin
     let c = children.get(key);
     if (!c) {
       c = metric.labels(...values);
+      children.set(key, c);
+    }
+    return c;
+  };
+}
+
+/**
+ * Like bound(), for a metric whose last label is `critical`: present, as "true", only on the series of a
+ * critical workflow's templates, so every other series keeps the labels it always had.
+ */
+function critical<C>(
+  metric: { labels(labels: Record<string, string>): C },
+  names: readonly string[],
+): (isCritical: boolean, ...values: string[]) => C {
+  const children = new Map<string, C>();
+  return (isCritical, ...values) => {
+    const key = `${isCritical ? 1 : 0}\u0000${values.join('\u0000')}`;
+    let c = children.get(key);
+    if (!c) {
+      const labels: Record<string, string> = {};
+      names.forEach((n, i) => (labels[n] = values[i] ?? ''));
+      if (isCritical) labels.critical = 'true';
+      c = metric.labels(labels);
       children.set(key, c);
     }
     return c;
@@ -116,7 +146,7 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   const tasks = new Counter({
     name: `${p}_tasks_total`,
     help: 'Tasks that reached a terminal state',
-    labelNames: ['namespace', 'name', 'version', 'status'],
+    labelNames: ['namespace', 'name', 'version', 'status', 'critical'],
     registers,
   });
   const taskDuration = new Histogram({
@@ -129,7 +159,7 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   const steps = new Counter({
     name: `${p}_steps_total`,
     help: 'Step attempts that ended, by outcome (retried: failed and scheduled again)',
-    labelNames: ['namespace', 'name', 'step', 'status'],
+    labelNames: ['namespace', 'name', 'step', 'status', 'critical'],
     registers,
   });
   const stepDuration = new Histogram({
@@ -149,13 +179,13 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   const retries = new Counter({
     name: `${p}_step_retries_total`,
     help: 'Step attempts that failed and were scheduled for another attempt',
-    labelNames: ['namespace', 'name', 'step', 'error_type'],
+    labelNames: ['namespace', 'name', 'step', 'error_type', 'critical'],
     registers,
   });
   const timeouts = new Counter({
     name: `${p}_step_timeouts_total`,
     help: 'Step attempts that exceeded their timeout',
-    labelNames: ['namespace', 'name', 'step'],
+    labelNames: ['namespace', 'name', 'step', 'critical'],
     registers,
   });
   const slow = new Counter({
@@ -239,60 +269,7 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     registers,
   }).set({ version: o.version }, 1);
 
-  if (o.readGauges) {
-    const read = o.readGauges;
-    const readErrors = new Counter({
-      name: `${p}_metrics_store_read_errors_total`,
-      help: 'Scrapes whose store read for the tasks_in_progress/steps_ready gauges failed (last values kept)',
-      registers,
-    });
-    let last: StoreGauges = { inProgress: [], ready: [] };
-    let cached: { at: number; value: Promise<StoreGauges> } | undefined;
-    // Several scrapers (or both gauges of one scrape) share one store read per second. A store that does
-    // not answer must not fail the whole scrape (every other family would go blind with it): the gauges
-    // keep their last values and the failure is counted.
-    const gauges = () => {
-      const now = Date.now();
-      if (!cached || now - cached.at > 1000)
-        cached = {
-          at: now,
-          value: read().then(
-            (v) => (last = v),
-            () => {
-              readErrors.inc();
-              return last;
-            },
-          ),
-        };
-      return cached.value;
-    };
-    const known = o.steps ?? (() => []);
-    new Gauge({
-      name: `${p}_tasks_in_progress`,
-      help: 'Tasks started and not finished, in the whole store',
-      labelNames: ['namespace', 'name'],
-      registers,
-      async collect() {
-        const counts = await gauges();
-        this.reset();
-        // Zero for every registered template: "nothing running" is a value, not a missing series.
-        for (const s of known()) this.set({ namespace: s.namespace, name: s.name }, 0);
-        for (const r of counts.inProgress) this.set({ namespace: r.namespace, name: r.name }, r.count);
-      },
-    });
-    new Gauge({
-      name: `${p}_steps_ready`,
-      help: 'Steps ready to run and not yet claimed (the backlog), in the whole store',
-      labelNames: ['namespace'],
-      registers,
-      async collect() {
-        const counts = await gauges();
-        this.reset();
-        for (const s of known()) this.set({ namespace: s.namespace }, 0);
-        for (const r of counts.ready) this.set({ namespace: r.namespace }, r.count);
-      },
-    });
-  }
+  if (o.readGauges) registerStoreGauges(o.registry, p, o.readGauges, o.steps ?? (() => []));
 
   const errorType = capped();
   const subscriberLabel = capped();
@@ -303,42 +280,46 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
     return tiers.has(t) ? t : 'other';
   };
 
+  const tasksOf = critical(tasks, ['namespace', 'name', 'version', 'status']);
+  const taskDurationOf = bound(taskDuration);
+  const stepsOf = critical(steps, ['namespace', 'name', 'step', 'status']);
+  const stepDurationOf = bound(stepDuration);
+  const queueWaitOf = bound(queueWait);
+  const retriesOf = critical(retries, ['namespace', 'name', 'step', 'error_type']);
+  const timeoutsOf = critical(timeouts, ['namespace', 'name', 'step']);
+  const businessValueOf = bound(businessValue);
+  const revenueImpactOf = bound(revenueImpact);
+  const facts = new Map<string, TemplateFacts | undefined>();
+  const factsOf = (ns: string, name: string, version: string): TemplateFacts | undefined => {
+    const key = `${ns}\u0000${name}\u0000${version}`;
+    if (!facts.has(key)) facts.set(key, o.templateOf(ns, name, version));
+    return facts.get(key);
+  };
+  const taskSla = attachTaskSla(o.registry, p, o.templates ?? (() => []));
+
   // Series exist from the start at 0 for every registered template: Prometheus's increase() and rate()
   // need a sample before the first failure, or the first failed task of a process is never seen.
   for (const t of o.steps?.() ?? []) {
+    const c = factsOf(t.namespace, t.name, t.version ?? '')?.critical === true;
     for (const status of ['completed', 'failed'] as const) {
-      tasks.labels(t.namespace, t.name, t.version ?? '', status).inc(0);
-      steps.labels(t.namespace, t.name, t.step, status).inc(0);
+      tasksOf(c, t.namespace, t.name, t.version ?? '', status).inc(0);
+      stepsOf(c, t.namespace, t.name, t.step, status).inc(0);
       for (const tier of [...tiers, 'other']) businessValue.labels(t.namespace, t.name, status, tier).inc(0);
     }
-    timeouts.labels(t.namespace, t.name, t.step).inc(0);
+    timeoutsOf(c, t.namespace, t.name, t.step).inc(0);
     slow.labels(t.namespace, t.name, t.step).inc(0);
   }
-
-  const tasksOf = bound(tasks);
-  const taskDurationOf = bound(taskDuration);
-  const stepsOf = bound(steps);
-  const stepDurationOf = bound(stepDuration);
-  const queueWaitOf = bound(queueWait);
-  const retriesOf = bound(retries);
-  const timeoutsOf = bound(timeouts);
-  const businessValueOf = bound(businessValue);
-  const revenueImpactOf = bound(revenueImpact);
-  const business = new Map<string, BusinessFields | undefined>();
 
   // Label order is each metric's labelNames order.
   const onTerminal = (status: string, t: TaskEventPayload) => {
     const ns = t.namespace_name;
     const name = t.task_name;
-    tasksOf(ns, name, t.task_version, status).inc();
+    const f = factsOf(ns, name, t.task_version);
+    tasksOf(f?.critical === true, ns, name, t.task_version, status).inc();
     if (typeof t.execution_duration_seconds === 'number')
       taskDurationOf(ns, name, status).observe(t.execution_duration_seconds);
-    const key = `${ns}\u0000${name}\u0000${t.task_version}`;
-    let b = business.get(key);
-    if (!business.has(key)) {
-      b = o.businessOf(ns, name, t.task_version);
-      business.set(key, b);
-    }
+    if (f) taskSla.finished(f, t);
+    const b = f?.business;
     if (!b?.valueField || !t.context) return;
     const value = Number(t.context[b.valueField]);
     if (!Number.isFinite(value) || value < 0) return;
@@ -361,14 +342,15 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
       if (typeof s.queue_wait_seconds === 'number') queueWaitOf(ns, name, step).observe(s.queue_wait_seconds);
       return;
     }
-    if (e.name === 'step.timed_out') return void timeoutsOf(ns, name, step).inc();
+    const c = factsOf(ns, name, s.task_version)?.critical === true;
+    if (e.name === 'step.timed_out') return void timeoutsOf(c, ns, name, step).inc();
     const status = STEP_END[e.name];
     if (!status) return;
-    stepsOf(ns, name, step, status).inc();
+    stepsOf(c, ns, name, step, status).inc();
     if (typeof s.execution_duration_seconds === 'number')
       stepDurationOf(ns, name, step, status).observe(s.execution_duration_seconds);
     if (e.name === 'step.retry_scheduled')
-      retriesOf(ns, name, step, errorType(s.error_type ?? 'unknown')).inc();
+      retriesOf(c, ns, name, step, errorType(s.error_type ?? 'unknown')).inc();
   };
   const off = bus.subscribe(
     [...Object.keys(TERMINAL), ...Object.keys(STEP_END), 'step.started', 'step.timed_out'],

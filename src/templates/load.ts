@@ -10,7 +10,8 @@ import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document } from 'yaml';
 import type { ValidationIssue } from '../errors.js';
-import { didYouMean, formatPath, parseTemplate } from '../core/template-parse.js';
+import { didYouMean } from '../core/suggest.js';
+import { formatPath, parseTemplate } from '../core/template-parse.js';
 import type { PathSegment, TemplateIssue } from '../core/template-parse.js';
 import { templateKey } from '../core/template.js';
 import type { TaskTemplate } from '../core/template.js';
@@ -23,6 +24,8 @@ export interface LoadOptions {
 export interface LoadResult {
   templates: TaskTemplate[];
   issues: ValidationIssue[];
+  /** Accepted keys worth telling about (Tasker keys this engine ignores), located like issues. */
+  warnings: ValidationIssue[];
 }
 
 interface Entry {
@@ -31,8 +34,8 @@ interface Entry {
 }
 
 export function loadTemplateSource(text: string, file: string, options: LoadOptions = {}): LoadResult {
-  const { entries, issues } = parseSource(text, file, options);
-  return dedupe(entries, issues);
+  const { entries, issues, warnings } = parseSource(text, file, options);
+  return { ...dedupe(entries, issues), warnings };
 }
 
 export async function loadTemplatesFrom(
@@ -43,11 +46,17 @@ export async function loadTemplatesFrom(
   try {
     isDir = (await stat(pathOrDir)).isDirectory();
   } catch (e) {
-    return { templates: [], files: [], issues: [{ path: '', file: pathOrDir, message: fsMessage(e) }] };
+    return {
+      templates: [],
+      files: [],
+      issues: [{ path: '', file: pathOrDir, message: fsMessage(e) }],
+      warnings: [],
+    };
   }
   const files = isDir ? await findYamlFiles(pathOrDir) : [pathOrDir];
   const entries: Entry[] = [];
   const issues: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
   if (files.length === 0) {
     issues.push({ path: '', file: pathOrDir, message: 'no *.yaml or *.yml files found in this directory' });
   }
@@ -62,8 +71,9 @@ export async function loadTemplatesFrom(
     const parsed = parseSource(text, file, options);
     entries.push(...parsed.entries);
     issues.push(...parsed.issues);
+    warnings.push(...parsed.warnings);
   }
-  return { ...dedupe(entries, issues), files };
+  return { ...dedupe(entries, issues), warnings, files };
 }
 
 /** Issues for steps whose handler is not registered; unlocated (file only), for templates built in code. */
@@ -99,10 +109,11 @@ function parseSource(
   text: string,
   file: string,
   options: LoadOptions,
-): { entries: Entry[]; issues: ValidationIssue[] } {
+): { entries: Entry[]; issues: ValidationIssue[]; warnings: ValidationIssue[] } {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
   const issues: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
   const entries: Entry[] = [];
   const at = (offset: number) => {
     const { line, col } = lines.linePos(offset);
@@ -132,6 +143,7 @@ function parseSource(
     });
     const result = parseTemplate(raw);
     issues.push(...result.issues.map(located));
+    warnings.push(...result.warnings.map(located));
     const template = result.template;
     if (!template) continue;
     template.source = file;
@@ -146,8 +158,9 @@ function parseSource(
       line: 1,
       column: 1,
     });
-  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return { entries, issues };
+  const byPlace = (a: ValidationIssue, b: ValidationIssue) =>
+    (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+  return { entries, issues: issues.sort(byPlace), warnings: warnings.sort(byPlace) };
 }
 
 /** Segments of each unknown handler in the raw tree, using whichever key spelling (ours/Tasker's) the file used. */
@@ -194,7 +207,7 @@ function locate(doc: Document.Parsed, segments: readonly PathSegment[], at: 'key
   return (target as { range?: [number, number, number] | null }).range?.[0] ?? 0;
 }
 
-function dedupe(entries: Entry[], issues: ValidationIssue[]): LoadResult {
+function dedupe(entries: Entry[], issues: ValidationIssue[]): Omit<LoadResult, 'warnings'> {
   const seen = new Map<string, Entry>();
   const templates: TaskTemplate[] = [];
   for (const e of entries) {

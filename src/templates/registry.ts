@@ -6,7 +6,7 @@
 import { TaskerError } from '../errors.js';
 import { findCycle } from '../core/dag.js';
 import { compareSemver, parseSemver } from '../core/semver.js';
-import { suggest } from '../core/template-parse.js';
+import { suggest } from '../core/suggest.js';
 import { templateKey } from '../core/template.js';
 import type { RetryPolicy, TaskTemplate } from '../core/template.js';
 

@@ -16,23 +16,25 @@ export function registerValidate(program: Command, io: CliIo): void {
       const handlerNames = o.handlers
         ? new Set(Object.keys(await loadHandlersModule(o.handlers)))
         : undefined;
-      const { templates, issues, files } = await loadTemplatesFrom(
+      const { templates, issues, warnings, files } = await loadTemplatesFrom(
         path,
         handlerNames ? { handlerNames } : {},
       );
       if (o.json) {
         io.out(
           JSON.stringify(
-            { valid: issues.length === 0, files, templates: templates.map(templateKey), issues },
+            { valid: issues.length === 0, files, templates: templates.map(templateKey), issues, warnings },
             null,
             2,
           ),
         );
       } else if (issues.length === 0) {
+        for (const w of warnings) io.err(`⚠ ${formatIssue(w)}`);
         io.out(
           `✔ ${templates.length} template(s) valid in ${files.length} file(s): ${templates.map(templateKey).join(', ')}`,
         );
       } else {
+        for (const w of warnings) io.err(`⚠ ${formatIssue(w)}`);
         for (const i of issues) io.err(formatIssue(i));
         io.err(`✘ ${issues.length} problem(s) in ${new Set(issues.map((i) => i.file)).size} file(s)`);
       }
