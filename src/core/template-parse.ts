@@ -43,10 +43,8 @@ export interface ParseResult {
   warnings: TemplateIssue[];
 }
 
-const HANDLERS_BY_NAME =
-  'step handlers are TypeScript functions registered by name (`handler_class`)';
-const CUSTOM_EVENTS =
-  'a handler publishes custom events with ctx.emit(name, payload), no declaration needed';
+const HANDLERS_BY_NAME = 'step handlers are TypeScript functions registered by name (`handler_class`)';
+const CUSTOM_EVENTS = 'a handler publishes custom events with ctx.emit(name, payload), no declaration needed';
 
 /**
  * Known keys per level. `ignored` are the keys of Tasker's TaskTemplate and StepTemplate this engine has no
@@ -73,8 +71,7 @@ export const TEMPLATE_KEYS = {
       class_name: HANDLERS_BY_NAME,
       concurrent: 'steps whose dependencies are done always run concurrently',
       custom_events: CUSTOM_EVENTS,
-      environments:
-        'per-environment overrides are not applied; load a different file per environment',
+      environments: 'per-environment overrides are not applied; load a different file per environment',
       named_steps: 'the steps are the ones under `step_templates`',
       default_dependent_system: 'not used by this engine',
       default_context: 'a task gets exactly the context it is created with',
@@ -100,8 +97,7 @@ export const TEMPLATE_KEYS = {
       'default_retry_limit',
     ],
     ignored: {
-      skippable:
-        'steps are never skipped; resolve one manually (`tasker resolve`) instead',
+      skippable: 'steps are never skipped; resolve one manually (`tasker resolve`) instead',
       dependent_system: 'not used by this engine',
       custom_events: CUSTOM_EVENTS,
     },
