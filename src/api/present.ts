@@ -8,6 +8,7 @@ import type { AttemptRecord, TaskRecord, TransitionRecord } from '../core/record
 import type { StepState, TaskState } from '../core/states.js';
 import type { StepWait } from '../core/step-waits.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
+import type { TaskSla } from '../core/task-sla.js';
 import { taskTraceContext } from '../core/trace-context.js';
 
 /** Internal state → the word the API (and the seed) uses. */
@@ -237,6 +238,18 @@ export interface TaskDetailOptions {
   waits?: ReadonlyMap<string, StepWait> | undefined;
   /** Attempts, results and handler config (include_attempts). */
   attempts?: boolean | undefined;
+  /** The task against its template's SLA; null when the template has none (or is not registered here). */
+  sla?: TaskSla | null | undefined;
+}
+
+export function presentSla(sla: TaskSla | null): Record<string, unknown> | null {
+  return (
+    sla && {
+      sla_seconds: sla.slaSeconds,
+      elapsed_seconds: Math.round(sla.elapsedSeconds * 1000) / 1000,
+      over_sla: sla.overSla,
+    }
+  );
 }
 
 export function presentTaskDetail(
@@ -249,6 +262,7 @@ export function presentTaskDetail(
   const out: Record<string, unknown> = {
     ...presentTaskSummary(task),
     trace_id: taskTraceContext(task.id, task.traceparent).traceId,
+    sla: presentSla(opts.sla ?? null),
     context: redactor.redact(task.context),
     performance_metrics: {
       total_execution_time_seconds: seconds(d.durationMs),

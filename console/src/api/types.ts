@@ -166,9 +166,18 @@ export interface FailureImpact {
   error_type: string | null;
 }
 
+/** The task against its template's SLA (null when the template has none). */
+export interface TaskSla {
+  sla_seconds: number;
+  /** Creation to end, or to when the API answered while unfinished. */
+  elapsed_seconds: number;
+  over_sla: boolean;
+}
+
 export interface TaskDetail extends TaskSummary {
   context?: unknown;
   trace_id?: string | null;
+  sla?: TaskSla | null;
   performance_metrics?: PerformanceMetrics;
   steps: Step[];
   dependencies?: DependencyAnalysis;
@@ -304,6 +313,11 @@ export interface Template {
   full_name: string;
   description: string | null;
   business: unknown;
+  /** The task's SLA (sla_seconds, or Tasker's handler_config.monitoring.sla_seconds). */
+  sla_seconds?: number | null;
+  critical?: boolean;
+  alert_on_failure?: boolean | null;
+  business_metrics?: Record<string, unknown> | null;
   steps: TemplateStep[];
 }
 

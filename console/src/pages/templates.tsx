@@ -70,6 +70,7 @@ function TemplateView({ template }: { template: Template }) {
         }
       >
         {template.description && <p>{template.description}</p>}
+        <TemplateMonitoring template={template} />
         {missing.length > 0 && (
           <p className="error-box" role="alert">
             {missing.length === 1 ? 'Step' : 'Steps'} {missing.map((s) => s.name).join(', ')}: no live worker
@@ -198,5 +199,40 @@ export function TemplatesPage() {
         </div>
       )}
     </div>
+  );
+}
+
+/** What the template says about watching it (ours, or Tasker's handler_config.monitoring). */
+function TemplateMonitoring({ template }: { template: Template }) {
+  const metrics = Object.entries(template.business_metrics ?? {})
+    .filter(([, on]) => on === true)
+    .map(([name]) => name);
+  if (!template.sla_seconds && !template.critical && template.alert_on_failure == null && !metrics.length)
+    return null;
+  return (
+    <dl className="facts-grid" data-template-monitoring>
+      <div className="fact">
+        <dt>Task SLA</dt>
+        <dd>
+          {template.sla_seconds ? formatDuration(template.sla_seconds) : <span className="muted">none</span>}
+        </dd>
+      </div>
+      <div className="fact">
+        <dt>Critical workflow</dt>
+        <dd>{template.critical ? 'yes: its alerts page at critical severity' : 'no'}</dd>
+      </div>
+      {template.alert_on_failure != null && (
+        <div className="fact">
+          <dt>Alert on failure</dt>
+          <dd>{template.alert_on_failure ? 'yes' : 'no'}</dd>
+        </div>
+      )}
+      {metrics.length > 0 && (
+        <div className="fact">
+          <dt>Business metrics</dt>
+          <dd>{metrics.join(', ')}</dd>
+        </div>
+      )}
+    </dl>
   );
 }

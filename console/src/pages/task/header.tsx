@@ -38,6 +38,15 @@ function TraceId({ traceId }: { traceId: string | null | undefined }) {
   );
 }
 
+/** Past its SLA: as the API said, or since then while it keeps running (the page ticks with `now`). */
+function overSla(task: TaskDetail, now: number): boolean {
+  const sla = task.sla;
+  if (!sla) return false;
+  if (sla.over_sla) return true;
+  const created = Date.parse(task.created_at);
+  return !endedAt(task) && task.status !== 'cancelled' && (now - created) / 1000 > sla.sla_seconds;
+}
+
 export function TaskHeader({ task, now, actions }: { task: TaskDetail; now: number; actions: ReactNode }) {
   const listBy = (filters: Partial<TaskFilters>) =>
     paths.tasks(listSearch({ filters: { ...emptyFilters(), ...filters }, cursor: null }));
@@ -54,7 +63,12 @@ export function TaskHeader({ task, now, actions }: { task: TaskDetail; now: numb
             </Link>
           </nav>
           <h1 id="task-title" className="task-header__title">
-            <span>{task.full_name}</span> <StatusBadge status={task.status} />
+            <span>{task.full_name}</span> <StatusBadge status={task.status} />{' '}
+            {overSla(task, now) && (
+              <span className="badge badge--ongoing" data-over-sla>
+                over SLA
+              </span>
+            )}
           </h1>
         </div>
         <div className="task-header__actions">{actions}</div>
@@ -86,6 +100,14 @@ export function TaskHeader({ task, now, actions }: { task: TaskDetail; now: numb
           <TraceId traceId={task.trace_id} />
         </Fact>
         <Fact label="Duration">{formatDuration(elapsedSeconds(task, now))}</Fact>
+        {task.sla && (
+          <Fact label="SLA">
+            {formatDuration(task.sla.sla_seconds)}{' '}
+            <span className={overSla(task, now) ? 'text-danger strong' : 'muted small'}>
+              {overSla(task, now) ? 'over' : ended ? 'met' : 'within so far'}
+            </span>
+          </Fact>
+        )}
         <Fact label="Created">
           <RelativeTime iso={task.created_at} />{' '}
           <span className="muted small">
