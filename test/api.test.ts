@@ -12,7 +12,7 @@ import { sha256Hex } from '../src/api/auth.js';
 import { buildServer, serve, taskerPlugin } from '../src/fastify.js';
 import type { StepHandlerContext, Tasker } from '../src/index.js';
 import { main } from '../src/cli/main.js';
-import { FAST_RETRY, sleep, startEngine, tempDir } from './support/harness.js';
+import { FAST_RETRY, nextEvent, sleep, startEngine, tempDir } from './support/harness.js';
 
 const SHOP = `
 namespace: shop
@@ -313,12 +313,13 @@ describe('HTTP API', () => {
     expect((await tasker.waitForTask(id2 ?? '', { timeoutMs: 10_000, pollMs: 20 })).status).toBe('complete');
     expect((await post(`/tasker/tasks/${id2}/steps/nope/resolve`, {})).body.error).toBe('STEP_NOT_FOUND');
 
+    const running = nextEvent(tasker, 'step.started', (e) => e.payload.step_name === 'reserve');
     const slow = await tasker.createTask({
       namespace: 'shop',
       name: 'order',
       context: { order_id: 'r-3', fail: 'timeout' },
     });
-    await sleep(50);
+    await running;
     const cancelled = await post(`/tasker/tasks/${slow.task.id}/cancel`, { reason: 'customer left' });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');

@@ -1,7 +1,7 @@
 /** Edge cases found in review: each test fails on the behaviour it guards against. */
 import { describe, expect, it } from 'vitest';
 import { createTasker, EventBus, PermanentError, type TaskerEvent } from '../src/index.js';
-import { sleep, startEngine, templatesFromYaml, testDatabase } from './support/harness.js';
+import { nextEvent, sleep, startEngine, templatesFromYaml, testDatabase } from './support/harness.js';
 
 describe('edge cases', () => {
   it('stores a NUL character in a context, a result, an error and a reason (as U+FFFD where PostgreSQL needs it)', async () => {
@@ -155,8 +155,11 @@ steps:
       pollIntervalMs: 20,
       handlers: { here: () => 'here' },
     });
+    const hereDone = nextEvent(partial, 'step.completed', (e) => e.payload.step_name === 'here');
     partial.start();
-    await sleep(300);
+    await hereDone;
+    // The tick that recorded `here` would have claimed `there` too, had this worker taken it.
+    await partial.whenIdle();
     const mid = await partial.getTask(task.id);
     expect(mid.steps.map((s) => [s.name, s.status])).toEqual([
       ['here', 'complete'],
@@ -207,9 +210,9 @@ steps:
   - { name: only, handler: long }
 `;
     const { tasker } = await startEngine(yaml, { long: () => sleep(10_000) });
+    const started = nextEvent(tasker, 'step.started');
     const { task } = await tasker.createTask({ namespace: 'e', name: 'long' });
-    for (let i = 0; i < 100 && (await tasker.getTask(task.id)).steps[0]?.status !== 'in_progress'; i++)
-      await sleep(10);
+    await started;
     await tasker.stop(100);
     const d = await tasker.getTask(task.id);
     expect(d.steps[0]?.status).toBe('waiting_for_retry');

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { buildServer } from '../src/api/server.js';
 import { PermanentError, type StepHandlerContext } from '../src/index.js';
-import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
+import { FAST_RETRY, signal, sleep, startEngine } from './support/harness.js';
 import { capturingLogger, family } from './support/logs.js';
 
 const SHOP = `
@@ -144,6 +144,7 @@ const PROMTOOL = '/usr/bin/promtool';
 describe('Prometheus metrics: business value, store gauges, subscriber errors, promtool', () => {
   it('sums business value by bounded tier, reads running tasks and ready steps from the store', async () => {
     const release: Array<() => void> = [];
+    const bothHeld = signal();
     const { tasker } = await startEngine(
       CHECKOUT,
       {
@@ -152,7 +153,11 @@ describe('Prometheus metrics: business value, store gauges, subscriber errors, p
           return { paid: true };
         },
         hold: ({ task }: StepHandlerContext) =>
-          task.context.hold ? new Promise((r) => release.push(() => r({ held: true }))) : { held: false },
+          task.context.hold
+            ? new Promise((r) => {
+                if (release.push(() => r({ held: true })) === 2) bothHeld.fire();
+              })
+            : { held: false },
       },
       { concurrency: 2 },
     );
@@ -184,10 +189,9 @@ describe('Prometheus metrics: business value, store gauges, subscriber errors, p
         context: { order_value: 1, tier: 'free', hold: true },
       })),
     );
-    for (let i = 0; i < 200 && release.length < 2; i++) await sleep(10);
+    await bothHeld.promise;
     expect(release).toHaveLength(2);
     tasker.stop(0).catch(() => {}); // stop claiming; the held steps stay in progress
-    await sleep(20);
     await tasker.createTask({
       namespace: 'shop',
       name: 'checkout',
@@ -348,8 +352,7 @@ describe('a task that fails and is retried to completion', () => {
     expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 })).status).toBe('error');
     decline = false;
     await tasker.retryTask(task.id);
-    for (let i = 0; i < 200 && (await tasker.getTask(task.id)).task.status !== 'complete'; i++)
-      await sleep(20);
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000 })).status).toBe('complete');
     await tasker.events.drain();
     const impact = family(await tasker.metrics.metrics(), 'tasker_business_revenue_impact');
     expect(impact.get('{namespace="shop",name="checkout",impact_type="loss"}')).toBe(250);

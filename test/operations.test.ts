@@ -1,7 +1,7 @@
 /** Operator actions (cancel, retry, resolve), idempotent creation, template versions. */
 import { describe, expect, it } from 'vitest';
 import { PermanentError, TaskerError } from '../src/index.js';
-import { FAST_RETRY, sleep, startEngine } from './support/harness.js';
+import { FAST_RETRY, nextEvent, signal, startEngine } from './support/harness.js';
 
 const chain = `
 namespace: ops
@@ -15,14 +15,14 @@ steps:
 
 describe('operator actions', () => {
   it('cancels a running task: the running attempt is aborted, nothing after it runs', async () => {
-    let aborted = false;
+    const aborted = signal();
     let cRan = false;
     const { tasker, events } = await startEngine(chain, {
       a: () => 'a',
       b: ({ signal }) =>
         new Promise((resolve) => {
           signal.addEventListener('abort', () => {
-            aborted = true;
+            aborted.fire();
             resolve('late');
           });
         }),
@@ -30,16 +30,14 @@ describe('operator actions', () => {
         cRan = true;
       },
     });
+    const bStarted = nextEvent(tasker, 'step.started', (e) => e.payload.step_name === 'b');
     const { task } = await tasker.createTask({ namespace: 'ops', name: 'chain' });
-    for (let i = 0; i < 100; i++) {
-      const d = await tasker.getTask(task.id);
-      if (d.steps.find((s) => s.name === 'b')?.status === 'in_progress') break;
-      await sleep(10);
-    }
+    await bStarted;
     const snap = await tasker.cancelTask(task.id, 'customer asked');
     expect(snap.task.status).toBe('cancelled');
-    await sleep(100);
-    expect(aborted).toBe(true);
+    // The running attempt is told to stop, and its late end is written before the worker is idle.
+    await aborted.promise;
+    await tasker.whenIdle();
     expect(cRan).toBe(false);
     const d = await tasker.getTask(task.id);
     expect(d.steps.map((s) => [s.name, s.status])).toEqual([
@@ -143,12 +141,9 @@ steps:
         throw new Error('upstream down');
       },
     });
+    const bRetrying = nextEvent(tasker, 'step.retry_scheduled', (e) => e.payload.step_name === 'b');
     const { task } = await tasker.createTask({ namespace: 'ops', name: 'stuck' });
-    for (let i = 0; i < 100; i++) {
-      const d = await tasker.getTask(task.id);
-      if (d.steps[1]?.status === 'waiting_for_retry') break;
-      await sleep(10);
-    }
+    await bRetrying;
     const snap = await tasker.resolveStep(task.id, 'b', { manual: true });
     expect(snap.task.status).toBe('complete');
     await tasker.events.drain();

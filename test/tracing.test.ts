@@ -267,9 +267,7 @@ steps:
     expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000, pollMs: 20 })).status).toBe('error');
     fail = false;
     await tasker.retryTask(task.id);
-    for (let i = 0; i < 200 && (await tasker.getTask(task.id)).task.status !== 'complete'; i++)
-      await sleep(20);
-    expect((await tasker.getTask(task.id)).task.status).toBe('complete');
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000 })).status).toBe('complete');
     await tasker.events.drain();
     await flush();
     const tc = taskTraceContext(task.id, null);

@@ -14,6 +14,7 @@ import {
   createTasker,
   loadTemplateSource,
   type HandlerMap,
+  type PayloadOf,
   type Tasker,
   type TaskerEvent,
   type TaskerOptions,
@@ -109,3 +110,38 @@ export const FAST_RETRY =
   'retry: { max_attempts: 3, backoff: { base_seconds: 0.01, multiplier: 2, max_seconds: 0.1, jitter: 0 } }';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The first committed event from now on that matches (subscribe before causing it). Rejects after
+ * `timeoutMs` naming what it waited for, so a test that would hang fails with a reason instead.
+ */
+export function nextEvent<P extends string>(
+  tasker: Tasker,
+  name: P,
+  match: (e: TaskerEvent<PayloadOf<P>>) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<TaskerEvent<PayloadOf<P>>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${name} event matching ${match.toString()} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = tasker.subscribe(
+      name,
+      (e) => {
+        if (!match(e)) return;
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      },
+      { name: `test-wait-${name}` },
+    );
+  });
+}
+
+/** A promise and the function that resolves it, for "the handler saw X" conditions. */
+export function signal<T = void>(): { promise: Promise<T>; fire: (value: T) => void } {
+  let fire!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
