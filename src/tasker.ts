@@ -207,10 +207,11 @@ export class Tasker {
       this.tracing = tracing;
       observers.push(tracing);
       this.detachers.push(
-        this.events.subscribe([...TASK_TERMINAL_EVENTS], (e) => tracing.onTaskEvent(e), {
+        this.events.subscribe([...TaskTracing.EVENTS], (e) => tracing.onEvent(e), {
           name: 'otel-task-spans',
           exact: true,
         }),
+        () => tracing.flush(),
       );
     }
     if (t.performanceMonitoring) {

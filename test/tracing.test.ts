@@ -16,7 +16,12 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/server.js';
-import { PermanentError, createTasker, type StepHandlerContext } from '../src/index.js';
+import {
+  PermanentError,
+  createTasker,
+  type StepEventPayload,
+  type StepHandlerContext,
+} from '../src/index.js';
 import { taskTraceContext } from '../src/core/trace-context.js';
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
@@ -141,7 +146,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     const { logger, lines } = capturingLogger('info');
     let activeInHandler: string | undefined;
     let charged = 0;
-    const { tasker } = await startEngine(
+    const { tasker, events } = await startEngine(
       SHOP,
       {
         check: ({ log }: StepHandlerContext) => {
@@ -202,6 +207,17 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     expect(firstCharge?.attributes['error.type']).toBe('TypeError');
     expect(firstCharge?.attributes['tasker.step.max_attempts']).toBe(3);
     expect(firstCharge?.events.map((e) => e.name)).toEqual(['exception', 'tasker.step.retry_scheduled']);
+    // The retry on the span is the planner's, as committed: the same instant as the step.retry_scheduled event.
+    const retry = events
+      .filter((e) => e.name === 'step.retry_scheduled')
+      .map((e) => e.payload as StepEventPayload)
+      .find((p) => p.step_name === 'charge');
+    expect(retry?.next_attempt_at).toMatch(/^\d{4}-/);
+    expect(firstCharge?.events[1]?.attributes).toEqual({
+      'tasker.step.attempt': 1,
+      'tasker.step.next_attempt': 2,
+      'tasker.step.next_attempt_at': retry?.next_attempt_at,
+    });
     expect(secondCharge?.status.code).toBe(0);
     expect(secondCharge?.attributes['error.type']).toBeUndefined();
     const ship = steps.find((s) => s.name === 'step ship') as ReceivedSpan;

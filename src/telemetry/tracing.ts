@@ -18,13 +18,14 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Span,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
 import { ENGINE_ERROR_TYPES } from '../core/outcomes.js';
-import { shouldRetry } from '../core/retry.js';
 import { formatTraceparent, taskTraceContext, type TaskTraceContext } from '../core/trace-context.js';
-import type { TaskEventPayload, TaskerEvent } from '../events/catalog.js';
+import type { StepEventPayload, TaskEventPayload, TaskerEvent } from '../events/catalog.js';
+import { TASK_TERMINAL_EVENTS } from '../events/catalog.js';
 import type { AttemptEnd, AttemptObserver, AttemptScope } from '../runtime/attempt-observer.js';
 import type { ClaimedStep } from '../store/port.js';
 import { withForcedIds } from './forced-ids.js';
@@ -41,8 +42,26 @@ const UNSAMPLED = (tc: TaskTraceContext): AttemptScope => ({
   end: () => {},
 });
 
+/** The planner's decisions on a failed attempt: what its span waits for before it ends. */
+const FAILED_ATTEMPT_EVENTS = ['step.retry_scheduled', 'step.failed', 'step.cancelled'] as const;
+/**
+ * A failed attempt whose outcome never commits (its lease was recovered elsewhere, the process is closing)
+ * ends its span without a decision after this long, so no span is held forever.
+ */
+const DECISION_WAIT_MS = 30_000;
+
+interface AwaitingDecision {
+  span: Span;
+  finishedAt: number;
+  timer: NodeJS.Timeout;
+}
+
 export class TaskTracing implements AttemptObserver {
+  /** The events the tracing reads (exactly: unsampled, unredacted), each passed to onEvent. */
+  static readonly EVENTS: readonly string[] = [...TASK_TERMINAL_EVENTS, ...FAILED_ATTEMPT_EVENTS];
   private tracerCache: Tracer | undefined;
+  /** Failed attempts' spans, by task, step and attempt, until the planner's decision on them commits. */
+  private readonly awaiting = new Map<string, AwaitingDecision>();
   /** Whether the provider's id generator honours forced ids (probed once). */
   private forcing: boolean | undefined;
 
@@ -106,13 +125,11 @@ export class TaskTracing implements AttemptObserver {
           span.recordException({ name: f.errorType, message: f.message }, finishedAt);
           if (f.errorType === ENGINE_ERROR_TYPES.timeout)
             span.addEvent('tasker.step.timeout', { 'tasker.step.attempt': step.attempts }, finishedAt);
-          const policy = { ...step.retry, maxAttempts: step.attemptLimit };
-          if (shouldRetry(policy, step.attempts, f.retryable))
-            span.addEvent(
-              'tasker.step.retry_scheduled',
-              { 'tasker.step.attempt': step.attempts, 'tasker.step.next_attempt': step.attempts + 1 },
-              finishedAt,
-            );
+          // Whether it is retried is the planner's decision, known when the outcome commits (onEvent).
+          const key = attemptKey(task.id, step.name, step.attempts);
+          const timer = setTimeout(() => this.decided(key), DECISION_WAIT_MS).unref();
+          this.awaiting.set(key, { span, finishedAt, timer });
+          return;
         }
         span.end(finishedAt);
       },
@@ -126,8 +143,40 @@ export class TaskTracing implements AttemptObserver {
     return formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
   }
 
+  /** Every event of EVENTS, as committed (whatever the event sampling). */
+  onEvent(e: TaskerEvent): void {
+    if (e.name.startsWith('task.')) return this.onTaskEvent(e);
+    const p = e.payload as StepEventPayload;
+    this.decided(
+      attemptKey(p.task_id, p.step_name, p.attempt),
+      e.name === 'step.retry_scheduled' ? p : undefined,
+    );
+  }
+
+  /** Ends a failed attempt's span, with the retry the planner scheduled when there is one. */
+  private decided(key: string, retry?: StepEventPayload): void {
+    const a = this.awaiting.get(key);
+    if (!a) return;
+    this.awaiting.delete(key);
+    clearTimeout(a.timer);
+    if (retry) {
+      const attributes: Attributes = {
+        'tasker.step.attempt': retry.attempt,
+        'tasker.step.next_attempt': retry.attempt + 1,
+      };
+      if (retry.next_attempt_at) attributes['tasker.step.next_attempt_at'] = retry.next_attempt_at;
+      a.span.addEvent('tasker.step.retry_scheduled', attributes, a.finishedAt);
+    }
+    a.span.end(a.finishedAt);
+  }
+
+  /** Ends the spans still waiting for a decision (the engine is closing: none will come). */
+  flush(): void {
+    for (const key of [...this.awaiting.keys()]) this.decided(key);
+  }
+
   /** Emit the task span for a terminal task event (called for every one, whatever the event sampling). */
-  onTaskEvent(e: TaskerEvent): void {
+  private onTaskEvent(e: TaskerEvent): void {
     const p = e.payload as TaskEventPayload;
     if (p.created_at === undefined) return;
     const tc = taskTraceContext(p.task_id, p.traceparent ?? null);
@@ -184,4 +233,8 @@ export class TaskTracing implements AttemptObserver {
     // as a child of the id the steps point to (trace viewers show that parent as missing).
     return this.tracer.startSpan(name, options, remoteParent(tc.traceId, tc.spanId, tc.sampled));
   }
+}
+
+function attemptKey(taskId: string, step: string, attempt: number): string {
+  return `${taskId}\u0000${step}\u0000${attempt}`;
 }
