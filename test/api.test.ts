@@ -282,7 +282,7 @@ describe('HTTP API', () => {
     );
     expect(states[0]).toBe('task:pending');
     expect(states).toContain('reserve:waiting_for_retry');
-    expect(states.at(-1)).toBe('task:error');
+    expect(states.at(-1)).toBe('task:failed');
   });
 
   it('operator actions: retry a failed task, resolve a step by hand, cancel a running task', async () => {

@@ -92,7 +92,8 @@ describe('tasker run / show / tasks', () => {
       status: string;
       steps: Array<{ name: string; status: string }>;
     };
-    expect(detail.status).toBe('complete');
+    // The seed's words, as the API says them; the stored `complete` still works as a filter.
+    expect(detail.status).toBe('completed');
     expect(detail.steps.map((s) => s.name)).toEqual([
       'validate_cart',
       'process_payment',
@@ -101,12 +102,18 @@ describe('tasker run / show / tasks', () => {
       'send_confirmation',
     ]);
     const show = await cli(['show', detail.id, ...common]);
-    expect(show.out).toMatch(/COMPLETE/);
-    expect(show.out).toMatch(/✔ +validate_cart/);
-    const list = await cli(['tasks', '--status', 'complete', '--json', ...common]);
-    expect((JSON.parse(list.out) as { tasks: Array<{ id: string }> }).tasks.map((t) => t.id)).toEqual([
-      detail.id,
-    ]);
+    expect(show.out).toMatch(/COMPLETED/);
+    expect(show.out).toMatch(/✔ +validate_cart +completed/);
+    for (const word of ['completed', 'complete']) {
+      const list = await cli(['tasks', '--status', word, '--json', ...common]);
+      const tasks = (JSON.parse(list.out) as { tasks: Array<{ id: string; status: string }> }).tasks;
+      expect(tasks.map((t) => [t.id, t.status])).toEqual([[detail.id, 'completed']]);
+    }
+    const wrong = await cli(['tasks', '--status', 'done', ...common]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.err).toMatch(
+      /--status: unknown status "done"; expected one of pending, in_progress, completed, failed, cancelled, resolved_manually/,
+    );
   });
 
   it('exits 1 and shows the blocked steps when the task fails', async () => {
@@ -115,7 +122,7 @@ describe('tasker run / show / tasks', () => {
     const empty = JSON.stringify({ order_id: 'A2', customer_id: 'c1', cart_items: [] });
     const r = await cli(['run', 'ecommerce/process_order', '--context', empty, '--wait', ...common]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✘ validate_cart +error .*PermanentError: Cart is empty/);
+    expect(r.out).toMatch(/✘ validate_cart +failed .*PermanentError: Cart is empty/);
     expect(r.out).toMatch(/blocked by validate_cart/);
     expect(r.out).toMatch(/Blocked: validate_cart failed \(PermanentError\)/);
   });
@@ -381,11 +388,11 @@ describe('tasker worker', () => {
       const created = await cli(['run', 'ecommerce/process_order', '--context', ORDER, '--json', ...args]);
       const id = (JSON.parse(created.out) as { id: string }).id;
       let status = '';
-      for (let i = 0; i < 100 && status !== 'complete'; i++) {
+      for (let i = 0; i < 100 && status !== 'completed'; i++) {
         await new Promise((r) => setTimeout(r, 100));
         status = (JSON.parse((await cli(['show', id, '--json', ...args])).out) as { status: string }).status;
       }
-      expect(status).toBe('complete');
+      expect(status).toBe('completed');
     } finally {
       worker.kill('SIGTERM');
     }

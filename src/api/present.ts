@@ -5,36 +5,15 @@
 import type { DependencyAnalysis } from '../core/analysis.js';
 import type { Redactor } from '../core/redact.js';
 import type { AttemptRecord, TaskRecord, TransitionRecord } from '../core/records.js';
-import type { StepState, TaskState } from '../core/states.js';
 import type { StepWait } from '../core/step-waits.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
 import type { TaskSla } from '../core/task-sla.js';
+import { stateWord, stepStatusWord, taskStatusWord } from '../core/status-words.js';
 import { taskTraceContext } from '../core/trace-context.js';
 
-/** Internal state → the word the API (and the seed) uses. */
-const TASK_STATUS: Record<TaskState, string> = {
-  pending: 'pending',
-  in_progress: 'in_progress',
-  complete: 'completed',
-  error: 'failed',
-  cancelled: 'cancelled',
-  resolved_manually: 'resolved_manually',
-};
-const STEP_STATUS: Record<StepState, string> = { ...TASK_STATUS, waiting_for_retry: 'waiting_for_retry' };
+export { TASK_STATUS_FILTER } from '../core/status-words.js';
 
-/** API status words (and the internal ones, accepted as aliases) → internal task states. */
-export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.freeze({
-  pending: 'pending',
-  in_progress: 'in_progress',
-  completed: 'complete',
-  complete: 'complete',
-  failed: 'error',
-  error: 'error',
-  cancelled: 'cancelled',
-  resolved_manually: 'resolved_manually',
-});
-
-export const apiTaskStatus = (s: TaskState): string => TASK_STATUS[s];
+export const apiTaskStatus = taskStatusWord;
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms) / 1000);
@@ -60,7 +39,7 @@ function endField(status: string): 'completed_at' | 'failed_at' | 'cancelled_at'
 }
 
 export function presentTaskSummary(t: TaskRecord): Record<string, unknown> {
-  const status = TASK_STATUS[t.status];
+  const status = taskStatusWord(t.status);
   const out: Record<string, unknown> = {
     id: t.id,
     name: t.name,
@@ -81,7 +60,7 @@ export function presentTaskSummary(t: TaskRecord): Record<string, unknown> {
 }
 
 export const apiStepStatus = (s: Pick<StepDescription, 'status' | 'displayStatus'>): string =>
-  s.displayStatus === 'blocked' ? 'blocked' : STEP_STATUS[s.status];
+  s.displayStatus === 'blocked' ? 'blocked' : stepStatusWord(s.status);
 
 export function presentStep(s: StepDescription): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -98,7 +77,7 @@ export function presentStep(s: StepDescription): Record<string, unknown> {
     queued_at: iso(s.queuedAt),
     started_at: iso(s.startedAt),
   };
-  const end = endField(STEP_STATUS[s.status]);
+  const end = endField(stepStatusWord(s.status));
   if (end) out[end] = iso(s.finishedAt);
   out.worker_id = s.status === 'in_progress' ? s.leaseOwner : null;
   out.lease_expires_at = s.status === 'in_progress' ? iso(s.leaseExpiresAt) : null;
@@ -311,8 +290,8 @@ export function presentTransition(t: TransitionRecord): Record<string, unknown> 
   return {
     at: iso(t.at),
     step_name: t.stepName,
-    from_state: t.fromState,
-    to_state: t.toState,
+    from_state: stateWord(t.fromState),
+    to_state: stateWord(t.toState),
     attempt: t.attempt,
     reason: t.reason,
     error_type: t.errorType,

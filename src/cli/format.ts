@@ -1,5 +1,6 @@
 /** Plain-text rendering for the CLI: tables, durations, and the step tree of `tasker show`. */
 import type { TaskRecord } from '../core/records.js';
+import { stepStatusWord, taskStatusWord } from '../core/status-words.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
 
 export function duration(ms: number | null): string {
@@ -26,7 +27,7 @@ export function taskRows(tasks: TaskRecord[]): string {
     tasks.map((t) => [
       t.id,
       `${t.namespace}/${t.name}@${t.version}`,
-      t.status,
+      taskStatusWord(t.status),
       new Date(t.createdAt).toISOString(),
       duration(t.finishedAt === null ? null : t.finishedAt - t.createdAt),
       t.correlationId,
@@ -35,9 +36,9 @@ export function taskRows(tasks: TaskRecord[]): string {
 }
 
 const MARK: Record<string, string> = {
-  complete: '✔',
+  completed: '✔',
   resolved_manually: '✔',
-  error: '✘',
+  failed: '✘',
   blocked: '⊘',
   cancelled: '⊘',
   in_progress: '▶',
@@ -64,7 +65,7 @@ function depths(steps: StepDescription[]): Map<string, number> {
 export function taskTree(d: TaskDescription): string {
   const t = d.task;
   const out: string[] = [];
-  out.push(`Task ${t.id}  ${t.namespace}/${t.name}@${t.version}  ${t.status.toUpperCase()}`);
+  out.push(`Task ${t.id}  ${t.namespace}/${t.name}@${t.version}  ${taskStatusWord(t.status).toUpperCase()}`);
   out.push(`  correlation id ${t.correlationId}${t.tags.length ? `  tags ${t.tags.join(',')}` : ''}`);
   out.push(
     `  created ${new Date(t.createdAt).toISOString()}  duration ${duration(d.durationMs)}${d.bottleneckStep ? `  bottleneck ${d.bottleneckStep}` : ''}`,
@@ -73,14 +74,15 @@ export function taskTree(d: TaskDescription): string {
   const dep = depths(d.steps);
   const rows = d.steps.map((s) => {
     const indent = '  '.repeat(dep.get(s.name) ?? 0);
-    const label = `${MARK[s.displayStatus] ?? '?'} ${indent}${s.name}`;
+    const status = stepStatusWord(s.displayStatus);
+    const label = `${MARK[status] ?? '?'} ${indent}${s.name}`;
     let note = '';
     if (s.displayStatus === 'blocked') note = `blocked by ${s.blockedBy.join(', ')}`;
     else if (s.errorMessage) note = `${s.errorType ?? 'error'}: ${s.errorMessage}`;
     if (s.status === 'waiting_for_retry' && s.readyAt !== null)
       note += ` (next attempt ${new Date(s.readyAt).toISOString()})`;
     if (s.dependsOn.length > 1) note = `${note}${note ? '  ' : ''}after ${s.dependsOn.join(' + ')}`;
-    return [label, s.displayStatus, `${s.attempts}/${s.maxAttempts}`, duration(s.executionTimeMs), note];
+    return [label, status, `${s.attempts}/${s.maxAttempts}`, duration(s.executionTimeMs), note];
   });
   out.push(table(['STEP', 'STATUS', 'ATTEMPTS', 'TIME', 'NOTE'], rows));
   if (d.failedSteps.length > 0) {

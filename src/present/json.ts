@@ -4,6 +4,7 @@
  */
 import type { Redactor } from '../core/redact.js';
 import type { AttemptRecord, TaskRecord, TransitionRecord } from '../core/records.js';
+import { stateWord, stepStatusWord, taskStatusWord } from '../core/status-words.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -16,7 +17,7 @@ export function taskJson(t: TaskRecord, redactor: Redactor) {
     name: t.name,
     version: t.version,
     full_name: `${t.namespace}.${t.name}@${t.version}`,
-    status: t.status,
+    status: taskStatusWord(t.status),
     correlation_id: t.correlationId,
     idempotency_key: t.idempotencyKey,
     tags: t.tags,
@@ -32,8 +33,8 @@ export function stepJson(s: StepDescription, redactor: Redactor) {
   return {
     name: s.name,
     handler: s.handler,
-    status: s.status,
-    display_status: s.displayStatus,
+    status: stepStatusWord(s.status),
+    display_status: stepStatusWord(s.displayStatus),
     depends_on: s.dependsOn,
     attempts: s.attempts,
     max_attempts: s.maxAttempts,
@@ -65,8 +66,8 @@ export function attemptJson(a: AttemptRecord) {
 export function transitionJson(t: TransitionRecord) {
   return {
     step_name: t.stepName,
-    from: t.fromState,
-    to: t.toState,
+    from: stateWord(t.fromState),
+    to: stateWord(t.toState),
     at: iso(t.at),
     attempt: t.attempt,
     reason: t.reason,

@@ -1,6 +1,7 @@
 /** Read and operate on existing tasks: tasks, show, retry, cancel, resolve. */
 import type { Command } from 'commander';
-import { isTaskState, TASK_STATES, type TaskState } from '../../core/states.js';
+import type { TaskState } from '../../core/states.js';
+import { TASK_STATUS_FILTER, TASK_STATUS_WORDS } from '../../core/status-words.js';
 import { TaskerError } from '../../errors.js';
 import { taskDetailJson, taskJson } from '../../present/json.js';
 import {
@@ -46,22 +47,20 @@ export async function withTasker<T>(
 
 function statuses(values: string[] | undefined): TaskState[] | undefined {
   if (!values || values.length === 0) return undefined;
-  const list = values
+  return values
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
-    .filter(Boolean);
-  for (const s of list) {
-    if (!isTaskState(s)) {
-      throw new TaskerError(
-        'INVALID_ARGUMENT',
-        `--status: unknown status "${s}"; expected one of ${TASK_STATES.join(', ')}`,
-        {
-          flag: '--status',
-        },
-      );
-    }
-  }
-  return list as TaskState[];
+    .filter(Boolean)
+    .map((s) => {
+      const state = Object.hasOwn(TASK_STATUS_FILTER, s) ? TASK_STATUS_FILTER[s] : undefined;
+      if (state === undefined)
+        throw new TaskerError(
+          'INVALID_ARGUMENT',
+          `--status: unknown status "${s}"; expected one of ${TASK_STATUS_WORDS.join(', ')}`,
+          { flag: '--status' },
+        );
+      return state;
+    });
 }
 
 async function showTask(io: CliIo, tasker: Tasker, id: string, json: boolean | undefined): Promise<void> {
@@ -81,7 +80,7 @@ export function registerTaskCommands(program: Command, io: CliIo, common: (c: Co
   remote(common(program.command('tasks').description('list tasks, newest first')))
     .option(
       '--status <status...>',
-      `filter by status (${TASK_STATES.join('|')}); repeatable or comma-separated`,
+      `filter by status (${TASK_STATUS_WORDS.join('|')}); repeatable or comma-separated`,
     )
     .option('--namespace <ns>', 'filter by namespace')
     .option('--name <name>', 'filter by template name')

@@ -1,0 +1,45 @@
+/**
+ * The words people read for a task's or a step's status: the seed's (`completed`, `failed`, …). The store
+ * keeps Tasker's words (`complete`, `error`); everything shown to a person or a script (API, CLI text and
+ * --json) speaks these, and a filter accepts either. Pure.
+ */
+import type { StepState, TaskState } from './states.js';
+import type { StepDisplayStatus } from './task-description.js';
+
+export const TASK_STATUS_WORD: Readonly<Record<TaskState, string>> = Object.freeze({
+  pending: 'pending',
+  in_progress: 'in_progress',
+  complete: 'completed',
+  error: 'failed',
+  cancelled: 'cancelled',
+  resolved_manually: 'resolved_manually',
+});
+
+const STEP_STATUS_WORD: Readonly<Record<StepState, string>> = Object.freeze({
+  ...TASK_STATUS_WORD,
+  waiting_for_retry: 'waiting_for_retry',
+});
+
+export const taskStatusWord = (s: TaskState): string => TASK_STATUS_WORD[s];
+/** A step's word; `blocked` for a pending step that cannot run because a step upstream failed. */
+export const stepStatusWord = (s: StepState | StepDisplayStatus): string =>
+  s === 'blocked' ? 'blocked' : STEP_STATUS_WORD[s];
+
+/** A transition row's state (a task's or a step's), as a word; null (a creation's `from`) stays null. */
+export const stateWord = (s: string | null): string | null =>
+  s === null ? null : ((STEP_STATUS_WORD as Record<string, string>)[s] ?? s);
+
+/** Status words (and the stored ones, accepted as aliases) → stored task states. */
+export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.freeze({
+  pending: 'pending',
+  in_progress: 'in_progress',
+  completed: 'complete',
+  complete: 'complete',
+  failed: 'error',
+  error: 'error',
+  cancelled: 'cancelled',
+  resolved_manually: 'resolved_manually',
+});
+
+/** The words a filter names in its help and errors (the aliases work but are not advertised). */
+export const TASK_STATUS_WORDS: readonly string[] = Object.values(TASK_STATUS_WORD);
