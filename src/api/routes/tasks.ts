@@ -99,7 +99,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
   };
   const analysis = (d: TaskDetails) => {
     const t = d.task;
-    return analyzeDependencies(d, tasker.templates.find(t.namespace, t.name, t.version), Date.now());
+    return analyzeDependencies(d, tasker.catalog.find(t.namespace, t.name, t.version), Date.now());
   };
 
   /** A token limited to some namespaces must not learn other namespaces' template names from a hint. */
