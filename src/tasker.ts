@@ -165,7 +165,7 @@ export class Tasker {
 
   /** How many tasks match a filter (cursor and limit ignored). */
   countTasks(filter: TaskFilter = {}): Promise<number> {
-    return this.store.countTasks(filter);
+    return this.engine.reads.countTasks(filter);
   }
 
   /** getTask() for many tasks in two reads; unknown ids are left out. */
@@ -180,7 +180,7 @@ export class Tasker {
 
   /** The attempts of several tasks in one read. */
   attemptsOf(taskIds: readonly string[]): Promise<AttemptRecord[]> {
-    return this.store.getAttemptsFor(taskIds);
+    return this.engine.reads.attemptsOf(taskIds);
   }
 
   getTransitions(taskId: string): Promise<TransitionRecord[]> {
@@ -252,7 +252,7 @@ export class Tasker {
   }
 
   listBulkJobs(limit = 20): Promise<BulkJobView[]> {
-    return this.store.listBulkJobs(limit);
+    return this.engine.reads.listBulkJobs(limit);
   }
 
   /** The audit log, newest first. */

@@ -76,6 +76,10 @@ export class TaskReads {
     return this.store.listTasks(filter);
   }
 
+  countTasks(filter: TaskFilter): Promise<number> {
+    return this.store.countTasks(filter);
+  }
+
   async describeTasks(taskIds: readonly string[]): Promise<TaskDetails[]> {
     const [snaps, attempts] = await Promise.all([
       this.store.getTasks(taskIds),
@@ -210,9 +214,16 @@ export class TaskReads {
     return compareWithBaseline(this.store, taskId, against, this.now(), visible);
   }
 
-  /** Snapshots of several tasks in one read (unknown ids left out). */
   taskSnapshots(taskIds: readonly string[]): Promise<TaskSnapshot[]> {
     return this.store.getTasks(taskIds);
+  }
+
+  attemptsOf(taskIds: readonly string[]): Promise<AttemptRecord[]> {
+    return this.store.getAttemptsFor(taskIds);
+  }
+
+  listBulkJobs(limit: number): Promise<BulkJobView[]> {
+    return this.store.listBulkJobs(limit);
   }
 }
 
