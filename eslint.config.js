@@ -46,6 +46,21 @@ export default tseslint.config(
     },
   },
   {
+    // The HTTP API and the CLI are clients of Tasker's public surface: the engine's collaborators (store,
+    // registries, resolved settings) stay behind it.
+    files: ['src/api/**/*.ts', 'src/cli/**/*.ts', 'src/fastify.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['store', 'templates', 'handlers', 'telemetry'].map((property) => ({
+          object: 'tasker',
+          property,
+          message: 'use Tasker public methods (catalog, settings, registerHandlers …), not its collaborators',
+        })),
+      ],
+    },
+  },
+  {
     // The pure core: decisions only, no I/O, no adapters, nothing that reaches out of the process.
     files: ['src/core/**/*.ts'],
     rules: {

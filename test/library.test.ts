@@ -134,6 +134,55 @@ describe('library', () => {
   });
 });
 
+describe('the public surface clients use', () => {
+  it('reads templates and handlers through the catalog, settings, and registers handlers', async () => {
+    const { tasker } = await startEngine(yaml, { shaper: Shaper }, { start: false });
+    expect(tasker.catalog.list().map((t) => `${t.namespace}/${t.name}@${t.version}`)).toEqual([
+      'lib/t@1.0.0',
+    ]);
+    expect(tasker.catalog.get('lib', 't').steps.map((s) => s.name)).toEqual(['shape', 'talk']);
+    expect(tasker.catalog.find('lib', 'nope')).toBeUndefined();
+    expect(() => tasker.catalog.get('lib', 'nope')).toThrow(
+      expect.objectContaining({ code: 'TEMPLATE_NOT_FOUND' }),
+    );
+    expect(tasker.catalog.namespaces()).toEqual(['lib']);
+    expect(tasker.catalog.handlerNames()).toEqual(['shaper']);
+    expect(tasker.missingHandlers()).toEqual(['talker']);
+    const talk = tasker.catalog.get('lib', 't').steps[1];
+    if (!talk) throw new Error('no step');
+    expect(tasker.catalog.stepSlaSeconds(talk)).toBe(tasker.telemetry.slowStepThresholdMs / 1000);
+    expect(tasker.settings).toMatchObject({
+      correlationIdHeader: tasker.telemetry.correlationIdHeader,
+      metricsEndpoint: '/tasker/metrics',
+      storeLocation: tasker.store.location,
+    });
+
+    tasker.registerHandlers({ talker: () => 'hi' });
+    expect(tasker.catalog.hasHandler('talker')).toBe(true);
+    expect(tasker.missingHandlers()).toEqual([]);
+    tasker.start();
+    const { task } = await tasker.createTask({ namespace: 'lib', name: 't', context: { n: 2 } });
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 5000 })).status).toBe('complete');
+  });
+
+  it('fails every operation with ENGINE_STOPPED once closed, as a rejection where it always was one', async () => {
+    const { tasker } = await startEngine(yaml, { shaper: Shaper, talker: () => 'hi' }, { start: false });
+    await tasker.close();
+    expect(tasker.isClosed).toBe(true);
+    await expect(tasker.createTask({ namespace: 'lib', name: 't', context: { n: 1 } })).rejects.toMatchObject(
+      {
+        code: 'ENGINE_STOPPED',
+      },
+    );
+    await expect(tasker.retryTask('00000000-0000-7000-8000-000000000000')).rejects.toMatchObject({
+      code: 'ENGINE_STOPPED',
+    });
+    await expect(tasker.failureGroups({ rangeMs: 1000 })).rejects.toMatchObject({ code: 'ENGINE_STOPPED' });
+    expect(() => tasker.start()).toThrow(expect.objectContaining({ code: 'ENGINE_STOPPED' }));
+    expect(() => tasker.runBulkJobs()).toThrow(expect.objectContaining({ code: 'ENGINE_STOPPED' }));
+  });
+});
+
 describe('templates built in code', () => {
   it('get the YAML defaults for what a JavaScript caller leaves out, and run', async () => {
     const tasker = await createTasker({

@@ -84,7 +84,7 @@ export function taskerPlugin(tasker: Tasker): FastifyPluginAsync<ApiOptions> {
     if (!options.registry) tasker.enableMetrics();
     const consoleSettings = compileConsole(options.console);
     const verifier = new TokenVerifier(options.tokens ?? []);
-    const header = (options.correlationIdHeader ?? tasker.telemetry.correlationIdHeader).toLowerCase();
+    const header = (options.correlationIdHeader ?? tasker.settings.correlationIdHeader).toLowerCase();
     const docs: RouteDoc[] = [];
     const prefix = app.prefix;
 

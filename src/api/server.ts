@@ -46,7 +46,7 @@ export async function buildServer(tasker: Tasker, opts: ServerOptions = {}): Pro
 /** The API (and console) as a Fastify app of its own, not listening: for serve() and the Node handler. */
 export async function buildApp(tasker: Tasker, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const prefix = opts.prefix ?? '/tasker';
-  const endpoint = tasker.telemetry.metricsEndpoint;
+  const endpoint = tasker.settings.metricsEndpoint;
   // The default endpoint follows the API wherever it is mounted (<prefix>/metrics); a configured one must
   // lie directly under it.
   const moved = endpoint === DEFAULT_METRICS_ENDPOINT && prefix !== '/tasker';
@@ -57,7 +57,7 @@ export async function buildApp(tasker: Tasker, opts: ServerOptions = {}): Promis
       { field: 'telemetry.metrics_endpoint', value: endpoint },
     );
   }
-  const correlationHeader = tasker.telemetry.correlationIdHeader.toLowerCase();
+  const correlationHeader = tasker.settings.correlationIdHeader.toLowerCase();
   if (
     opts.processMetrics !== false &&
     tasker.metrics.getSingleMetric('process_cpu_seconds_total') === undefined

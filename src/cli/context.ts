@@ -5,7 +5,8 @@ import { packageInfo } from '../package-root.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { TracingSetup } from '../telemetry/sdk.js';
 import { TaskerError } from '../errors.js';
-import { createTasker, type Tasker } from '../tasker.js';
+import { createTasker } from '../engine/create-tasker.js';
+import type { Tasker } from '../tasker.js';
 
 export interface CliIo {
   out: (text: string) => void;

@@ -4,107 +4,26 @@
  * with the state machines' checks, and records what changed: rows to write, transitions to append,
  * attempts to record and events to publish after the commit. Pure: no clock, no I/O, no randomness of its
  * own, so both store adapters share exactly these decisions and the tests can drive it directly.
+ * The decisions are here; the bookkeeping of what changed is WorkspaceLedger's (workspace-ledger.ts).
  */
 import { TaskerError } from '../errors.js';
-import type {
-  StepEventName,
-  StepEventPayload,
-  TaskEventName,
-  TaskEventPayload,
-  TaskerEvent,
-} from '../events/catalog.js';
 import { blockedSteps } from './blocking.js';
 import { ENGINE_ERROR_TYPES, type StepFailure, type StepOutcome, type StepSuccess } from './outcomes.js';
-import type { AttemptRecord, StepRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './records.js';
+import type { StepRecord, TaskSnapshot } from './records.js';
 import { attemptBudget, retryDelaySeconds, shouldRetry } from './retry.js';
-import { taskTraceContext, type TaskTraceContext } from './trace-context.js';
-import {
-  assertStepTransition,
-  assertTaskTransition,
-  SATISFIED_STEP_STATES,
-  type StepState,
-  type TaskState,
-} from './states.js';
+import { assertStepTransition, assertTaskTransition, SATISFIED_STEP_STATES } from './states.js';
+import { WorkspaceLedger } from './workspace-ledger.js';
+import { attemptRow, type OutcomeResult } from './workspace-rows.js';
 
-export interface StepWrite {
-  record: StepRecord;
-  /** Status and attempt count as loaded: the adapter's UPDATE is fenced on them. */
-  expectStatus: StepState;
-  expectAttempts: number;
-}
+export type { OutcomeResult, StepWrite, WorkspaceChanges } from './workspace-rows.js';
 
-export interface WorkspaceChanges {
-  task: { record: TaskRecord; expectStatus: TaskState } | null;
-  steps: StepWrite[];
-  transitions: TransitionRecord[];
-  attempts: AttemptRecord[];
-  events: TaskerEvent[];
-}
-
-export type OutcomeResult = { applied: true } | { applied: false; reason: string };
-
-export class TaskWorkspace {
-  readonly task: TaskRecord;
-  /** In DAG position order. Copy-on-write: a step is cloned the first time this workspace changes it. */
-  readonly steps: StepRecord[];
-  private readonly indexById = new Map<number, number>();
-  private readonly indexByName = new Map<string, number>();
-  private readonly loadedTaskStatus: TaskState;
-  private readonly loadedSteps = new Map<number, { status: StepState; attempts: number }>();
-  private taskDirty = false;
-  private readonly dirtySteps = new Set<number>();
-  private transitions: TransitionRecord[] = [];
-  private attempts: AttemptRecord[] = [];
-  private events: TaskerEvent[] = [];
-
+export class TaskWorkspace extends WorkspaceLedger {
   constructor(
     snapshot: TaskSnapshot,
     private readonly random: () => number = Math.random,
-    /** Events nobody listens to are not built (payloads are a measurable share of a busy cycle). */
-    private readonly wants: (eventName: string) => boolean = () => true,
+    wants: (eventName: string) => boolean = () => true,
   ) {
-    this.task = { ...snapshot.task };
-    this.steps = snapshot.steps.slice();
-    if (this.steps.some((s, i) => i > 0 && (this.steps[i - 1]?.position ?? 0) > s.position)) {
-      this.steps.sort((a, b) => a.position - b.position);
-    }
-    this.loadedTaskStatus = snapshot.task.status;
-    this.steps.forEach((s, i) => {
-      this.indexById.set(s.id, i);
-      this.indexByName.set(s.name, i);
-    });
-  }
-
-  stepById(id: number): StepRecord | undefined {
-    const i = this.indexById.get(id);
-    return i === undefined ? undefined : this.steps[i];
-  }
-
-  stepByName(name: string): StepRecord | undefined {
-    const i = this.indexByName.get(name);
-    return i === undefined ? undefined : this.steps[i];
-  }
-
-  /** Steps that may be claimed at `now` (dependencies satisfied, backoff elapsed), in DAG order. */
-  readyStepIds(now: number): number[] {
-    return this.steps.filter((s) => this.claimable(s, now)).map((s) => s.id);
-  }
-
-  private claimable(s: StepRecord, now: number): boolean {
-    const taskRuns = this.task.status === 'pending' || this.task.status === 'in_progress';
-    const waiting = s.status === 'pending' || s.status === 'waiting_for_retry';
-    return taskRuns && waiting && s.readyAt !== null && s.readyAt <= now;
-  }
-
-  /** The step, cloned on first write, so the snapshot this workspace was built from stays untouched. */
-  private writable(step: StepRecord): StepRecord {
-    if (this.loadedSteps.has(step.id)) return step;
-    const copy = { ...step };
-    this.loadedSteps.set(step.id, { status: step.status, attempts: step.attempts });
-    const i = this.indexById.get(step.id);
-    if (i !== undefined) this.steps[i] = copy;
-    this.dirtySteps.add(step.id);
-    return copy;
+    super(snapshot, wants);
   }
 
   /** Take a ready step for execution under a lease. Returns false when it is no longer claimable. */
@@ -313,23 +232,6 @@ export class TaskWorkspace {
     this.taskEvent('task.resolved_manually', now, { terminal: true, reason });
   }
 
-  changes(): WorkspaceChanges {
-    const steps: StepWrite[] = [];
-    for (const id of this.dirtySteps) {
-      const record = this.stepById(id);
-      const loaded = this.loadedSteps.get(id);
-      if (record && loaded)
-        steps.push({ record, expectStatus: loaded.status, expectAttempts: loaded.attempts });
-    }
-    return {
-      task: this.taskDirty ? { record: this.task, expectStatus: this.loadedTaskStatus } : null,
-      steps,
-      transitions: this.transitions,
-      attempts: this.attempts,
-      events: this.events,
-    };
-  }
-
   private evaluateTask(now: number): void {
     if (this.task.status !== 'in_progress') return;
     if (this.steps.every((s) => SATISFIED_STEP_STATES.has(s.status))) {
@@ -362,215 +264,4 @@ export class TaskWorkspace {
     }
     this.taskEvent('task.failed', now, { terminal: true, reason: first?.errorMessage ?? null });
   }
-
-  private dependenciesSatisfied(step: StepRecord): boolean {
-    return step.dependsOn.every((d) => {
-      const dep = this.stepByName(d);
-      return dep !== undefined && SATISFIED_STEP_STATES.has(dep.status);
-    });
-  }
-
-  /** Every pending step whose dependencies are satisfied becomes claimable (only while the task can run). */
-  private markAllReady(now: number): void {
-    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return;
-    for (const s of this.steps) {
-      if (s.status === 'pending' && s.readyAt === null && this.dependenciesSatisfied(s))
-        this.writable(s).readyAt = now;
-    }
-  }
-
-  private markDependantsReady(done: StepRecord, now: number): void {
-    if (this.task.status !== 'pending' && this.task.status !== 'in_progress') return;
-    for (const s of this.steps) {
-      if (
-        s.status === 'pending' &&
-        s.readyAt === null &&
-        s.dependsOn.includes(done.name) &&
-        this.dependenciesSatisfied(s)
-      ) {
-        this.writable(s).readyAt = now;
-      }
-    }
-  }
-
-  private releaseLease(step: StepRecord): void {
-    step.leaseOwner = null;
-    step.leaseExpiresAt = null;
-  }
-
-  private recordAttempt(
-    step: StepRecord,
-    o: StepOutcome,
-    outcome: AttemptRecord['outcome'],
-    errorMessage: string | null,
-    errorType: string | null,
-  ): void {
-    this.attempts.push(
-      attemptRow(step, o.attempt, o.startedAt, o.finishedAt, outcome, errorMessage, errorType, o.workerId),
-    );
-    // queued_at belongs to the attempt in flight; the next one (a retry, an operator's) gets its own.
-    step.queuedAt = null;
-  }
-
-  private setStepStatus(
-    step: StepRecord,
-    to: StepState,
-    at: number,
-    attempt: number | null,
-    reason: string | null,
-    errorType: string | null = null,
-  ): void {
-    assertStepTransition(step.status, to, this.task.id, step.name);
-    this.transitions.push({
-      taskId: this.task.id,
-      stepName: step.name,
-      fromState: step.status,
-      toState: to,
-      at,
-      attempt: attempt ?? (step.attempts > 0 ? step.attempts : null),
-      reason,
-      errorType,
-    });
-    step.status = to;
-    this.dirtySteps.add(step.id);
-  }
-
-  private setTaskStatus(
-    to: TaskState,
-    at: number,
-    reason: string | null,
-    errorType: string | null = null,
-  ): void {
-    assertTaskTransition(this.task.status, to, this.task.id);
-    this.transitions.push({
-      taskId: this.task.id,
-      stepName: null,
-      fromState: this.task.status,
-      toState: to,
-      at,
-      attempt: null,
-      reason,
-      errorType,
-    });
-    this.task.status = to;
-    this.task.updatedAt = at;
-    this.taskDirty = true;
-  }
-
-  private trace: TaskTraceContext | undefined;
-
-  /** Derived once per workspace: every event of the task carries its trace id. */
-  private traceContext(): TaskTraceContext {
-    return (this.trace ??= taskTraceContext(this.task.id, this.task.traceparent));
-  }
-
-  private taskEvent(
-    name: TaskEventName,
-    at: number,
-    opts: { terminal?: boolean; reason?: string | null } = {},
-  ): void {
-    if (!this.wants(name)) return;
-    const t = this.task;
-    const trace = this.traceContext();
-    // One literal (no spread of a shared base): payload building is a visible share of a busy cycle.
-    const payload: TaskEventPayload = {
-      event: name,
-      timestamp: new Date(at).toISOString(),
-      task_id: t.id,
-      task_name: t.name,
-      namespace_name: t.namespace,
-      task_version: t.version,
-      correlation_id: t.correlationId,
-      trace_id: trace.traceId,
-      span_id: trace.spanId,
-      status: t.status,
-    };
-    if (opts.reason !== undefined) payload.reason = opts.reason;
-    if (opts.terminal) {
-      const started = t.startedAt ?? t.createdAt;
-      payload.execution_duration_seconds = (at - started) / 1000;
-      payload.created_at = new Date(t.createdAt).toISOString();
-      payload.traceparent = t.traceparent;
-      // The task failed before and was retried or resolved: this is a second end of the same task.
-      payload.after_failure =
-        name !== 'task.failed' &&
-        (this.loadedTaskStatus === 'error' ||
-          this.steps.some((s) => s.attemptLimit > attemptBudget(s.retry)));
-      payload.total_steps = this.steps.length;
-      payload.completed_steps = this.steps.filter((s) => SATISFIED_STEP_STATES.has(s.status)).length;
-      payload.failed_steps = this.steps.filter((s) => s.status === 'error').length;
-      payload.context = t.context;
-    }
-    this.events.push({ name, payload });
-  }
-
-  private stepEvent(
-    name: StepEventName,
-    step: StepRecord,
-    at: number,
-    extra: {
-      duration?: number;
-      error?: { message: string; errorType: string };
-      nextAttemptAt?: number;
-      blockedBy?: string[];
-      results?: unknown;
-      queueWait?: number | null;
-      spanId?: string | undefined;
-    },
-  ): void {
-    if (!this.wants(name)) return;
-    const t = this.task;
-    const trace = this.traceContext();
-    const payload: StepEventPayload = {
-      event: name,
-      timestamp: new Date(at).toISOString(),
-      task_id: t.id,
-      task_name: t.name,
-      namespace_name: t.namespace,
-      task_version: t.version,
-      correlation_id: t.correlationId,
-      trace_id: trace.traceId,
-      span_id: extra.spanId ?? trace.spanId,
-      step_name: step.name,
-      attempt: step.attempts,
-      max_attempts: step.attemptLimit,
-      execution_duration_seconds: extra.duration === undefined ? null : extra.duration / 1000,
-      error_message: extra.error?.message ?? null,
-      error_type: extra.error?.errorType ?? null,
-    };
-    if (extra.queueWait !== undefined)
-      payload.queue_wait_seconds = extra.queueWait === null ? null : extra.queueWait / 1000;
-    if (extra.nextAttemptAt !== undefined)
-      payload.next_attempt_at = new Date(extra.nextAttemptAt).toISOString();
-    if (extra.blockedBy) payload.blocked_by = extra.blockedBy;
-    if (name === 'step.resolved_manually') payload.results = extra.results;
-    this.events.push({ name, payload });
-  }
-}
-
-function attemptRow(
-  step: StepRecord,
-  attempt: number,
-  startedAt: number,
-  finishedAt: number,
-  outcome: AttemptRecord['outcome'],
-  errorMessage: string | null,
-  errorType: string | null,
-  workerId: string | null,
-): AttemptRecord {
-  return {
-    taskId: step.taskId,
-    stepId: step.id,
-    stepName: step.name,
-    attempt,
-    // The step's queued_at belongs to its current attempt: the one being recorded.
-    queuedAt: attempt === step.attempts ? step.queuedAt : null,
-    startedAt,
-    finishedAt,
-    durationMs: finishedAt - startedAt,
-    outcome,
-    errorMessage,
-    errorType,
-    workerId,
-  };
 }

@@ -94,7 +94,7 @@ export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         const impact = summarizeBusinessImpact(samples);
         const stepTemplates = new Map<string, StepTemplate>();
         for (const d of details) {
-          const t = tasker.templates.find(d.task.namespace, d.task.name, d.task.version);
+          const t = tasker.catalog.find(d.task.namespace, d.task.name, d.task.version);
           for (const s of t?.steps ?? []) if (!stepTemplates.has(s.name)) stepTemplates.set(s.name, s);
         }
         return {

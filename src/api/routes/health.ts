@@ -104,8 +104,8 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         const missing = tasker.missingHandlers((ns) => seesNamespace(req.principal, ns));
         const handlers = {
           status: missing.length === 0 ? 'healthy' : 'degraded',
-          registered_handlers: tasker.handlers.size,
-          namespaces: tasker.templates.namespaces().filter((ns) => seesNamespace(req.principal, ns)),
+          registered_handlers: tasker.catalog.handlerNames().length,
+          namespaces: tasker.catalog.namespaces().filter((ns) => seesNamespace(req.principal, ns)),
           ...(missing.length > 0 ? { missing_handlers: missing } : {}),
         };
         const mem = process.memoryUsage();

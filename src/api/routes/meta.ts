@@ -1,6 +1,5 @@
 /** What this server knows: registered templates (with their DAGs) and the Prometheus exposition. */
 import type { FastifyPluginAsync } from 'fastify';
-import { thresholdOf } from '../../telemetry/performance.js';
 import { seesNamespace, visibleNamespaces } from '../auth.js';
 import { NO_QUERY } from '../params.js';
 import type { ApiContext } from '../plugin.js';
@@ -47,7 +46,7 @@ export function metaRoutes({
           (w) => w.status === 'live',
         );
         const capable = (handler: string) => live.filter((w) => w.handlers.includes(handler)).length;
-        const templates = tasker.templates.list().filter((t) => seesNamespace(req.principal, t.namespace));
+        const templates = tasker.catalog.list().filter((t) => seesNamespace(req.principal, t.namespace));
         return {
           live_workers: live.length,
           templates: templates.map((t) => ({
@@ -64,15 +63,19 @@ export function metaRoutes({
                   customer_field: t.business.customerField ?? null,
                 }
               : null,
+            sla_seconds: t.slaSeconds ?? null,
+            critical: t.critical === true,
+            alert_on_failure: t.alertOnFailure ?? null,
+            business_metrics: t.businessMetrics ? tasker.redactor.redact(t.businessMetrics) : null,
             steps: t.steps.map((s) => ({
               name: s.name,
               handler: s.handler,
               // This process has it (an API-only process has none: see live_workers).
-              handler_registered: tasker.handlers.has(s.handler),
+              handler_registered: tasker.catalog.hasHandler(s.handler),
               live_workers: capable(s.handler),
               depends_on: s.dependsOn,
               timeout_seconds: s.timeoutSeconds ?? null,
-              sla_seconds: thresholdOf(s, tasker.telemetry.slowStepThresholdMs).ms / 1000,
+              sla_seconds: tasker.catalog.stepSlaSeconds(s),
               max_attempts: s.retry.maxAttempts,
               retryable: s.retry.retryable,
               retry: {
@@ -93,7 +96,7 @@ export function metaRoutes({
 
     // telemetry.metrics_endpoint: served under the API's prefix (checked in buildServer).
     const prefix = app.prefix;
-    const endpoint = tasker.telemetry.metricsEndpoint;
+    const endpoint = tasker.settings.metricsEndpoint;
     const metricsPath = endpoint.startsWith(`${prefix}/`) ? endpoint.slice(prefix.length) : '/metrics';
     app.get(
       metricsPath,

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { analyzeDependencies } from '../../core/analysis.js';
 import type { TaskRecord } from '../../core/records.js';
+import { taskSla } from '../../core/task-sla.js';
 import { parseTraceparent } from '../../core/trace-context.js';
 import { TaskerError } from '../../errors.js';
 import { encodeCursor } from '../../store/cursor.js';
@@ -97,9 +98,12 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       throw new TaskerError('TASK_NOT_FOUND', `no task with id ${id}`, { taskId: id });
     return d;
   };
+  /** The task against its template's SLA, as of now; null when this process does not know the template. */
+  const slaOf = (t: TaskRecord) =>
+    taskSla(t, tasker.catalog.find(t.namespace, t.name, t.version)?.slaSeconds, Date.now());
   const analysis = (d: TaskDetails) => {
     const t = d.task;
-    return analyzeDependencies(d, tasker.templates.find(t.namespace, t.name, t.version), Date.now());
+    return analyzeDependencies(d, tasker.catalog.find(t.namespace, t.name, t.version), Date.now());
   };
 
   /** A token limited to some namespaces must not learn other namespaces' template names from a hint. */
@@ -240,6 +244,7 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         const d = await visible(req, req.params.id);
         const deps = req.query.include_dependencies;
         return presentTaskDetail(d, d.attempts, redactor, {
+          sla: slaOf(d.task),
           dependencies: deps ? analysis(d) : undefined,
           waits: deps ? await tasker.explainWaits(d, visibleNamespaces(req.principal)) : undefined,
           business: req.query.include_business_metrics,
@@ -287,7 +292,8 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           const id = taskId(req.params.id ?? '');
           await visible(req, id);
           await run(id, req.body ?? null, req.params, { actor: req.principal.name });
-          return presentTaskDetail(await tasker.getTask(id), [], redactor);
+          const d = await tasker.getTask(id);
+          return presentTaskDetail(d, [], redactor, { sla: slaOf(d.task) });
         },
       );
     const reason = (b: Record<string, unknown> | null) => (typeof b?.reason === 'string' ? b.reason : null);

@@ -86,14 +86,14 @@ export function registerDemo(program: Command, io: CliIo, common: (c: Command) =
       settings.templates = [join(packageInfo().root, 'examples', 'checkout', 'templates')];
       delete settings.handlers;
       const tasker = await openTasker(io, settings, { templates: true });
-      for (const [name, h] of Object.entries(handlers)) tasker.handlers.register(name, h);
-      const template = tasker.templates.get('ecommerce', 'process_order');
+      tasker.registerHandlers(handlers);
+      const template = tasker.catalog.get('ecommerce', 'process_order');
       const order = template.steps.map((s) => s.name);
       const summary = new Summary();
       summary.attach(tasker);
       tasker.start();
       io.out(
-        `Checkout demo: ${template.namespace}/${template.name}@${template.version} on ${tasker.store.location}`,
+        `Checkout demo: ${template.namespace}/${template.name}@${template.version} on ${tasker.settings.storeLocation}`,
       );
       io.out(`${o.orders ?? 'unlimited'} orders at ${o.rate}/s; Ctrl-C stops.\n`);
 

@@ -56,7 +56,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
         defaultLogLevel: 'info',
         push: true,
       });
-      if (o.demo) for (const [name, h] of Object.entries(checkoutHandlers)) tasker.handlers.register(name, h);
+      if (o.demo) tasker.registerHandlers(checkoutHandlers);
       let app;
       let url;
       let consoleUrl;
@@ -77,7 +77,7 @@ export function registerServe(program: Command, io: CliIo, common: (c: Command) 
       if (runWorker) tasker.start();
       if (consoleUrl) io.out(`Tasker console: ${consoleUrl}`);
       io.out(
-        `Tasker API on ${url} (${tasker.store.location}; ${runWorker ? 'worker running' : 'API only: no handlers module'})`,
+        `Tasker API on ${url} (${tasker.settings.storeLocation}; ${runWorker ? 'worker running' : 'API only: no handlers module'})`,
       );
       const auth = (settings.apiTokens ?? []).length > 0 ? ' -H "Authorization: Bearer $TOKEN"' : '';
       io.out(

@@ -24,7 +24,7 @@ export function registerWorker(program: Command, io: CliIo, common: (c: Command)
       });
       tasker.start();
       tasker.logger.info(
-        { database: tasker.store.location, handlers: [...tasker.handlers.names()] },
+        { database: tasker.settings.storeLocation, handlers: tasker.catalog.handlerNames() },
         'worker running; Ctrl-C to stop',
       );
       await new Promise<void>((resolve) => {

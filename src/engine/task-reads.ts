@@ -1,0 +1,241 @@
+/**
+ * Everything that reads: one task described (steps in DAG order, attempts), lists and counts, workers of
+ * the registry, why a step waits, throughput and health figures, failure groups, comparisons with a good
+ * run, bulk jobs and the audit log. Nothing here writes.
+ */
+import type { AttemptRecord, TaskRecord, TaskSnapshot, TransitionRecord } from '../core/records.js';
+import { explainWaits, type StepWait } from '../core/step-waits.js';
+import { describeTask, type TaskDescription } from '../core/task-description.js';
+import type { FailureGroup } from '../core/failure-groups.js';
+import { TaskerError } from '../errors.js';
+import {
+  READY_COUNT_CAP,
+  type ActiveCounts,
+  type AuditQuery,
+  type AuditRecord,
+  type BulkItemRecord,
+  type BulkJobView,
+  type TaskFilter,
+  type TaskPage,
+  type TaskStore,
+  type ThroughputQuery,
+  type ThroughputRow,
+  type WorkerRecord,
+} from '../store/port.js';
+import type { TemplateRegistry } from '../templates/registry.js';
+import { compareWithBaseline, type Comparison } from '../triage/compare.js';
+import type { FailureGroups, FailureGroupsQuery, FailureGroupsReport } from '../triage/failure-groups.js';
+
+export interface TaskDetails extends TaskDescription {
+  attempts: AttemptRecord[];
+}
+
+/** A worker from the registry, with what its row says about it now. */
+export interface WorkerView extends WorkerRecord {
+  status: 'live' | 'stopped' | 'lost';
+}
+
+export interface RecentPerformance {
+  avgTaskSeconds: number | null;
+  avgStepSeconds: number | null;
+  sampledTasks: number;
+}
+
+/** Ready steps of one task whose place in the queue is counted (the rest say "ahead: unknown"). */
+const MAX_RANKED_STEPS = 100;
+
+/** How far back stopped and lost workers are listed. */
+export const WORKER_WINDOW_MS = 3_600_000;
+
+export class TaskReads {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly templates: TemplateRegistry,
+    private readonly groups: FailureGroups,
+    private readonly now: () => number,
+  ) {}
+
+  async getTask(taskId: string): Promise<TaskDetails> {
+    const snap = await this.store.getTask(taskId);
+    if (!snap) throw new TaskerError('TASK_NOT_FOUND', `no task with id ${taskId}`, { taskId });
+    const attempts = await this.store.getAttempts(taskId);
+    return { ...describeTask(snap, attempts), attempts };
+  }
+
+  listTasks(filter: TaskFilter): Promise<TaskPage> {
+    if (
+      filter.limit !== undefined &&
+      (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000)
+    ) {
+      throw new TaskerError(
+        'INVALID_ARGUMENT',
+        `limit: expected an integer from 1 to 1000, got ${filter.limit}`,
+        { field: 'limit' },
+      );
+    }
+    return this.store.listTasks(filter);
+  }
+
+  countTasks(filter: TaskFilter): Promise<number> {
+    return this.store.countTasks(filter);
+  }
+
+  async describeTasks(taskIds: readonly string[]): Promise<TaskDetails[]> {
+    const [snaps, attempts] = await Promise.all([
+      this.store.getTasks(taskIds),
+      this.store.getAttemptsFor(taskIds),
+    ]);
+    const byTask = new Map<string, AttemptRecord[]>();
+    for (const a of attempts) {
+      const list = byTask.get(a.taskId);
+      if (list) list.push(a);
+      else byTask.set(a.taskId, [a]);
+    }
+    return snaps.map((s) => {
+      const own = byTask.get(s.task.id) ?? [];
+      return { ...describeTask(s, own), attempts: own };
+    });
+  }
+
+  async recentPerformance(since: number): Promise<RecentPerformance> {
+    const { tasks } = await this.store.listTasks({ status: ['complete'], createdAfter: since, limit: 200 });
+    const durations = tasks.flatMap((t) =>
+      t.finishedAt === null ? [] : [t.finishedAt - (t.startedAt ?? t.createdAt)],
+    );
+    const attempts = tasks.length ? await this.store.getAttemptsFor(tasks.map((t) => t.id)) : [];
+    const avg = (xs: number[]) =>
+      xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) / 1000 : null;
+    return {
+      avgTaskSeconds: avg(durations),
+      avgStepSeconds: avg(attempts.filter((a) => a.outcome === 'complete').map((a) => a.durationMs)),
+      sampledTasks: tasks.length,
+    };
+  }
+
+  async listWorkers(windowMs: number, namespaces: readonly string[] | null): Promise<WorkerView[]> {
+    const now = this.now();
+    const rows = await this.store.listWorkers(now, now - windowMs);
+    // Seen from some namespaces only, a worker is the handlers it has for them, or nothing.
+    const visible = namespaces === null ? null : this.templates.handlerNames((ns) => namespaces.includes(ns));
+    return rows.flatMap((w): WorkerView[] => {
+      const handlers = visible ? w.handlers.filter((h) => visible.has(h)) : w.handlers;
+      if (visible && handlers.length === 0) return [];
+      const status = w.stoppedAt !== null ? 'stopped' : w.expiresAt < now ? 'lost' : 'live';
+      return [{ ...w, handlers, status }];
+    });
+  }
+
+  throughput(q: ThroughputQuery): Promise<ThroughputRow[]> {
+    return this.store.throughput(q);
+  }
+
+  activeCounts(): Promise<ActiveCounts> {
+    return this.store.activeCounts(this.now());
+  }
+
+  async countReady(namespaces: readonly string[] | null): Promise<number> {
+    return (await this.store.countReady(this.now(), { namespaces })).total;
+  }
+
+  async explainWaits(
+    d: TaskDescription,
+    namespaces: readonly string[] | null,
+  ): Promise<Map<string, StepWait>> {
+    const now = this.now();
+    // Each ready step's place in the queue: one statement for all of them (a wide DAG has many).
+    const readyAts = [
+      ...new Set(
+        d.steps.flatMap((s) =>
+          s.readyAt !== null &&
+          s.readyAt <= now &&
+          (s.status === 'pending' || s.status === 'waiting_for_retry')
+            ? [s.readyAt]
+            : [],
+        ),
+      ),
+    ].slice(0, MAX_RANKED_STEPS);
+    const [workers, ready] = await Promise.all([
+      this.listWorkers(WORKER_WINDOW_MS, namespaces),
+      this.store.countReady(now, { before: readyAts, namespaces }),
+    ]);
+    const aheadBy = new Map(readyAts.map((at, i) => [at, ready.ahead[i] ?? 0]));
+    const live = workers.filter((w) => w.status === 'live');
+    const backlog = ready.total;
+    return explainWaits(d, {
+      now,
+      liveWorkers: live,
+      countCap: READY_COUNT_CAP,
+      goneWorkers: new Set(workers.filter((w) => w.status !== 'live').map((w) => w.id)),
+      backlog,
+      aheadOf: (at) => aheadBy.get(at) ?? null,
+    });
+  }
+
+  getTransitions(taskId: string): Promise<TransitionRecord[]> {
+    return this.store.getTransitions(taskId);
+  }
+
+  failureGroups(q: FailureGroupsQuery): Promise<FailureGroupsReport> {
+    return this.groups.report(checkRange(q));
+  }
+
+  async failureGroup(
+    fingerprint: string,
+    q: FailureGroupsQuery,
+    limit: number,
+  ): Promise<{ group: FailureGroup; tasks: TaskRecord[]; truncated: boolean }> {
+    const range = checkRange(q);
+    const { group, taskIds: ids } = await this.groups.lookup(fingerprint, range, limit + 1);
+    const byId = new Map((await this.store.getTasks(ids.slice(0, limit))).map((s) => [s.task.id, s.task]));
+    const tasks = ids.slice(0, limit).flatMap((id) => byId.get(id) ?? []);
+    return { group, tasks, truncated: ids.length > limit };
+  }
+
+  async getBulkJob(id: string): Promise<{ job: BulkJobView; items: BulkItemRecord[] }> {
+    const job = typeof id === 'string' ? await this.store.getBulkJob(id) : null;
+    if (!job) throw new TaskerError('BULK_JOB_NOT_FOUND', `no bulk job with id ${String(id)}`, { id });
+    return { job, items: await this.store.bulkItems(id) };
+  }
+
+  async listAudit(q: Partial<AuditQuery>): Promise<AuditRecord[]> {
+    const limit = q.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new TaskerError('INVALID_ARGUMENT', `limit: expected an integer from 1 to 1000, got ${limit}`, {
+        field: 'limit',
+      });
+    return this.store.listAudit({ ...q, limit });
+  }
+
+  compareTask(
+    taskId: string,
+    against: 'last_success' | { taskId: string },
+    visible: (t: TaskRecord) => boolean,
+  ): Promise<Comparison> {
+    return compareWithBaseline(this.store, taskId, against, this.now(), visible);
+  }
+
+  taskSnapshots(taskIds: readonly string[]): Promise<TaskSnapshot[]> {
+    return this.store.getTasks(taskIds);
+  }
+
+  attemptsOf(taskIds: readonly string[]): Promise<AttemptRecord[]> {
+    return this.store.getAttemptsFor(taskIds);
+  }
+
+  listBulkJobs(limit: number): Promise<BulkJobView[]> {
+    return this.store.listBulkJobs(limit);
+  }
+}
+
+/** A time window's length must be a positive number of milliseconds, at most 31 days. */
+function checkRange<Q extends FailureGroupsQuery>(q: Q): Q {
+  const r = (q as Partial<FailureGroupsQuery> | null)?.rangeMs;
+  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0 || r > 31 * 86_400_000) {
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `rangeMs: expected a window in milliseconds (at most 31 days), got ${String(r)}`,
+      { field: 'rangeMs' },
+    );
+  }
+  return q;
+}
