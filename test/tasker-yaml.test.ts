@@ -12,7 +12,8 @@ import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { TEMPLATE_KEYS } from '../src/core/template-parse.js';
 import { loadTemplateSource, loadTemplatesFrom } from '../src/templates/load.js';
 import type { HandlerMap } from '../src/index.js';
-import { sleep, startEngine } from './support/harness.js';
+import { buildServer } from '../src/api/server.js';
+import { nextEvent, onCleanup, signal, sleep, startEngine } from './support/harness.js';
 import { family } from './support/logs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -220,5 +221,58 @@ describe("post 05's monitored checkout, run with TypeScript handlers", () => {
         '{namespace="shop",name="watched",version="1.0.0",status="completed"}',
       ),
     ).toBe(1);
+  });
+});
+
+describe("post 05's SLA and monitoring in the HTTP API", () => {
+  it('the task detail says where a task stands against its SLA; /handlers shows the monitoring', async () => {
+    const yaml = (await readFile(POST_05, 'utf8')).replace('sla_seconds: 45', 'sla_seconds: 0.05');
+    const release = signal();
+    const handlers = checkoutHandlers(0);
+    const { tasker } = await startEngine([yaml, BASE], {
+      ...handlers,
+      'Shop::Monitored::ProcessPayment': async () => {
+        await release.promise;
+        return {};
+      },
+      only: () => ({}),
+    });
+    onCleanup(() => release.fire());
+    const app = await buildServer(tasker, { processMetrics: false });
+    onCleanup(() => app.close());
+    const get = async (url: string) => (await app.inject({ url })).json<Record<string, unknown>>();
+
+    const paying = nextEvent(tasker, 'step.started', (e) => e.payload.step_name === 'process_payment');
+    const slow = await tasker.createTask({ namespace: 'blog_examples', name: 'monitored_checkout' });
+    const plain = await tasker.createTask({ namespace: 'shop', name: 'watched' });
+    await paying;
+    await sleep(60); // past the 50 ms SLA while the payment still hangs
+    const running = await get(`/tasker/tasks/${slow.task.id}`);
+    expect(running.status).toBe('in_progress');
+    expect(running.sla).toMatchObject({ sla_seconds: 0.05, over_sla: true });
+    expect((running.sla as { elapsed_seconds: number }).elapsed_seconds).toBeGreaterThan(0.05);
+
+    release.fire();
+    await tasker.waitForTask(slow.task.id, { timeoutMs: 10_000 });
+    await tasker.waitForTask(plain.task.id, { timeoutMs: 10_000 });
+    const done = await get(`/tasker/tasks/${slow.task.id}`);
+    expect(done.status).toBe('completed');
+    expect(done.sla).toMatchObject({ sla_seconds: 0.05, over_sla: true });
+    // No SLA on the template: nothing to say.
+    expect((await get(`/tasker/tasks/${plain.task.id}`)).sla).toBeNull();
+
+    const listing = (await get('/tasker/handlers')).templates as Array<Record<string, unknown>>;
+    expect(listing.find((t) => t.name === 'monitored_checkout')).toMatchObject({
+      sla_seconds: 0.05,
+      critical: true,
+      alert_on_failure: true,
+      business_metrics: { track_revenue: true, track_conversion: true, customer_tier_tracking: true },
+    });
+    expect(listing.find((t) => t.name === 'watched')).toMatchObject({
+      sla_seconds: null,
+      critical: false,
+      alert_on_failure: null,
+      business_metrics: null,
+    });
   });
 });
