@@ -189,7 +189,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
       'tasker.task.name': 'order',
       'tasker.task.version': '1.0.0',
       'tasker.correlation_id': 'order-77',
-      'tasker.task.status': 'error',
+      'tasker.task.status': 'failed',
     });
     expect(taskSpan.resource['service.name']).toBe('tracing-test');
     const steps = spans.filter((s) => s.name.startsWith('step '));
@@ -295,7 +295,7 @@ steps:
     const resumed = spans.filter((x) => x.name === 'task shop.retried resumed');
     expect(resumed).toHaveLength(1);
     expect(resumed[0]?.parentSpanId).toBe(tc.spanId);
-    expect(resumed[0]?.attributes['tasker.task.status']).toBe('complete');
+    expect(resumed[0]?.attributes['tasker.task.status']).toBe('completed');
     expect(new Set(spans.map((x) => x.spanId)).size).toBe(spans.length);
     const steps = spans.filter((x) => x.name === 'step only');
     expect(steps).toHaveLength(2);

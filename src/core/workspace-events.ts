@@ -2,6 +2,7 @@
  * The payloads of the lifecycle events a TaskWorkspace records (docs/events.md). Each is one object
  * literal, no spread of a shared base: payload building is a visible share of a busy cycle.
  */
+import { taskStatusWord } from './status-words.js';
 import type { StepEventName, StepEventPayload, TaskEventName, TaskEventPayload } from '../events/catalog.js';
 import type { StepRecord, TaskRecord } from './records.js';
 import { attemptBudget } from './retry.js';
@@ -42,7 +43,7 @@ export function taskEventPayload(
     correlation_id: t.correlationId,
     trace_id: trace.traceId,
     span_id: trace.spanId,
-    status: t.status,
+    status: taskStatusWord(t.status),
   };
   if (opts.reason !== undefined) payload.reason = opts.reason;
   if (opts.terminal) {
