@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { TEMPLATE_KEYS } from '../src/core/template-parse.js';
 import { loadTemplateSource, loadTemplatesFrom } from '../src/templates/load.js';
-import type { HandlerMap } from '../src/index.js';
+import { PermanentError, type HandlerMap } from '../src/index.js';
 import { buildServer } from '../src/api/server.js';
 import { nextEvent, onCleanup, signal, sleep, startEngine } from './support/harness.js';
 import { family } from './support/logs.js';
@@ -274,5 +274,43 @@ describe("post 05's SLA and monitoring in the HTTP API", () => {
       alert_on_failure: null,
       business_metrics: null,
     });
+  });
+});
+
+describe("post 05's SLA and criticality in triage", () => {
+  it('a failure group names its critical workflow and SLA, and which of its tasks went over it', async () => {
+    const yaml = (await readFile(POST_05, 'utf8')).replace('sla_seconds: 45', 'sla_seconds: 0.5');
+    const { tasker } = await startEngine(yaml, {
+      ...checkoutHandlers(0),
+      'Shop::Monitored::ProcessPayment': async ({ task }) => {
+        // One payment declines at once (inside the SLA), one only after the SLA has passed.
+        if (task.context.slow) await sleep(600);
+        throw new PermanentError(`card declined for order ${String(task.context.order)}`);
+      },
+    });
+    const app = await buildServer(tasker, { processMetrics: false });
+    onCleanup(() => app.close());
+    const get = async (url: string) => (await app.inject({ url })).json<Record<string, unknown>>();
+    const made = await tasker.createTasks([
+      { namespace: 'blog_examples', name: 'monitored_checkout', context: { order: 1 } },
+      { namespace: 'blog_examples', name: 'monitored_checkout', context: { order: 2, slow: true } },
+    ]);
+    for (const m of made) await tasker.waitForTask(m.task.id, { timeoutMs: 10_000 });
+
+    const { groups } = (await get('/tasker/analytics/failure-groups?time_range=1h')) as {
+      groups: Array<Record<string, unknown>>;
+    };
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ step: 'process_payment', tasks: 2, critical: true, sla_seconds: 0.5 });
+    const detail = (await get(
+      `/tasker/analytics/failure-groups/${String(groups[0]?.fingerprint)}?time_range=1h`,
+    )) as {
+      group: Record<string, unknown>;
+      tasks: Array<{ id: string; over_sla: boolean | null }>;
+    };
+    expect(detail.group).toMatchObject({ critical: true, sla_seconds: 0.5, tasks_over_sla: 1 });
+    const over = new Map(detail.tasks.map((t) => [t.id, t.over_sla]));
+    expect(over.get(made[1]?.task.id ?? '')).toBe(true);
+    expect(over.get(made[0]?.task.id ?? '')).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 /** Triage records → the API's snake_case JSON (console/CONTRACT.md, "Triage"). */
+import type { TaskTemplate } from '../core/template.js';
 import type { FailureGroup } from '../core/failure-groups.js';
 import type { StepRun } from '../core/run-compare.js';
 import type { AuditRecord, BulkItemRecord, BulkJobView } from '../store/port.js';
@@ -11,6 +12,8 @@ const secs = (ms: number) => Math.round(ms) / 1000;
 export function presentGroup(
   g: FailureGroup,
   hostOf: (workerId: string) => string | null,
+  /** The group's template as this process knows it (its SLA and whether it is a critical workflow). */
+  template?: Pick<TaskTemplate, 'critical' | 'slaSeconds'>,
 ): Record<string, unknown> {
   return {
     fingerprint: g.fingerprint,
@@ -36,6 +39,8 @@ export function presentGroup(
     example_task_ids: g.exampleTaskIds,
     suggested_action: g.suggestedAction,
     series: g.series,
+    critical: template?.critical === true,
+    sla_seconds: template?.slaSeconds ?? null,
   };
 }
 

@@ -408,6 +408,12 @@ export interface FailureGroup {
   suggested_action: string;
   /** Failures per bucket over the window. */
   series: number[];
+  /** The template is a critical workflow (its alerts page at critical severity). */
+  critical?: boolean;
+  /** The template's task SLA, or null. */
+  sla_seconds?: number | null;
+  /** On the group page: how many of its listed tasks took (or are taking) longer than the SLA. */
+  tasks_over_sla?: number | null;
 }
 
 export interface FailureGroups {
@@ -428,8 +434,8 @@ export interface FailureGroups {
 
 export interface FailureGroupDetail {
   group: FailureGroup;
-  /** Newest first, at most 500. */
-  tasks: TaskSummary[];
+  /** Newest first, at most 500; `over_sla` null when the template has no SLA. */
+  tasks: Array<TaskSummary & { over_sla?: boolean | null }>;
   truncated: boolean;
 }
 

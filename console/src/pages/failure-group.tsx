@@ -5,7 +5,7 @@
 import { useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import { useFailureGroup } from '../api/queries';
-import type { FailureGroup, TaskSummary } from '../api/types';
+import type { FailureGroup, FailureGroupDetail } from '../api/types';
 import { useAuth } from '../auth/auth';
 import { FailureSparkline } from '../components/charts/failure-sparkline';
 import { CopyButton } from '../components/copy-button';
@@ -15,7 +15,7 @@ import { StatusBadge } from '../components/status';
 import { DateTime, RelativeTime } from '../components/time';
 import { TimeRangePicker, useRange } from '../components/time-range-picker';
 import { useElementWidth } from '../hooks/use-element-width';
-import { endedAt, formatCount, formatMoney } from '../lib/format';
+import { endedAt, formatCount, formatDuration, formatMoney } from '../lib/format';
 import { paths } from '../lib/routes';
 import { emptyFilters, listSearch } from '../lib/task-filters';
 import { rangeLabel, type TimeRangeChoice } from '../lib/time-range';
@@ -23,7 +23,7 @@ import { bucketSecondsOf, groupSearch } from '../lib/triage';
 import { Link } from '../router';
 import { InlineCode } from './task/inline-code';
 import { BulkActionDialog, type GroupAction } from './triage/bulk-dialog';
-import { KindBadge, OngoingBadge, TaskCounts } from './triage/group-parts';
+import { CriticalBadge, KindBadge, OngoingBadge, TaskCounts } from './triage/group-parts';
 import { useTitle } from './use-title';
 
 function Fact({ label, children, wide = false }: { label: string; children: ReactNode; wide?: boolean }) {
@@ -57,6 +57,7 @@ function GroupHeader({
             <span className="mono signature-title">{group.signature}</span>
             {group.ongoing && <OngoingBadge />}
             <KindBadge kind={group.kind} />
+            <CriticalBadge critical={group.critical} />
           </h1>
         </div>
         <div className="task-header__actions">{actions}</div>
@@ -71,6 +72,22 @@ function GroupHeader({
         <Fact label="Error type">
           <span className="mono">{group.error_type ?? '—'}</span>
         </Fact>
+        {group.sla_seconds != null && (
+          <Fact label="Task SLA">
+            {formatDuration(group.sla_seconds)}
+            {group.tasks_over_sla != null && (
+              <>
+                {' · '}
+                <span
+                  className={group.tasks_over_sla > 0 ? 'text-danger strong' : 'muted'}
+                  data-over-sla-count
+                >
+                  {group.tasks_over_sla.toLocaleString('en-US')} over SLA
+                </span>
+              </>
+            )}
+          </Fact>
+        )}
         <Fact label="Tasks">
           <TaskCounts group={group} />
         </Fact>
@@ -160,7 +177,7 @@ function GroupTasks({
   truncated,
   stale,
 }: {
-  tasks: TaskSummary[];
+  tasks: FailureGroupDetail['tasks'];
   truncated: boolean;
   stale: boolean;
 }) {
@@ -189,6 +206,14 @@ function GroupTasks({
               >
                 <td>
                   <StatusBadge status={t.status} compact />
+                  {t.over_sla && (
+                    <>
+                      {' '}
+                      <span className="badge badge--ongoing" data-over-sla>
+                        over SLA
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td>
                   <Link to={paths.task(t.id)}>{t.full_name}</Link>

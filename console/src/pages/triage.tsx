@@ -19,7 +19,7 @@ import { rangeLabel } from '../lib/time-range';
 import { groupSearch, ongoingCount, parseTriageSearch, triageSearch, type TriageState } from '../lib/triage';
 import { Link, navigate, useLocation } from '../router';
 import { BulkJobsTable } from './triage/bulk-jobs-table';
-import { KindBadge, OngoingBadge, TaskCounts } from './triage/group-parts';
+import { CriticalBadge, KindBadge, OngoingBadge, TaskCounts } from './triage/group-parts';
 import { useTitle } from './use-title';
 
 function TriageFilters({ state }: { state: TriageState }) {
@@ -106,7 +106,7 @@ function GroupRow({
       </td>
       <td>
         {group.error_type !== group.kind && <span className="mono">{group.error_type ?? '—'}</span>}{' '}
-        <KindBadge kind={group.kind} />
+        <KindBadge kind={group.kind} /> <CriticalBadge critical={group.critical} />
       </td>
       <td className="wrap signature-cell">
         <Link to={to} className="signature" title="Open this group: its tasks and the bulk actions">

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { BulkActionSpec } from '../../core/bulk-plan.js';
 import type { TaskRecord } from '../../core/records.js';
+import { taskSla } from '../../core/task-sla.js';
 import { TaskerError } from '../../errors.js';
 import type { AuditOutcome } from '../../store/port.js';
 import type { Tasker } from '../../tasker.js';
@@ -125,6 +126,8 @@ function spec(b: BulkBody): BulkActionSpec {
 }
 
 export function triageRoutes({ tasker }: ApiContext): FastifyPluginAsync {
+  const templateOf = (g: { namespace: string; name: string; version: string }) =>
+    tasker.catalog.find(g.namespace, g.name, g.version);
   const window = (req: FastifyRequest<{ Querystring: WindowQuery }>) => {
     const q = req.query;
     const allowed = visibleNamespaces(req.principal);
@@ -160,7 +163,7 @@ export function triageRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           revenue_at_risk: Math.round(r.groups.reduce((n, g) => n + g.revenueAtRisk, 0) * 100) / 100,
           affected_customers: r.groups.reduce((n, g) => n + g.affectedCustomers, 0),
           bucket_seconds: r.bucketMs / 1000,
-          groups: r.groups.map((g) => presentGroup(g, hostOf)),
+          groups: r.groups.map((g) => presentGroup(g, hostOf, templateOf(g))),
           truncated: r.truncated,
         };
       },
@@ -178,9 +181,20 @@ export function triageRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       },
       async (req) => {
         const r = await tasker.failureGroup(req.params.fingerprint, window(req), 500);
+        const template = templateOf(r.group);
+        const now = Date.now();
+        // Where each task stands against the SLA of its template (null: the template has none).
+        const tasks = r.tasks.map((t) => ({
+          ...presentTaskSummary(t),
+          over_sla: taskSla(t, template?.slaSeconds, now)?.overSla ?? null,
+        }));
         return {
-          group: presentGroup(r.group, await hostLookup(tasker)),
-          tasks: r.tasks.map(presentTaskSummary),
+          group: {
+            ...presentGroup(r.group, await hostLookup(tasker), template),
+            tasks_over_sla:
+              template?.slaSeconds === undefined ? null : tasks.filter((t) => t.over_sla).length,
+          },
+          tasks,
           truncated: r.truncated,
         };
       },

@@ -11,6 +11,16 @@ export function OngoingBadge() {
   );
 }
 
+/** A critical workflow's group: its alerts page at critical severity. */
+export function CriticalBadge({ critical }: { critical: boolean | undefined }) {
+  if (!critical) return null;
+  return (
+    <span className="badge badge--ongoing" title="A critical workflow: its alerts page at critical severity">
+      critical
+    </span>
+  );
+}
+
 export function KindBadge({ kind }: { kind: string }) {
   if (kind === 'failure') return null;
   return (
