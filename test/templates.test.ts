@@ -499,6 +499,20 @@ describe('TemplateRegistry', () => {
     expect(e.message).toBe(
       'template n/t@1 is invalid: version "1" is not a semantic version; step `b` depends on unknown `z`; dependency cycle: a -> b -> a',
     );
+    // The task-level monitoring of a template built in code, in JavaScript (no types to stop it).
+    const monitoring = thrown(() =>
+      new TemplateRegistry().register({
+        namespace: 'n',
+        name: 'm',
+        version: '1.0.0',
+        steps: [step('a', [])],
+        slaSeconds: '45' as unknown as number,
+        critical: 'yes' as unknown as boolean,
+      }),
+    );
+    expect(monitoring.message).toBe(
+      'template n/m@1.0.0 is invalid: slaSeconds "45" is not a number > 0; critical "yes" is not true or false',
+    );
   });
 });
 

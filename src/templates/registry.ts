@@ -115,6 +115,14 @@ function assertUsable(t: TaskTemplate, key: string): void {
   const problems: string[] = [];
   if (!parseSemver(t.version))
     problems.push(`version ${JSON.stringify(t.version)} is not a semantic version`);
+  // Read by metrics and the API for every task: a wrong type here would surface far from its cause.
+  if (
+    t.slaSeconds !== undefined &&
+    !(typeof t.slaSeconds === 'number' && t.slaSeconds > 0 && t.slaSeconds < Infinity)
+  )
+    problems.push(`slaSeconds ${JSON.stringify(t.slaSeconds)} is not a number > 0`);
+  if (t.critical !== undefined && typeof t.critical !== 'boolean')
+    problems.push(`critical ${JSON.stringify(t.critical)} is not true or false`);
   const versionProblems = problems.length;
   if (!Array.isArray(t.steps) || t.steps.length === 0) problems.push('no steps');
   const names = new Set<string>();
