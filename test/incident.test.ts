@@ -62,6 +62,7 @@ describe.skipIf(!RUN)('the incident replay (real Prometheus and Alertmanager)', 
       'TaskerSuccessRateLow',
       'TaskerStepTimeouts',
       'TaskerSubscriberErrors',
+      'TaskerTaskSlaBreached',
     ];
     expect(r.alerts.filter((a) => faultAlerts.includes(a.name)).every((a) => a.receivedAt > r.faultAt)).toBe(
       true,
