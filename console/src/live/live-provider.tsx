@@ -6,7 +6,7 @@
  */
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { createContext, use, useEffect, useState, type ReactNode } from 'react';
-import { apiUrl, notifyUnauthorized } from '../api/client';
+import { apiUrl, notifyUnauthorized, routePath } from '../api/client';
 import { keys, LIST_LIMIT, type LivePage } from '../api/queries';
 import type { StreamTask } from '../api/types';
 import { authHeader, onTokenChange } from '../auth/token';
@@ -91,7 +91,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     };
 
     const stream = new LiveStream({
-      url: apiUrl('/stream'),
+      url: apiUrl(routePath('GET /stream')),
       headers: authHeader,
       handlers: {
         onStatus: setStatus,
