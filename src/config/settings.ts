@@ -41,7 +41,7 @@ export interface Settings {
   allowUnauthenticated?: boolean | undefined;
   /** The `console:` section (web console at /tasker/ui), checked when read. */
   console?: Record<string, unknown> | boolean | undefined;
-  /** The `telemetry:` section, checked when read (snake_case, as in the seed's config.telemetry). */
+  /** The `telemetry:` section, snake_case as in the seed's config.telemetry; compiled once with the rest. */
   telemetry?: Record<string, unknown> | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
