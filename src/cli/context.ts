@@ -1,11 +1,15 @@
 /** What every CLI command gets: output streams, environment, and a way to open the engine from settings. */
-import { resolveSettings, settingsToOptions, type Settings } from '../config/settings.js';
-import { compileTelemetry } from '../config/telemetry.js';
+import {
+  resolveSettings,
+  settingsToOptions,
+  type ResolvedSettings,
+  type Settings,
+} from '../config/settings.js';
 import { packageInfo } from '../package-root.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { TracingSetup } from '../telemetry/sdk.js';
 import { TaskerError } from '../errors.js';
-import { createTasker } from '../engine/create-tasker.js';
+import { createCompiledTasker } from '../engine/create-tasker.js';
 import type { Tasker } from '../tasker.js';
 
 export interface CliIo {
@@ -25,7 +29,19 @@ export interface CommonFlags {
   logLevel?: string;
 }
 
-export function settingsFrom(io: CliIo, flags: CommonFlags, extra: Partial<Settings> = {}): Settings {
+/** The flags' names, so an error names the flag a bad value came from. */
+const FLAG_NAMES: Record<string, string> = {
+  database: '--db',
+  templates: '--templates',
+  handlers: '--handlers',
+  logLevel: '--log-level',
+  concurrency: '--concurrency',
+  host: '--host',
+  port: '--port',
+};
+
+/** Settings from flags, TASKER_* and the config file, checked and compiled once for the whole command. */
+export function settingsFrom(io: CliIo, flags: CommonFlags, extra: Partial<Settings> = {}): ResolvedSettings {
   return resolveSettings(
     {
       database: flags.db,
@@ -34,6 +50,7 @@ export function settingsFrom(io: CliIo, flags: CommonFlags, extra: Partial<Setti
       config: flags.config,
       logLevel: flags.logLevel,
       ...extra,
+      names: FLAG_NAMES,
     },
     io.env,
     io.cwd,
@@ -50,7 +67,7 @@ const tracingOf = new WeakMap<Tasker, TracingSetup>();
  */
 export async function openTasker(
   io: CliIo,
-  settings: Settings,
+  settings: ResolvedSettings,
   need: { templates?: boolean; handlers?: boolean; defaultLogLevel?: string; push?: boolean } = {},
 ): Promise<Tasker> {
   const options = settingsToOptions(settings);
@@ -62,9 +79,9 @@ export async function openTasker(
       'no handlers module given: pass --handlers <module>, TASKER_HANDLERS, or handlers: in tasker.config.yaml',
     );
   }
-  const telemetry = compileTelemetry(settings.telemetry);
-  if (!need.push && options.telemetry?.prometheus !== undefined)
-    options.telemetry = { ...options.telemetry, prometheus: undefined };
+  const { compiled } = settings;
+  // Only long-running processes push; the compiled settings are handed on, not compiled again.
+  const telemetry = need.push ? compiled.telemetry : { ...compiled.telemetry, push: undefined };
   const logger = createLogger({
     level: settings.logLevel ?? telemetry.logLevel ?? need.defaultLogLevel ?? 'warn',
     format: telemetry.logFormat,
@@ -77,7 +94,7 @@ export async function openTasker(
       })
     : null;
   try {
-    const tasker = await createTasker({ ...options, logger });
+    const tasker = await createCompiledTasker({ ...compiled, telemetry }, { ...options, logger });
     if (tracing) tracingOf.set(tasker, tracing);
     return tasker;
   } catch (err) {

@@ -1,12 +1,18 @@
 /**
- * Library options, compiled once: defaults filled, every field validated with an error that names it,
- * and a resolved type the internals use without re-checking.
+ * Library options, compiled once from the settings table (settings-table.ts): defaults filled, every field
+ * validated with an error that names it, and a resolved type the internals use without re-checking.
  */
 import type { Logger } from 'pino';
 import type { TaskTemplate } from '../core/template.js';
-import { DEFAULT_FILTER_MASK, DEFAULT_FILTER_PARAMETERS } from '../core/redact.js';
-import { TaskerError } from '../errors.js';
-import { compileTelemetry, type ResolvedTelemetry, type TelemetryOptions } from './telemetry.js';
+import type { DatabaseTarget } from './database.js';
+import { ENGINE_SETTINGS, type LOADED_SETTINGS } from './settings-table.js';
+import { checkTable, type AssertNever, type Mismatched, type OptionsOf } from './spec.js';
+import {
+  compileTelemetry,
+  type FieldNamer,
+  type ResolvedTelemetry,
+  type TelemetryOptions,
+} from './telemetry.js';
 import type { HandlerMap } from '../runtime/handlers.js';
 import type { TaskStore } from '../store/port.js';
 
@@ -72,7 +78,7 @@ export interface TaskerOptions {
   random?: () => number;
 }
 
-export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export { DEFAULT_DATABASE, parseDatabase, type DatabaseTarget } from './database.js';
 
 export interface ResolvedOptions {
   database: DatabaseTarget;
@@ -92,132 +98,48 @@ export interface ResolvedOptions {
   random: () => number;
 }
 
-export const DEFAULT_DATABASE = 'sqlite:./.tasker/tasker.db';
+// TaskerOptions keeps its docs for editors; a key in it or in the table alone is a compile error.
+type TableOptions = OptionsOf<typeof ENGINE_SETTINGS> & OptionsOf<typeof LOADED_SETTINGS>;
+/** Objects only a program can pass, so no file key, variable or table entry. */
+type HostObjects = 'store' | 'logger' | 'now' | 'random';
+export type _OptionsTableMatches = [
+  AssertNever<Exclude<keyof TaskerOptions, keyof TableOptions | HostObjects>>,
+  AssertNever<Exclude<keyof TableOptions, keyof TaskerOptions>>,
+  AssertNever<Mismatched<TableOptions, TaskerOptions>>,
+];
 
-export function parseDatabase(value: string, field = 'database'): DatabaseTarget {
-  const v = value.trim();
-  if (v === ':memory:' || v === 'sqlite::memory:') return { kind: 'sqlite', path: ':memory:' };
-  if (v.startsWith('sqlite://'))
-    return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite://'.length), field, value) };
-  if (v.startsWith('sqlite:'))
-    return { kind: 'sqlite', path: nonEmpty(v.slice('sqlite:'.length), field, value) };
-  if (v.startsWith('postgres://') || v.startsWith('postgresql://')) return { kind: 'postgres', url: v };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${field}: unsupported database URL "${value}"; expected sqlite:<path> or postgres://…`,
-      {
-        field,
-        value,
-      },
-    );
-  }
-  return { kind: 'sqlite', path: nonEmpty(v, field, value) };
-}
+/**
+ * How a setting is named in errors, from its option key (`concurrency`) or its path in the telemetry
+ * section (`telemetry.prometheus.job_timeout`). The CLI names where a value came from (file, variable).
+ */
+export type SettingNamer = (path: string, fallback: string) => string;
+const libraryNames: SettingNamer = (_path, fallback) => fallback;
 
-function nonEmpty(path: string, field: string, value: string): string {
-  if (path.length === 0) {
-    throw new TaskerError('CONFIG_INVALID', `${field}: "${value}" names no file; expected sqlite:<path>`, {
-      field,
-      value,
-    });
-  }
-  return path;
-}
-
-function positiveInt(v: unknown, field: string, dflt: number, max = 1_000_000): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${field}: expected a positive integer up to ${max}, got ${JSON.stringify(v)}`,
-      { field, value: v },
-    );
-  }
-  return v;
-}
-
-function numberIn(v: unknown, field: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${field}: expected a number from ${min} to ${max}, got ${JSON.stringify(v)}`,
-      { field, value: v },
-    );
-  }
-  return v;
-}
-
-function stringList(v: unknown, field: string, dflt: readonly string[]): readonly string[] {
-  if (v === undefined) return dflt;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${field}: expected a list of non-empty strings, got ${JSON.stringify(v)}`,
-      { field, value: v },
-    );
-  }
-  return v as string[];
-}
-
-function bool(v: unknown, field: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean')
-    throw new TaskerError('CONFIG_INVALID', `${field}: expected true or false, got ${JSON.stringify(v)}`, {
-      field,
-      value: v,
-    });
-  return v;
-}
-
-function nonEmptyString(v: unknown, field: string, dflt: string): string {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'string' || v === '') {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${field}: expected a non-empty string, got ${JSON.stringify(v)}`,
-      {
-        field,
-        value: v,
-      },
-    );
-  }
-  return v;
-}
-
-export function compileOptions(o: TaskerOptions): ResolvedOptions {
-  const concurrency = positiveInt(o.concurrency, 'concurrency', 10, 10_000);
-  // At least 0.5 s so a heartbeat (every lease/3) always lands well inside the lease; at most a day.
-  const leaseMs = Math.round(numberIn(o.leaseSeconds, 'leaseSeconds', 30, 0.5, 86_400) * 1000);
-  const sync = o.sqliteSynchronous ?? 'full';
-  if (sync !== 'normal' && sync !== 'full') {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `sqliteSynchronous: expected "normal" or "full", got ${JSON.stringify(sync)}`,
-      {
-        field: 'sqliteSynchronous',
-      },
-    );
-  }
-  const telemetry = compileTelemetry(o.telemetry);
+export function compileOptions(o: TaskerOptions, name: SettingNamer = libraryNames): ResolvedOptions {
+  const v = checkTable(
+    ENGINE_SETTINGS,
+    (e) => (o as Record<string, unknown>)[e.key],
+    (e) => name(e.key, e.key),
+  );
+  const telemetryNames: FieldNamer = (p) =>
+    name(p ? `telemetry.${p}` : 'telemetry', p ? `telemetry.${p}` : 'telemetry');
+  const telemetry = compileTelemetry(v.telemetry, telemetryNames);
+  const leaseMs = Math.round(v.leaseSeconds * 1000);
   return {
-    database: parseDatabase(o.database ?? DEFAULT_DATABASE),
-    concurrency,
-    perTaskConcurrency: positiveInt(o.perTaskConcurrency, 'perTaskConcurrency', concurrency),
+    database: v.database,
+    concurrency: v.concurrency,
+    perTaskConcurrency: v.perTaskConcurrency ?? v.concurrency,
     leaseMs,
     // Renew three times per lease, so one slow heartbeat never loses a lease.
     heartbeatMs: Math.floor(leaseMs / 3),
-    pollMs: positiveInt(o.pollIntervalMs, 'pollIntervalMs', 1000, 3_600_000),
+    pollMs: v.pollIntervalMs,
     recoveryIntervalMs: Math.max(100, Math.floor(leaseMs / 2)),
-    sqliteSynchronous: sync,
-    sqliteBusyTimeoutMs: positiveInt(o.sqliteBusyTimeoutMs, 'sqliteBusyTimeoutMs', 5000, 600_000),
-    filterParameters:
-      telemetry.filterParameters ??
-      stringList(o.filterParameters, 'filterParameters', DEFAULT_FILTER_PARAMETERS),
-    filterMask: telemetry.filterMask ?? nonEmptyString(o.filterMask, 'filterMask', DEFAULT_FILTER_MASK),
+    sqliteSynchronous: v.sqliteSynchronous,
+    sqliteBusyTimeoutMs: v.sqliteBusyTimeoutMs,
+    filterParameters: telemetry.filterParameters ?? v.filterParameters,
+    filterMask: telemetry.filterMask ?? v.filterMask,
     telemetry,
-    workerRegistry: bool(o.workerRegistry, 'workerRegistry', true),
+    workerRegistry: v.workerRegistry,
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,
   };

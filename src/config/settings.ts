@@ -1,17 +1,23 @@
 /**
  * CLI settings from four sources, highest first: command-line flags > TASKER_* environment variables >
  * the config file (`--config`, TASKER_CONFIG, or ./tasker.config.yaml) > defaults. Relative paths in the
- * config file are relative to the file's folder.
+ * config file are relative to the file's folder. Keys, variables and kinds come from the settings tables;
+ * the merged settings are checked once, by compileOptions' validator, each value named where it was given.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { TaskerError } from '../errors.js';
 import { suggest } from '../core/suggest.js';
-import { parseTokens, type ApiToken } from './tokens.js';
-import type { TaskerOptions } from './options.js';
-import { compileTelemetry } from './telemetry.js';
+import type { ApiToken } from './tokens.js';
+import { authFlags, tokensFrom } from './auth-section.js';
+import { compileOptions, type ResolvedOptions, type SettingNamer, type TaskerOptions } from './options.js';
+import { normaliseSection } from './telemetry.js';
+import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from './telemetry-table.js';
 import { compileConsole } from './console.js';
+import { checkValue, fromText } from './kinds.js';
+import { CLI_SETTINGS, ENGINE_SETTINGS, LOADED_SETTINGS, SETTINGS } from './settings-table.js';
+import type { AssertNever, SettingSpec } from './spec.js';
 
 export interface Settings {
   database?: string | undefined;
@@ -35,201 +41,65 @@ export interface Settings {
   allowUnauthenticated?: boolean | undefined;
   /** The `console:` section (web console at /tasker/ui), checked when read. */
   console?: Record<string, unknown> | boolean | undefined;
-  /** The `telemetry:` section, checked when read (snake_case, as in the seed's config.telemetry). */
+  /** The `telemetry:` section, snake_case as in the seed's config.telemetry; compiled once with the rest. */
   telemetry?: Record<string, unknown> | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
+  /**
+   * What each value is called in errors, by option key or telemetry path (`telemetry.log_format`):
+   * `<file>: lease_seconds`, `environment variable TASKER_PORT`, `--db`. Unnamed values go by option key.
+   */
+  names?: Record<string, string> | undefined;
 }
 
-const FILE_KEYS: Record<string, keyof Settings> = {
-  database: 'database',
-  templates: 'templates',
-  handlers: 'handlers',
-  concurrency: 'concurrency',
-  per_task_concurrency: 'perTaskConcurrency',
-  lease_seconds: 'leaseSeconds',
-  poll_interval_ms: 'pollIntervalMs',
-  log_level: 'logLevel',
-  sqlite_synchronous: 'sqliteSynchronous',
-  sqlite_busy_timeout_ms: 'sqliteBusyTimeoutMs',
-  filter_parameters: 'filterParameters',
-  filter_mask: 'filterMask',
-  host: 'host',
-  port: 'port',
-  body_limit: 'bodyLimit',
-  auth: 'apiTokens',
-  telemetry: 'telemetry',
-  console: 'console',
-};
+/** Settings once checked, with what the engine runs with compiled from them. */
+export type ResolvedSettings = Settings & { compiled: ResolvedOptions };
 
-const ENV_KEYS: Array<[string, keyof Settings]> = [
-  ['TASKER_DATABASE_URL', 'database'],
-  ['TASKER_DB', 'database'],
-  ['TASKER_TEMPLATES', 'templates'],
-  ['TASKER_HANDLERS', 'handlers'],
-  ['TASKER_CONCURRENCY', 'concurrency'],
-  ['TASKER_PER_TASK_CONCURRENCY', 'perTaskConcurrency'],
-  ['TASKER_LEASE_SECONDS', 'leaseSeconds'],
-  ['TASKER_POLL_INTERVAL_MS', 'pollIntervalMs'],
-  ['TASKER_LOG_LEVEL', 'logLevel'],
-  ['TASKER_SQLITE_SYNCHRONOUS', 'sqliteSynchronous'],
-  ['TASKER_SQLITE_BUSY_TIMEOUT_MS', 'sqliteBusyTimeoutMs'],
-  ['TASKER_HOST', 'host'],
-  ['TASKER_PORT', 'port'],
-  ['TASKER_API_TOKENS', 'apiTokens'],
-  ['TASKER_LOG_FORMAT', 'telemetry'],
-  ['TASKER_CONSOLE_TRACE_URL', 'console'],
+type TableKeys = (typeof SETTINGS)[number]['key'];
+type NotFromTables = 'metricsRequireAuth' | 'allowUnauthenticated' | 'configFile' | 'names';
+type LibraryOnly = Extract<(typeof SETTINGS)[number], { only: 'library' }>['key'];
+// Settings keeps its shape for the commands; a key in it or in the tables alone is a compile error.
+export type _SettingsTableMatches = [
+  AssertNever<Exclude<keyof Settings, TableKeys | NotFromTables>>,
+  AssertNever<Exclude<TableKeys, keyof Settings | LibraryOnly>>,
 ];
 
-const NUMERIC: ReadonlySet<keyof Settings> = new Set([
-  'concurrency',
-  'perTaskConcurrency',
-  'leaseSeconds',
-  'pollIntervalMs',
-  'sqliteBusyTimeoutMs',
-  'port',
-  'bodyLimit',
-]);
-const PATHS: ReadonlySet<keyof Settings> = new Set(['handlers']);
+const FILE_KEYS: ReadonlyMap<string, SettingSpec> = new Map(
+  (SETTINGS as readonly SettingSpec[]).filter((e) => e.only !== 'library').map((e) => [e.file, e]),
+);
 
-function coerce(key: keyof Settings, value: unknown, source: string): unknown {
-  if (key === 'apiTokens') return tokensFrom(value, source);
-  if (key === 'console') {
+/** A value as read from the file or a variable: text in its kind's type, sections read by their own code. */
+function readValue(e: SettingSpec, value: unknown, source: string): unknown {
+  if (e.key === 'apiTokens') return tokensFrom(value, source);
+  if (e.key === 'console') {
     // TASKER_CONSOLE_TRACE_URL sets trace_url alone; the file gives the whole section (or true/false).
     const section = typeof value === 'string' ? { trace_url: value } : value;
     compileConsole(section, source);
     return section;
   }
-  if (key === 'telemetry') {
-    // TASKER_LOG_FORMAT sets log_format alone; the file gives the whole section.
-    const section = typeof value === 'string' ? { log_format: value } : value;
-    compileTelemetry(section, source); // errors name the file (or variable) and the field
+  if (e.key === 'telemetry') {
+    // Unknown keys are refused as the file is read; the values are checked once, when compiled.
+    const section = normaliseSection(value, source, TELEMETRY_SETTINGS);
+    if (section.prometheus !== undefined)
+      section.prometheus = normaliseSection(section.prometheus, `${source}.prometheus`, PROMETHEUS_SETTINGS);
     return section;
   }
-  if (key === 'filterParameters') {
-    const list = typeof value === 'string' ? value.split(',').map((x) => x.trim()) : value;
-    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === ''))
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${source}: expected a list of key names, got ${JSON.stringify(value)}`,
-        {
-          field: key,
-          source,
-        },
-      );
-    return list;
-  }
-  if (NUMERIC.has(key)) {
-    const n =
-      typeof value === 'number'
-        ? value
-        : typeof value === 'string' && value.trim() !== ''
-          ? Number(value)
-          : NaN;
-    if (!Number.isFinite(n) || n <= 0) {
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${source}: expected a positive number, got ${JSON.stringify(value)}`,
-        {
-          field: key,
-          source,
-        },
-      );
-    }
-    return n;
-  }
-  if (key === 'templates') {
-    if (typeof value === 'string')
-      return value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${source}: expected a path or a list of paths, got ${JSON.stringify(value)}`,
-      {
-        field: key,
-        source,
-      },
-    );
-  }
-  if (typeof value !== 'string') {
-    throw new TaskerError('CONFIG_INVALID', `${source}: expected a string, got ${JSON.stringify(value)}`, {
-      field: key,
-      source,
-    });
-  }
-  if (key === 'sqliteSynchronous' && value !== 'normal' && value !== 'full') {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${source}: expected "normal" or "full", got ${JSON.stringify(value)}`,
-      {
-        field: key,
-        source,
-      },
-    );
-  }
+  return typeof value === 'string' ? fromText(e.kind, value) : value;
+}
+
+/** Relative paths in the file are relative to the file's folder. */
+function relativeTo(base: string, e: SettingSpec, value: unknown): unknown {
+  if (e.kind.type === 'paths' && Array.isArray(value))
+    return (value as unknown[]).map((p) => (typeof p === 'string' ? resolve(base, p) : p));
+  if (e.kind.type === 'path' && typeof value === 'string') return resolve(base, value);
+  if (
+    e.kind.type === 'database' &&
+    typeof value === 'string' &&
+    value.startsWith('sqlite:') &&
+    !value.startsWith('sqlite::memory:')
+  )
+    return `sqlite:${resolve(base, value.slice('sqlite:'.length))}`;
   return value;
-}
-
-/**
- * `auth: {tokens: [...], metrics_require_auth, allow_unauthenticated}` in the file; TASKER_API_TOKENS holds
- * the JSON of the token list alone.
- */
-function tokensFrom(value: unknown, source: string): ApiToken[] {
-  if (typeof value === 'string') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch (err) {
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${source}: expected the JSON of a token list ([{"name", "token_sha256", "scopes"}]): ${err instanceof Error ? err.message : String(err)}`,
-        { source },
-      );
-    }
-    return parseTokens(parsed, source);
-  }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const o = value as Record<string, unknown>;
-    const unknownKey = Object.keys(o).find(
-      (k) => !['tokens', 'metrics_require_auth', 'allow_unauthenticated'].includes(k),
-    );
-    if (unknownKey)
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${source}: unknown setting "${unknownKey}"; known: tokens, metrics_require_auth, allow_unauthenticated`,
-        {
-          source,
-        },
-      );
-    return parseTokens(o.tokens ?? [], `${source}.tokens`);
-  }
-  return parseTokens(value, source);
-}
-
-function authFlags(
-  raw: unknown,
-  source: string,
-): Pick<Settings, 'metricsRequireAuth' | 'allowUnauthenticated'> {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
-  const o = raw as Record<string, unknown>;
-  const flag = (k: string): boolean | undefined => {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'boolean')
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${source}.${k}: expected true or false, got ${JSON.stringify(v)}`,
-        { source },
-      );
-    return v;
-  };
-  return {
-    metricsRequireAuth: flag('metrics_require_auth'),
-    allowUnauthenticated: flag('allow_unauthenticated'),
-  };
 }
 
 export function readConfigFile(path: string): Settings {
@@ -252,49 +122,54 @@ export function readConfigFile(path: string): Settings {
     });
   }
   const base = dirname(resolve(path));
-  const out: Settings = { configFile: path };
+  const out: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    const key = FILE_KEYS[k];
-    if (!key) {
-      const hint = suggest(k, Object.keys(FILE_KEYS));
+    const e = FILE_KEYS.get(k);
+    if (!e) {
+      const known = [...FILE_KEYS.keys()];
+      const hint = suggest(k, known);
       throw new TaskerError(
         'CONFIG_INVALID',
-        `config file ${path}: unknown setting "${k}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${Object.keys(FILE_KEYS).join(', ')}`,
+        `config file ${path}: unknown setting "${k}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`,
         { file: path, field: k },
       );
     }
     if (k === 'auth') Object.assign(out, authFlags(v, `${path}: auth`));
-    let value = coerce(key, v, `${path}: ${k}`);
-    if (key === 'templates') value = (value as string[]).map((p) => resolve(base, p));
-    else if (PATHS.has(key)) value = resolve(base, value as string);
-    else if (
-      key === 'database' &&
-      typeof value === 'string' &&
-      value.startsWith('sqlite:') &&
-      !value.startsWith('sqlite::memory:')
-    ) {
-      value = `sqlite:${resolve(base, value.slice('sqlite:'.length))}`;
-    }
-    (out as Record<string, unknown>)[key] = value;
+    out[e.key] = relativeTo(base, e, readValue(e, v, `${path}: ${k}`));
+    names[e.key] = `${path}: ${k}`;
   }
-  return out;
+  return { ...(out as Settings), configFile: path, names };
 }
 
 export function readEnv(env: NodeJS.ProcessEnv): Settings {
-  const out: Settings = {};
-  for (const [name, key] of ENV_KEYS) {
-    const v = env[name];
-    if (v === undefined || v === '' || (out as Record<string, unknown>)[key] !== undefined) continue;
-    (out as Record<string, unknown>)[key] = coerce(key, v, `environment variable ${name}`);
+  const out: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  for (const e of SETTINGS as readonly SettingSpec[]) {
+    const name = (e.env ?? []).find((n) => env[n] !== undefined && env[n] !== '');
+    if (name === undefined) continue;
+    out[e.key] = readValue(e, env[name], `environment variable ${name}`);
+    names[e.key] = `environment variable ${name}`;
   }
-  return out;
+  // Variables that set one key of a section (TASKER_LOG_FORMAT: telemetry.log_format).
+  for (const e of TELEMETRY_SETTINGS as readonly SettingSpec[]) {
+    const name = (e.env ?? []).find((n) => env[n] !== undefined && env[n] !== '');
+    const text = name === undefined ? undefined : env[name];
+    if (name === undefined || text === undefined) continue;
+    out.telemetry = {
+      ...(out.telemetry as Record<string, unknown> | undefined),
+      [e.file]: fromText(e.kind, text),
+    };
+    names[`telemetry.${e.file}`] = `environment variable ${name}`;
+  }
+  return { ...(out as Settings), names };
 }
 
 export function resolveSettings(
   flags: Settings & { config?: string | undefined },
   env: NodeJS.ProcessEnv,
   cwd: string,
-): Settings {
+): ResolvedSettings {
   const explicit = flags.config ?? env.TASKER_CONFIG;
   let file: Settings = {};
   if (explicit !== undefined) {
@@ -306,9 +181,10 @@ export function resolveSettings(
     file = readConfigFile(resolve(cwd, 'tasker.config.yaml'));
   }
   const merged: Settings = { ...file };
+  const names: Record<string, string> = { ...file.names };
   for (const layer of [readEnv(env), flags]) {
     for (const [k, v] of Object.entries(layer)) {
-      if (v === undefined || k === 'config') continue;
+      if (v === undefined || k === 'config' || k === 'names') continue;
       // Sections merge (TASKER_LOG_FORMAT changes one key of the file's telemetry section).
       const prev = (merged as Record<string, unknown>)[k];
       const section = k === 'telemetry' || k === 'console';
@@ -319,28 +195,45 @@ export function resolveSettings(
             k === 'console' && prev === false && isSection(v)
             ? { enabled: false, ...v }
             : v;
+      if (!section) delete names[k];
     }
+    for (const [k, n] of Object.entries(layer.names ?? {}))
+      if (k.includes('.') || (layer as Record<string, unknown>)[k] !== undefined) names[k] = n;
   }
-  return merged;
+  merged.names = names;
+  return { ...merged, compiled: compileSettings(merged) };
 }
 
 const isSection = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** An error names a value where it was given: the file's key, the variable, the flag. */
+function namerOf(names: Record<string, string>): SettingNamer {
+  return (path, fallback) => {
+    const exact = names[path];
+    if (exact !== undefined) return exact;
+    const dot = path.indexOf('.');
+    const base = dot > 0 ? names[path.slice(0, dot)] : undefined;
+    return base !== undefined ? `${base}${path.slice(dot)}` : fallback;
+  };
+}
+
+/** Check every setting once and compile what the engine runs with (telemetry included). */
+export function compileSettings(s: Settings): ResolvedOptions {
+  const name = namerOf(s.names ?? {});
+  // The CLI's own settings and the paths to load are not compileOptions' to check.
+  for (const e of [...LOADED_SETTINGS, ...CLI_SETTINGS] as readonly SettingSpec[]) {
+    const v = (s as Record<string, unknown>)[e.key];
+    if (v !== undefined) checkValue(e.kind, v, name(e.key, e.key));
+  }
+  return compileOptions(settingsToOptions(s), name);
+}
+
 export function settingsToOptions(s: Settings): TaskerOptions {
-  const o: TaskerOptions = {};
-  if (s.database !== undefined) o.database = s.database;
-  if (s.templates !== undefined) o.templates = s.templates;
-  if (s.handlers !== undefined) o.handlers = s.handlers;
-  if (s.concurrency !== undefined) o.concurrency = s.concurrency;
-  if (s.perTaskConcurrency !== undefined) o.perTaskConcurrency = s.perTaskConcurrency;
-  if (s.leaseSeconds !== undefined) o.leaseSeconds = s.leaseSeconds;
-  if (s.pollIntervalMs !== undefined) o.pollIntervalMs = s.pollIntervalMs;
-  if (s.sqliteSynchronous !== undefined) o.sqliteSynchronous = s.sqliteSynchronous;
-  if (s.sqliteBusyTimeoutMs !== undefined) o.sqliteBusyTimeoutMs = s.sqliteBusyTimeoutMs;
-  if (s.filterParameters !== undefined) o.filterParameters = s.filterParameters;
-  if (s.filterMask !== undefined) o.filterMask = s.filterMask;
-  // Both spellings are accepted by compileTelemetry; the file's is snake_case.
-  if (s.telemetry !== undefined) o.telemetry = s.telemetry;
+  const o: Record<string, unknown> = {};
+  for (const e of [...ENGINE_SETTINGS, ...LOADED_SETTINGS]) {
+    const v = (s as Record<string, unknown>)[e.key];
+    if (v !== undefined) o[e.key] = v;
+  }
   return o;
 }

@@ -1,19 +1,23 @@
 /**
- * The `telemetry` options (the seed's `config.telemetry` block), compiled once: defaults filled, every
- * field checked with an error naming it (`telemetry.event_sampling_rate`, in the config file's spelling).
- * Accepts camelCase (library) and snake_case (YAML) keys.
+ * The `telemetry` options (the seed's `config.telemetry` block), compiled once from the table in
+ * telemetry-table.ts: defaults filled, every field checked with an error naming it in the config file's
+ * spelling (`telemetry.event_sampling_rate`). Accepts camelCase (library) and snake_case (YAML) keys.
  */
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { TaskerError } from '../errors.js';
 import { suggest } from '../core/suggest.js';
+import { fail, hideCredentials } from './kinds.js';
+import { checkTable, type AssertNever, type Mismatched, type OptionsOf, type SettingSpec } from './spec.js';
+import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS, type LogFormat, type LogLevel } from './telemetry-table.js';
 
-export type LogFormat = 'json' | 'pretty';
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Where metrics are served unless configured: under the API, wherever it is mounted. */
-export const DEFAULT_METRICS_ENDPOINT = '/tasker/metrics';
+export {
+  DEFAULT_METRICS_ENDPOINT,
+  DEFAULT_TIER_LABELS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from './telemetry-table.js';
 
 export interface PrometheusPushOptions {
   /** Base URL of a Pushgateway-compatible endpoint; pushing is off without it. */
@@ -129,64 +133,36 @@ export interface ResolvedTelemetry {
   tracerProvider: TracerProvider | undefined;
 }
 
-export const DEFAULT_TIER_LABELS: readonly string[] = Object.freeze([
-  'premium',
-  'enterprise',
-  'gold',
-  'standard',
-  'basic',
-  'free',
-]);
-
-const TELEMETRY_KEYS = [
-  'structured_logging_enabled',
-  'correlation_id_header',
-  'log_format',
-  'log_level',
-  'enabled',
-  'trace_sampling_rate',
-  'service_name',
-  'service_version',
-  'metrics_enabled',
-  'metrics_endpoint',
-  'metrics_format',
-  'performance_monitoring_enabled',
-  'slow_step_threshold_seconds',
-  'slow_query_threshold_seconds',
-  'memory_threshold_mb',
-  'filter_parameters',
-  'filter_mask',
-  'event_sampling_rate',
-  'filtered_events',
-  'tier_labels',
-  'prometheus',
-  'registry',
-  'tracer_provider',
-] as const;
-const PROMETHEUS_KEYS = [
-  'endpoint',
-  'job_timeout',
-  'export_timeout',
-  'retry_attempts',
-  'metric_prefix',
-  'include_instance_labels',
-  'push_interval',
-] as const;
+// The public interfaces keep their docs for editors; these make a key on one side only a compile error.
+type TableOptions = OptionsOf<typeof TELEMETRY_SETTINGS>;
+type PushTableOptions = OptionsOf<typeof PROMETHEUS_SETTINGS>;
+export type _TelemetryTableMatches = [
+  AssertNever<Exclude<keyof TelemetryOptions, keyof TableOptions>>,
+  AssertNever<Exclude<keyof TableOptions, keyof TelemetryOptions>>,
+  AssertNever<Mismatched<TableOptions, TelemetryOptions>>,
+  AssertNever<Exclude<keyof PrometheusPushOptions, keyof PushTableOptions>>,
+  AssertNever<Exclude<keyof PushTableOptions, keyof PrometheusPushOptions>>,
+  AssertNever<Mismatched<PushTableOptions, PrometheusPushOptions>>,
+];
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** snake_case view of an object given in either spelling; unknown keys are refused with a suggestion. */
-function normalise(raw: unknown, where: string, known: readonly string[]): Record<string, unknown> {
+/** How a telemetry field is named in errors, from its file-spelling path ('' is the section itself). */
+export type FieldNamer = (path: string) => string;
+const libraryNames: FieldNamer = (p) => (p ? `telemetry.${p}` : 'telemetry');
+
+/**
+ * snake_case view of a section given in either spelling; unknown keys are refused with a suggestion.
+ * Also used by the config file reader, so a typo is reported as the file is read.
+ */
+export function normaliseSection(
+  raw: unknown,
+  where: string,
+  table: readonly SettingSpec[],
+): Record<string, unknown> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TaskerError(
-      'CONFIG_INVALID',
-      `${where}: expected a mapping of settings, got ${JSON.stringify(raw)}`,
-      {
-        field: where,
-      },
-    );
-  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(where, 'a mapping of settings', raw);
+  const known = table.map((e) => e.file);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     const key = snake(k);
@@ -207,150 +183,66 @@ function normalise(raw: unknown, where: string, known: readonly string[]): Recor
   return out;
 }
 
-function fail(field: string, expected: string, value: unknown): never {
-  throw new TaskerError('CONFIG_INVALID', `${field}: expected ${expected}, got ${JSON.stringify(value)}`, {
-    field,
-    value,
-  });
-}
-
-function bool(o: Record<string, unknown>, k: string, where: string, dflt: boolean): boolean {
-  const v = o[k];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') fail(`${where}.${k}`, 'true or false', v);
-  return v;
-}
-
-function num(
-  o: Record<string, unknown>,
-  k: string,
-  where: string,
-  dflt: number,
-  min: number,
-  max: number,
-): number {
-  const v = o[k];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
-    fail(`${where}.${k}`, `a number from ${min} to ${max}`, v);
-  return v;
-}
-
-function str(o: Record<string, unknown>, k: string, where: string): string | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') fail(`${where}.${k}`, 'a non-empty string', v);
-  return v;
-}
-
-function oneOf<T extends string>(
-  o: Record<string, unknown>,
-  k: string,
-  where: string,
-  allowed: readonly T[],
-): T | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
-    fail(`${where}.${k}`, `one of ${allowed.join(', ')}`, v);
-  return v as T;
-}
-
-function list(o: Record<string, unknown>, k: string, where: string): string[] | undefined {
-  const v = o[k];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === ''))
-    fail(`${where}.${k}`, 'a list of non-empty strings', v);
-  return v as string[];
-}
-
-const METRIC_PREFIX = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** The OpenTelemetry spec's sampler variables, as far as they apply to whole tasks. */
-function samplerRatioFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const sampler = (env.OTEL_TRACES_SAMPLER ?? '').trim().toLowerCase();
-  if (sampler === 'always_off' || sampler === 'parentbased_always_off') return 0;
-  if (sampler !== 'traceidratio' && sampler !== 'parentbased_traceidratio') return 1;
-  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
-  return Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
-}
-
-export function compileTelemetry(raw: unknown, where = 'telemetry'): ResolvedTelemetry {
-  const o = normalise(raw, where, TELEMETRY_KEYS);
-  const p = normalise(o.prometheus, `${where}.prometheus`, PROMETHEUS_KEYS);
-  const pw = `${where}.prometheus`;
-  const header = str(o, 'correlation_id_header', where) ?? 'X-Correlation-ID';
-  if (!HEADER_NAME.test(header)) fail(`${where}.correlation_id_header`, 'an HTTP header name', header);
-  const endpoint = str(o, 'metrics_endpoint', where) ?? DEFAULT_METRICS_ENDPOINT;
-  if (!endpoint.startsWith('/') || /[?#\s]/.test(endpoint))
-    fail(`${where}.metrics_endpoint`, 'a URL path starting with "/"', endpoint);
-  const prefix = str(p, 'metric_prefix', pw) ?? 'tasker';
-  if (!METRIC_PREFIX.test(prefix))
-    fail(`${pw}.metric_prefix`, 'a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*)', prefix);
-  const pushUrl = str(p, 'endpoint', pw);
-  if (pushUrl !== undefined && (!/^https?:\/\/[^/\s]+/.test(pushUrl) || !URL.canParse(pushUrl)))
-    fail(`${pw}.endpoint`, 'an http:// or https:// URL', pushUrl.replace(/\/\/[^@/]*@/, '//***@'));
-  const registry = o.registry;
-  if (
-    registry !== undefined &&
-    (typeof registry !== 'object' || registry === null || !('metrics' in registry))
-  )
-    fail(`${where}.registry`, 'a prom-client Registry', '[object]');
-  const provider = o.tracer_provider;
-  if (
-    provider !== undefined &&
-    (typeof provider !== 'object' || provider === null || !('getTracer' in provider))
-  )
-    fail(`${where}.tracer_provider`, 'an OpenTelemetry TracerProvider', '[object]');
-  const filteredEvents = list(o, 'filtered_events', where) ?? [];
+export function compileTelemetry(raw: unknown, name: FieldNamer = libraryNames): ResolvedTelemetry {
+  const o = normaliseSection(raw, name(''), TELEMETRY_SETTINGS);
+  const p = normaliseSection(o.prometheus, name('prometheus'), PROMETHEUS_SETTINGS);
+  const t = checkTable(
+    TELEMETRY_SETTINGS,
+    (e) => o[e.file],
+    (e) => name(e.file),
+  );
   // Checked whether or not an endpoint is set: a bad value must not wait for the day pushing is turned on.
-  const pushSettings = {
-    jobTimeoutMs: num(p, 'job_timeout', pw, 300, 0.1, 86_400) * 1000,
-    exportTimeoutMs: num(p, 'export_timeout', pw, 120, 0.1, 86_400) * 1000,
-    retryAttempts: Math.trunc(num(p, 'retry_attempts', pw, 3, 0, 100)),
-    includeInstanceLabels: bool(p, 'include_instance_labels', pw, true),
-    intervalMs: num(p, 'push_interval', pw, 15, 0.1, 86_400) * 1000,
-  };
-  const metrics = bool(o, 'metrics_enabled', where, true);
-  const metricsFormat =
-    oneOf(o, 'metrics_format', where, ['prometheus', 'openmetrics'] as const) ?? 'prometheus';
-  if (pushUrl !== undefined && !metrics)
+  const push = checkTable(
+    PROMETHEUS_SETTINGS,
+    (e) => p[e.file],
+    (e) => name(`prometheus.${e.file}`),
+  );
+  if (push.endpoint !== undefined && !t.metricsEnabled)
     fail(
-      `${pw}.endpoint`,
+      name('prometheus.endpoint'),
       'no endpoint while telemetry.metrics_enabled is false (there would be nothing to push)',
-      pushUrl.replace(/\/\/[^@/]*@/, '//***@'),
+      hideCredentials(push.endpoint),
     );
-  if (pushUrl !== undefined && metricsFormat === 'openmetrics')
+  if (push.endpoint !== undefined && t.metricsFormat === 'openmetrics')
     fail(
-      `${where}.metrics_format`,
+      name('metrics_format'),
       '"prometheus" when pushing (a Pushgateway does not accept OpenMetrics)',
-      metricsFormat,
+      t.metricsFormat,
     );
   return {
-    structuredLogging: bool(o, 'structured_logging_enabled', where, true),
-    correlationIdHeader: header,
-    logFormat: oneOf(o, 'log_format', where, ['json', 'pretty'] as const) ?? 'json',
-    logLevel: oneOf(o, 'log_level', where, LOG_LEVELS),
-    tracing: bool(o, 'enabled', where, false),
-    traceSamplingRate: num(o, 'trace_sampling_rate', where, samplerRatioFromEnv(), 0, 1),
-    serviceName: str(o, 'service_name', where),
-    serviceVersion: str(o, 'service_version', where),
-    metrics,
-    metricsEndpoint: endpoint,
-    metricsFormat,
-    performanceMonitoring: bool(o, 'performance_monitoring_enabled', where, true),
-    slowStepThresholdMs: Math.round(num(o, 'slow_step_threshold_seconds', where, 10, 0.001, 86_400) * 1000),
-    slowQueryThresholdSeconds: num(o, 'slow_query_threshold_seconds', where, 1, 0.000001, 3600),
-    memoryThresholdBytes: num(o, 'memory_threshold_mb', where, 1024, 1, 1_048_576) * 1024 * 1024,
-    filterParameters: list(o, 'filter_parameters', where),
-    filterMask: str(o, 'filter_mask', where),
-    eventSamplingRate: num(o, 'event_sampling_rate', where, 1, 0, 1),
-    filteredEvents,
-    tierLabels: (list(o, 'tier_labels', where) ?? DEFAULT_TIER_LABELS).map((t) => t.toLowerCase()),
-    metricPrefix: prefix,
-    push: pushUrl === undefined ? undefined : { endpoint: pushUrl, ...pushSettings },
-    registry: registry as Registry<RegistryContentType> | undefined,
-    tracerProvider: provider as TracerProvider | undefined,
+    structuredLogging: t.structuredLoggingEnabled,
+    correlationIdHeader: t.correlationIdHeader,
+    logFormat: t.logFormat,
+    logLevel: t.logLevel,
+    tracing: t.enabled,
+    traceSamplingRate: t.traceSamplingRate,
+    serviceName: t.serviceName,
+    serviceVersion: t.serviceVersion,
+    metrics: t.metricsEnabled,
+    metricsEndpoint: t.metricsEndpoint,
+    metricsFormat: t.metricsFormat,
+    performanceMonitoring: t.performanceMonitoringEnabled,
+    slowStepThresholdMs: Math.round(t.slowStepThresholdSeconds * 1000),
+    slowQueryThresholdSeconds: t.slowQueryThresholdSeconds,
+    memoryThresholdBytes: t.memoryThresholdMb * 1024 * 1024,
+    filterParameters: t.filterParameters,
+    filterMask: t.filterMask,
+    eventSamplingRate: t.eventSamplingRate,
+    filteredEvents: t.filteredEvents,
+    tierLabels: t.tierLabels.map((l) => l.toLowerCase()),
+    metricPrefix: push.metricPrefix,
+    push:
+      push.endpoint === undefined
+        ? undefined
+        : {
+            endpoint: push.endpoint,
+            jobTimeoutMs: push.jobTimeout * 1000,
+            exportTimeoutMs: push.exportTimeout * 1000,
+            retryAttempts: Math.trunc(push.retryAttempts),
+            includeInstanceLabels: push.includeInstanceLabels,
+            intervalMs: push.pushInterval * 1000,
+          },
+    registry: t.registry as Registry<RegistryContentType> | undefined,
+    tracerProvider: t.tracerProvider as TracerProvider | undefined,
   };
 }

@@ -30,7 +30,15 @@ import { WorkerSlot } from './worker-slot.js';
 
 /** Open the store, load templates and handlers, and return a ready (not yet started) Tasker. */
 export async function createTasker(options: TaskerOptions = {}): Promise<Tasker> {
-  const opts = compileOptions(options);
+  return createCompiledTasker(compileOptions(options), options);
+}
+
+/**
+ * @internal createTasker for options already compiled (the CLI compiles its settings once, naming the
+ * file or variable a bad value came from); `options` supplies only what compiling does not cover: the
+ * templates, handlers, logger, store, workerId and migration choices.
+ */
+export async function createCompiledTasker(opts: ResolvedOptions, options: TaskerOptions): Promise<Tasker> {
   const logger =
     options.logger === false
       ? pino({ level: 'silent' })

@@ -1,7 +1,5 @@
 /** `tasker db migrate` and `tasker db status`: the schema of the configured database. */
 import type { Command } from 'commander';
-import { compileOptions } from '../../config/options.js';
-import { settingsToOptions } from '../../config/settings.js';
 import type { MigrationStatus, TaskStore } from '../../store/port.js';
 import { openStore } from '../../store/open-store.js';
 import { settingsFrom, type CliIo, type CommonFlags } from '../context.js';
@@ -28,7 +26,7 @@ export function registerDb(program: Command, io: CliIo, common: (c: Command) => 
     common(db.command(name).description(text))
       .option('--schema <name>', 'PostgreSQL schema (default tasker, or ?schema= in the URL)')
       .action(async (o: Flags) => {
-        const opts = compileOptions(settingsToOptions(settingsFrom(io, o)));
+        const opts = settingsFrom(io, o).compiled;
         const store = await openStore(opts, { migrate: false, checkSchema: false, postgresSchema: o.schema });
         try {
           const status = migrate ? await store.migrate() : await store.schemaStatus();
