@@ -5,18 +5,23 @@
 import type pg from 'pg';
 import { TaskerError } from '../../errors.js';
 import { mapPostgresError } from './connect.js';
+import { statements, type Statements } from './sql.js';
 
 export type Client = pg.PoolClient;
 
 export class PgPool {
+  /** A table of this store's schema. */
+  readonly t: (table: string) => string;
+  readonly sql: Statements;
+
   constructor(
     readonly pool: pg.Pool,
     readonly location: string,
     readonly schema: string,
-  ) {}
-
-  /** A table of this store's schema. */
-  readonly t = (table: string): string => `"${this.schema}".${table}`;
+  ) {
+    this.t = (table) => `"${schema}".${table}`;
+    this.sql = statements(this.t);
+  }
 
   async query<R extends pg.QueryResultRow>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
     try {

@@ -142,7 +142,7 @@ export class PostgresStore implements port.TaskStore {
   async cycle(input: port.CycleInput): Promise<port.CycleResult> {
     if (input.outcomes.length === 0 && !input.recoverExpiredLeases) {
       // An idle poll is one indexed query, not a transaction: an idle worker stays quiet.
-      const next = await this.db.query<{ at: number | null }>(sql.nextReadySql(this.db.t), []);
+      const next = await this.db.query<{ at: number | null }>(this.db.sql.nextReady, []);
       const at = next.rows[0]?.at ?? null;
       if (at === null || at > input.now)
         return { applied: [], claimed: [], recovered: 0, events: [], nextReadyAt: at, touched: [] };

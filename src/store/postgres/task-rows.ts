@@ -77,22 +77,21 @@ export class PgTaskRows {
 
   /** The cycle's requests, answered on this transaction's client. */
   cycleIO(c: Client, st: TxState): AsyncCycleIO {
-    const t = this.db.t;
+    const q = this.db.sql;
     const refs = async (text: string, args: unknown[]) =>
       (await c.query<{ id: number; task_id: string }>(text, args)).rows.map(stepRef);
     return {
       load: (ids, purpose) =>
         this.lockAndLoad(c, st, ids, purpose === 'outcomes' ? 'wait' : 'skip', purpose !== 'recovery'),
-      expired: (now, limit) => refs(sql.expiredSql(t), [now, limit]),
-      ready: (now, handlers, limit) => refs(sql.readySql(t), [now, handlers ? [...handlers] : null, limit]),
+      expired: (now, limit) => refs(q.expired, [now, limit]),
+      ready: (now, handlers, limit) => refs(q.ready, [now, handlers ? [...handlers] : null, limit]),
       write: async (spaces, now) => {
         const events = await this.write(c, st, spaces);
         // Work this worker made ready but could not take: wake the others now rather than at their poll.
         if (spaces.some((ws) => ws.readyStepIds(now).length > 0)) await this.notify(c);
         return { events, touched: st.written.map((w) => w.snapshot.task.id) };
       },
-      nextReadyAt: async () =>
-        (await c.query<{ at: number | null }>(sql.nextReadySql(t))).rows[0]?.at ?? null,
+      nextReadyAt: async () => (await c.query<{ at: number | null }>(q.nextReady)).rows[0]?.at ?? null,
     };
   }
 
@@ -117,10 +116,7 @@ export class PgTaskRows {
     const keys = drafts.filter((d) => !created.has(d.task.id)).map((d) => d.task.idempotencyKey);
     const existing = new Map<string, TaskRow>();
     if (keys.length > 0) {
-      const r = await c.query<TaskRow>(
-        `SELECT ${sql.TASK_SELECT} FROM ${this.db.t('tasks')} WHERE idempotency_key = ANY($1::text[])`,
-        [keys],
-      );
+      const r = await c.query<TaskRow>(this.db.sql.tasksByKey, [keys]);
       for (const row of r.rows) if (row.idempotency_key !== null) existing.set(row.idempotency_key, row);
     }
     const steps = fresh.flatMap((d) => d.steps);
@@ -161,7 +157,7 @@ export class PgTaskRows {
     leases: readonly HeldLease[],
     until: number,
   ): Promise<HeldLease[]> {
-    const held = await c.query<{ id: number }>(sql.extendLeasesSql(this.db.t), [
+    const held = await c.query<{ id: number }>(this.db.sql.extendLeases, [
       until,
       leases.map((l) => l.stepId),
       leases.map((l) => l.attempt),
@@ -200,12 +196,8 @@ export class PgTaskRows {
     useCache = true,
   ): Promise<TaskSnapshot[]> {
     if (ids.length === 0) return [];
-    const lock = ` ORDER BY id FOR UPDATE${mode === 'skip' ? ' SKIP LOCKED' : ''}`;
     const light = useCache && ids.every((id) => this.cache.has(id));
-    const rows = await c.query<TaskRow & { revision: string }>(
-      `SELECT ${light ? 'id' : sql.TASK_SELECT}, revision FROM ${this.db.t('tasks')} WHERE id = ANY($1::uuid[])${lock}`,
-      [ids],
-    );
+    const rows = await c.query<TaskRow & { revision: string }>(this.db.sql.lockTasks(light, mode), [ids]);
     const out = new Map<string, TaskSnapshot | TaskRow | string>();
     for (const row of rows.rows) {
       const revision = Number(row.revision);
@@ -237,21 +229,14 @@ export class PgTaskRows {
   }
 
   private async taskRows(c: Client, ids: string[]): Promise<TaskRow[]> {
-    const r = await c.query<TaskRow>(
-      `SELECT ${sql.TASK_SELECT} FROM ${this.db.t('tasks')} WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return r.rows;
+    return (await c.query<TaskRow>(this.db.sql.tasks, [ids])).rows;
   }
 
   private async withSteps(c: Client, taskRows: readonly TaskRow[]): Promise<Map<string, TaskSnapshot>> {
     const byTask = new Map<string, TaskSnapshot>();
     if (taskRows.length === 0) return byTask;
     for (const row of taskRows) byTask.set(row.id, { task: taskFromRow(row), steps: [] });
-    const steps = await c.query<StepRow>(
-      `SELECT ${sql.STEP_SELECT} FROM ${this.db.t('steps')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, position`,
-      [taskRows.map((r) => r.id)],
-    );
+    const steps = await c.query<StepRow>(this.db.sql.stepsOf, [taskRows.map((r) => r.id)]);
     for (const row of steps.rows) byTask.get(row.task_id)?.steps.push(stepFromRow(row));
     return byTask;
   }

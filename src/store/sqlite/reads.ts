@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AttemptRecord, TransitionRecord } from '../../core/records.js';
-import { WORKER_INSERT, WORKER_UPSERT, rowValues } from '../columns.js';
+import { WORKER_INSERT, rowValues } from '../columns.js';
 import { encodeCursor } from '../cursor.js';
 import type * as port from '../port.js';
 import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
@@ -21,9 +21,6 @@ import {
 import { taskWhere } from '../task-filter.js';
 import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
 import * as sql from './sql.js';
-
-const UPSERT_WORKER = `${sql.insertSql('workers', WORKER_INSERT)}
-  ON CONFLICT (id) DO UPDATE SET ${WORKER_UPSERT.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
 export class SqliteReads {
   private readonly selectAttempts: Database.Statement;
@@ -45,9 +42,7 @@ export class SqliteReads {
   listTasks(filter: port.TaskFilter): port.TaskPage {
     const w = taskWhere(filter, () => '?', 'task_tags');
     const limit = filter.limit ?? 50;
-    const rows = this.db
-      .prepare(`SELECT t.* FROM tasks t ${w.sql} ORDER BY t.id DESC LIMIT ?`)
-      .all(...w.args, limit + 1) as TaskRow[];
+    const rows = this.db.prepare(sql.listTasksSql(w.sql)).all(...w.args, limit + 1) as TaskRow[];
     const tasks = rows.slice(0, limit).map(taskFromRow);
     const last = tasks[tasks.length - 1];
     return { tasks, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
@@ -55,7 +50,7 @@ export class SqliteReads {
 
   countTasks(filter: port.TaskFilter): number {
     const w = taskWhere({ ...filter, cursor: undefined }, () => '?', 'task_tags');
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks t ${w.sql}`).get(...w.args) as { n: number }).n;
+    return (this.db.prepare(sql.countTasksSql(w.sql)).get(...w.args) as { n: number }).n;
   }
 
   activeCounts(now: number): port.ActiveCounts {
@@ -86,7 +81,7 @@ export class SqliteReads {
 
   saveWorker(w: port.WorkerRecord): void {
     this.db.transaction(() => {
-      this.db.prepare(UPSERT_WORKER).run(rowValues(WORKER_INSERT, w));
+      this.db.prepare(sql.UPSERT_WORKER).run(rowValues(WORKER_INSERT, w));
       this.db.prepare(sql.DELETE_OLD_WORKERS).run(w.heartbeatAt - WORKER_ROW_RETENTION_MS);
     })();
   }

@@ -2,7 +2,7 @@
  * SQLite's statements, named: the write statements come from the column lists in store/columns.ts, the
  * reads are written out. Plain table names (one database file, no schema) and `?` placeholders.
  */
-import { names, type Columns, type UpdateSpec } from '../columns.js';
+import { names, WORKER_INSERT, WORKER_UPSERT, type Columns, type UpdateSpec } from '../columns.js';
 
 export const placeholders = (cols: Columns<never>): string => cols.map(() => '?').join(', ');
 
@@ -75,3 +75,11 @@ export const SELECT_WORKERS = `SELECT * FROM workers
   WHERE (stopped_at IS NULL AND expires_at >= ?) OR COALESCE(stopped_at, expires_at) >= ? ORDER BY started_at DESC`;
 export const LEASES_BY_OWNER = `SELECT lease_owner AS id, COUNT(*) AS n FROM steps WHERE lease_expires_at IS NOT NULL
   GROUP BY lease_owner`;
+
+/** A page of tasks newest first, given a WHERE clause (store/task-filter.ts); the limit is bound last. */
+export const listTasksSql = (where: string): string =>
+  `SELECT t.* FROM tasks t ${where} ORDER BY t.id DESC LIMIT ?`;
+export const countTasksSql = (where: string): string => `SELECT COUNT(*) AS n FROM tasks t ${where}`;
+
+export const UPSERT_WORKER = `${insertSql('workers', WORKER_INSERT)}
+  ON CONFLICT (id) DO UPDATE SET ${WORKER_UPSERT.map((c) => `${c} = excluded.${c}`).join(', ')}`;
