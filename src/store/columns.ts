@@ -141,13 +141,13 @@ export const STEP_READ: Columns<StepRecord> = [col('id', 'bigint', (s) => s.id),
 /** A new step starts unleased, never run: the columns after ready_at keep their defaults (NULL). */
 export const STEP_INSERT = STEP_COLUMNS.slice(0, STEP_COLUMNS.findIndex((c) => c.name === 'ready_at') + 1);
 
+/** What a step write changes: its state, never what the template fixed at creation. */
+const STEP_STATE = 'status attempts attempt_limit ready_at lease_owner lease_expires_at queued_at started_at';
+
 export const STEP_UPDATE: UpdateSpec<StepWrite> = {
   table: 'steps',
   set: on(
-    pick(
-      STEP_COLUMNS,
-      'status attempts attempt_limit ready_at lease_owner lease_expires_at queued_at started_at finished_at results',
-    ).concat(pick(STEP_COLUMNS, 'error_message error_type')),
+    pick(STEP_COLUMNS, `${STEP_STATE} finished_at results error_message error_type`),
     (w: StepWrite) => w.record,
   ),
   // Fenced on what the workspace loaded: a step another transaction moved on is not overwritten.
@@ -185,11 +185,4 @@ export const WORKER_INSERT = fields<WorkerRecord>()(
 ).concat(fields<WorkerRecord>()('in_flight:int handlers:jsonb'));
 
 /** Registry columns a later save of the same worker replaces. */
-export const WORKER_UPSERT = [
-  'heartbeat_at',
-  'expires_at',
-  'stopped_at',
-  'in_flight',
-  'handlers',
-  'concurrency',
-];
+export const WORKER_UPSERT = 'heartbeat_at expires_at stopped_at in_flight handlers concurrency'.split(' ');
