@@ -25,6 +25,7 @@ const BEHAVIOURAL = [
   'test/live-remote.test.ts',
   'test/browser/live.test.ts',
   'test/browser/triage.test.ts',
+  'test/store-contract.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

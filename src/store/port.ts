@@ -15,8 +15,10 @@ import type {
 } from '../core/records.js';
 import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
-import type { StuckTask } from '../core/failure-groups.js';
 import type { TaskerEvent } from '../events/catalog.js';
+import type * as triage from './port-triage.js';
+
+export * from './port-triage.js';
 
 /** How many ready steps to claim and under which limits (see core/cycle-planner.ts). */
 export type ClaimSpec = ClaimRules;
@@ -116,7 +118,7 @@ export interface TaskStore {
     taskId: string,
     action: (ws: TaskWorkspace) => void,
     /** The audit entry of an operator action, written in the same transaction (given the task as changed). */
-    audit?: (task: TaskRecord) => AuditDraft,
+    audit?: (task: TaskRecord) => triage.AuditDraft,
   ): Promise<{ snapshot: TaskSnapshot; events: TaskerEvent[] }>;
   getTask(taskId: string): Promise<TaskSnapshot | null>;
   /**
@@ -175,18 +177,22 @@ export interface TaskStore {
    * The window's failing attempts grouped by template, step, error type and signature (all in SQL), and
    * the running tasks that are stuck now (see store/triage-sql.ts).
    */
-  failureGroups(q: FailureGroupQuery): Promise<FailureGroupData>;
+  failureGroups(q: triage.FailureGroupQuery): Promise<triage.FailureGroupData>;
   /** The tasks of one failure group (not stuck ones: those come with failureGroups), last to fail first. */
-  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
+  failureGroupTaskIds(q: triage.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
   /** Append audit entries (outside any task mutation: refusals, bulk job events). */
-  appendAudit(entries: readonly AuditDraft[]): Promise<void>;
+  appendAudit(entries: readonly triage.AuditDraft[]): Promise<void>;
   /** Audit entries, newest first. */
-  listAudit(q: AuditQuery): Promise<AuditRecord[]>;
+  listAudit(q: triage.AuditQuery): Promise<triage.AuditRecord[]>;
   /** Record a bulk job, its planned tasks (pending or skipped) and its audit entry, in one transaction. */
-  createBulkJob(job: BulkJobRecord, items: readonly BulkItemDraft[], audit: AuditDraft): Promise<void>;
-  getBulkJob(id: string): Promise<BulkJobView | null>;
-  listBulkJobs(limit: number): Promise<BulkJobView[]>;
-  bulkItems(jobId: string): Promise<BulkItemRecord[]>;
+  createBulkJob(
+    job: triage.BulkJobRecord,
+    items: readonly triage.BulkItemDraft[],
+    audit: triage.AuditDraft,
+  ): Promise<void>;
+  getBulkJob(id: string): Promise<triage.BulkJobView | null>;
+  listBulkJobs(limit: number): Promise<triage.BulkJobView[]>;
+  bulkItems(jobId: string): Promise<triage.BulkItemRecord[]>;
   /**
    * Take (or renew) the lease of a running job: `jobId` null takes the oldest running job whose lease is
    * free or expired. Returns the job when this owner holds it until `leaseUntil`.
@@ -196,9 +202,9 @@ export interface TaskStore {
     owner: string,
     now: number,
     leaseUntil: number,
-  ): Promise<BulkJobRecord | null>;
+  ): Promise<triage.BulkJobRecord | null>;
   /** The next pending tasks of a job, in plan order. */
-  pendingBulkItems(jobId: string, limit: number): Promise<BulkItemRecord[]>;
+  pendingBulkItems(jobId: string, limit: number): Promise<triage.BulkItemRecord[]>;
   /**
    * Act on one task of a job in one transaction with marking its item: only while the job runs under
    * this owner's lease and the item is still pending, so no task is acted on twice. An action the task no
@@ -211,144 +217,15 @@ export interface TaskStore {
     taskId: string,
     action: (ws: TaskWorkspace) => void,
     now: number,
-  ): Promise<BulkItemApplied>;
+  ): Promise<triage.BulkItemApplied>;
   /** End a job (completed, stopped, failed) and append its audit entry; false when it had already ended. */
-  finishBulkJob(jobId: string, status: BulkJobStatus, now: number, audit: AuditDraft): Promise<boolean>;
+  finishBulkJob(
+    jobId: string,
+    status: triage.BulkJobStatus,
+    now: number,
+    audit: triage.AuditDraft,
+  ): Promise<boolean>;
 }
-
-export interface FailureGroupQuery {
-  from: number;
-  to: number;
-  now: number;
-  bucketMs: number;
-  /** Added to the largest step timeout before a running task without progress counts as stuck. */
-  stuckGraceMs: number;
-  namespace?: string | undefined;
-  name?: string | undefined;
-  namespaces?: readonly string[] | null | undefined;
-  /** Failure groups returned at most (the most costly); `truncated` says when more exist. */
-  maxGroups: number;
-}
-
-export interface FailureGroupKey {
-  namespace: string;
-  name: string;
-  version: string;
-  step: string;
-  errorType: string | null;
-  signature: string;
-}
-
-/** One group of failing attempts as SQL counted it. */
-export interface FailureGroupRow extends FailureGroupKey {
-  fingerprint: string;
-  tasks: number;
-  attempts: number;
-  failed: number;
-  retrying: number;
-  recovered: number;
-  cancelled: number;
-  firstSeen: number;
-  lastSeen: number;
-  revenueAtRisk: number;
-  /** Distinct named customers among the tasks at risk, and those at risk without a customer. */
-  namedCustomers: number;
-  anonymousCustomers: number;
-  message: string | null;
-  examples: string[];
-  workers: string[];
-  /** Failing attempts per bucket of the window. */
-  series: Array<{ bucket: number; attempts: number }>;
-}
-
-/** A stuck task as the store reads it (`step`: its first unfinished step in DAG order). */
-export type StuckTaskRow = StuckTask;
-
-export interface FailureGroupData {
-  groups: FailureGroupRow[];
-  /** More failure groups than maxGroups exist. */
-  truncated: boolean;
-  stuck: StuckTaskRow[];
-}
-
-export type AuditOutcome = 'ok' | 'refused' | 'failed';
-
-export interface AuditDraft {
-  at: number;
-  actor: string;
-  action: string;
-  outcome: AuditOutcome;
-  reason: string | null;
-  /** The one namespace of the tasks touched, or null (several, none). */
-  namespace: string | null;
-  taskIds: readonly string[];
-  filter: Record<string, unknown> | null;
-  jobId: string | null;
-  detail: Record<string, unknown> | null;
-}
-
-export interface AuditRecord extends AuditDraft {
-  id: number;
-  taskCount: number;
-}
-
-export interface AuditQuery {
-  taskId?: string | undefined;
-  actor?: string | undefined;
-  action?: string | undefined;
-  outcome?: AuditOutcome | undefined;
-  /** Entries with a smaller id (keyset). */
-  beforeId?: number | undefined;
-  /** Only entries of these namespaces (a limited token); null: all. */
-  namespaces?: readonly string[] | null | undefined;
-  limit: number;
-}
-
-/** Audit rows keep at most this many task ids inline; `taskCount` has the total, audit_tasks all of them. */
-export const AUDIT_TASK_IDS_INLINE = 100;
-
-export type BulkAction = 'retry' | 'cancel' | 'resolve_step';
-export type BulkJobStatus = 'running' | 'completed' | 'stopped' | 'failed';
-export type BulkItemStatus = 'pending' | 'done' | 'skipped' | 'failed';
-
-export interface BulkJobRecord {
-  id: string;
-  action: BulkAction;
-  status: BulkJobStatus;
-  actor: string;
-  reason: string;
-  filter: Record<string, unknown>;
-  step: string | null;
-  results: unknown;
-  /** The namespaces the actor was limited to, re-checked for every task; null: all. */
-  namespaces: string[] | null;
-  maxTasks: number;
-  ratePerSecond: number;
-  createdAt: number;
-  finishedAt: number | null;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
-}
-
-export interface BulkJobView extends BulkJobRecord {
-  counts: Record<BulkItemStatus, number>;
-}
-
-export interface BulkItemDraft {
-  position: number;
-  taskId: string;
-  status: 'pending' | 'skipped';
-  message: string | null;
-}
-
-export interface BulkItemRecord extends Omit<BulkItemDraft, 'status'> {
-  status: BulkItemStatus;
-  at: number | null;
-}
-
-export type BulkItemApplied =
-  | { applied: true; snapshot: TaskSnapshot; events: TaskerEvent[] }
-  | { applied: false; why: 'lease_lost' | 'not_pending' | 'skipped'; message?: string | undefined };
 
 export interface ThroughputQuery {
   from: number;

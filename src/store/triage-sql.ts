@@ -276,23 +276,6 @@ export function* groupReads(
   return { groups: foldGroups(top, examples, activity), truncated };
 }
 
-export function runReads<T>(reads: Generator<Sql, T, unknown[]>, all: (s: Sql) => unknown[]): T {
-  for (let step = reads.next([]); ;) {
-    if (step.done) return step.value;
-    step = reads.next(all(step.value));
-  }
-}
-
-export async function runReadsAsync<T>(
-  reads: Generator<Sql, T, unknown[]>,
-  all: (s: Sql) => Promise<unknown[]>,
-): Promise<T> {
-  for (let step = reads.next([]); ;) {
-    if (step.done) return step.value;
-    step = reads.next(await all(step.value));
-  }
-}
-
 export interface StuckRow {
   id: string;
   namespace: string;

@@ -33,32 +33,33 @@ import {
   foldStuck,
   groupReads,
   groupTasksSql,
-  runReadsAsync,
   stuckSql,
   type Dialect,
   type Sql,
   type StuckRow,
   type UnfinishedStepRow,
 } from '../triage-sql.js';
-
-type Client = pg.PoolClient;
-type Query = <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => Promise<pg.QueryResult<R>>;
+import { driveAsync } from '../drive.js';
+import type { Client, PgPool } from './pool.js';
 
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 export class PgTriage {
   private readonly dialect: Dialect;
 
-  constructor(
-    private readonly t: (table: string) => string,
-    private readonly query: Query,
-    private readonly tx: <T>(fn: (c: Client) => Promise<T>, begin?: string) => Promise<T>,
-  ) {
+  private readonly t: (table: string) => string;
+  private readonly query: PgPool['query'];
+  private readonly tx: PgPool['tx'];
+
+  constructor(db: PgPool) {
+    this.t = db.t;
+    this.query = (text, args) => db.query(text, args);
+    this.tx = (fn, begin) => db.tx(fn, begin);
     this.dialect = {
       // Typed: PostgreSQL cannot infer a type for `$n / $m` or `$n IS NOT DISTINCT FROM col` on its own.
       param: (n, v) =>
         `$${n}::${typeof v === 'number' ? (Number.isInteger(v) ? 'bigint' : 'float8') : 'text'}`,
-      table: t,
+      table: db.t,
     };
   }
 
@@ -79,7 +80,7 @@ export class PgTriage {
     return this.tx(async (c) => {
       const all = async <R extends pg.QueryResultRow>(s: Sql) => (await c.query<R>(s.sql, s.args)).rows;
       const d = this.dialect;
-      const { groups, truncated } = await runReadsAsync(groupReads(d, q), all);
+      const { groups, truncated } = await driveAsync(groupReads(d, q), all);
       const stuck = await all<StuckRow>(stuckSql(d, q));
       const steps =
         stuck.length === 0

@@ -3,24 +3,27 @@
  * of appending transitions and attempts in a busy cycle. Statements are prepared once per chunk size.
  */
 import type Database from 'better-sqlite3';
+import type { Columns } from '../columns.js';
+import { insertSql } from './sql.js';
 
 const CHUNK = 64;
 
-export class BatchInsert {
+export class BatchInsert<R> {
   private readonly stmts = new Map<number, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
     private readonly table: string,
-    private readonly columns: readonly string[],
+    private readonly columns: Columns<R>,
   ) {}
 
-  run(rows: ReadonlyArray<readonly unknown[]>): void {
+  run(rows: readonly R[]): void {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const n = Math.min(CHUNK, rows.length - i);
       const values: unknown[] = [];
       for (let r = i; r < i + n; r++) {
-        for (const v of rows[r] ?? []) values.push(v);
+        const row = rows[r] as R;
+        for (const c of this.columns) values.push(c.value(row));
       }
       // better-sqlite3 binds an array argument as the positional parameters (no spread of 700 args).
       this.stmt(n).run(values);
@@ -30,10 +33,7 @@ export class BatchInsert {
   private stmt(n: number): Database.Statement {
     let s = this.stmts.get(n);
     if (!s) {
-      const one = `(${this.columns.map(() => '?').join(', ')})`;
-      s = this.db.prepare(
-        `INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array(n).fill(one).join(', ')}`,
-      );
+      s = this.db.prepare(insertSql(this.table, this.columns as Columns<never>, n));
       this.stmts.set(n, s);
     }
     return s;

@@ -4,44 +4,12 @@
  * adapter, which owns the transaction and the snapshot cache.
  */
 import type Database from 'better-sqlite3';
-import type {
-  AuditDraft,
-  AuditQuery,
-  AuditRecord,
-  BulkItemDraft,
-  BulkItemRecord,
-  BulkJobRecord,
-  BulkJobStatus,
-  BulkJobView,
-  FailureGroupData,
-  FailureGroupQuery,
-} from '../port.js';
-import {
-  AUDIT_COLUMNS,
-  auditFromRow,
-  auditValues,
-  BULK_JOB_COLUMNS,
-  bulkItemFromRow,
-  bulkJobFromRow,
-  bulkJobValues,
-  withCounts,
-  type AuditRow,
-  type BulkItemRow,
-  type BulkJobRow,
-} from '../triage-rows.js';
-import {
-  foldStuck,
-  groupReads,
-  groupTasksSql,
-  runReads,
-  stuckSql,
-  type Dialect,
-  type Sql,
-  type StuckRow,
-  type UnfinishedStepRow,
-} from '../triage-sql.js';
+import { drive } from '../drive.js';
+import type * as port from '../port.js';
+import * as tr from '../triage-rows.js';
+import * as ts from '../triage-sql.js';
 
-const DIALECT: Dialect = {
+const DIALECT: ts.Dialect = {
   param: (n) => `?${n}`,
   table: (name) => name,
 };
@@ -52,29 +20,29 @@ export class SqliteTriage {
 
   constructor(private readonly db: Database.Database) {
     this.insertAudit = db.prepare(
-      `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (${AUDIT_COLUMNS.split(',')
+      `INSERT INTO audit_log (${tr.AUDIT_COLUMNS}) VALUES (${tr.AUDIT_COLUMNS.split(',')
         .map(() => '?')
         .join(', ')})`,
     );
     this.insertAuditTask = db.prepare('INSERT OR IGNORE INTO audit_tasks (task_id, audit_id) VALUES (?, ?)');
   }
 
-  private all<R>(q: Sql): R[] {
+  private all<R>(q: ts.Sql): R[] {
     // better-sqlite3 binds numbered parameters from an object keyed by number.
     return this.db.prepare(q.sql).all(Object.fromEntries(q.args.map((v, i) => [i + 1, v]))) as R[];
   }
 
   /** Inside the caller's transaction. */
-  writeAudit(a: AuditDraft): void {
-    const r = this.insertAudit.run(...auditValues(a));
+  writeAudit(a: port.AuditDraft): void {
+    const r = this.insertAudit.run(...tr.auditValues(a));
     for (const id of a.taskIds) this.insertAuditTask.run(id, r.lastInsertRowid);
   }
 
-  failureGroups(q: FailureGroupQuery): FailureGroupData {
+  failureGroups(q: port.FailureGroupQuery): port.FailureGroupData {
     return this.db.transaction(() => {
-      const { groups, truncated } = runReads(groupReads(DIALECT, q), (s) => this.all(s));
-      const stuck = this.all<StuckRow>(stuckSql(DIALECT, q));
-      const steps: UnfinishedStepRow[] = [];
+      const { groups, truncated } = drive(ts.groupReads(DIALECT, q), (s) => this.all(s));
+      const stuck = this.all<ts.StuckRow>(ts.stuckSql(DIALECT, q));
+      const steps: ts.UnfinishedStepRow[] = [];
       for (let i = 0; i < stuck.length; i += 500) {
         const ids = stuck.slice(i, i + 500).map((r) => r.id);
         steps.push(
@@ -85,22 +53,24 @@ export class SqliteTriage {
                  AND status IN ('pending', 'in_progress', 'waiting_for_retry')
                ORDER BY task_id, position`,
             )
-            .all(...ids) as UnfinishedStepRow[]),
+            .all(...ids) as ts.UnfinishedStepRow[]),
         );
       }
-      return { groups, truncated, stuck: foldStuck(stuck, steps) };
+      return { groups, truncated, stuck: ts.foldStuck(stuck, steps) };
     })();
   }
 
-  failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): string[] {
-    return this.all<{ task_id: string }>(groupTasksSql(DIALECT, q, fingerprint, limit)).map((r) => r.task_id);
+  failureGroupTaskIds(q: port.FailureGroupQuery, fingerprint: string, limit: number): string[] {
+    return this.all<{ task_id: string }>(ts.groupTasksSql(DIALECT, q, fingerprint, limit)).map(
+      (r) => r.task_id,
+    );
   }
 
-  appendAudit(entries: readonly AuditDraft[]): void {
+  appendAudit(entries: readonly port.AuditDraft[]): void {
     this.db.transaction(() => entries.forEach((a) => this.writeAudit(a))).immediate();
   }
 
-  listAudit(q: AuditQuery): AuditRecord[] {
+  listAudit(q: port.AuditQuery): port.AuditRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
     const from =
@@ -122,20 +92,20 @@ export class SqliteTriage {
       .prepare(
         `SELECT a.* FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.id DESC LIMIT ?`,
       )
-      .all(...args, q.limit) as AuditRow[];
-    return rows.map(auditFromRow);
+      .all(...args, q.limit) as tr.AuditRow[];
+    return rows.map(tr.auditFromRow);
   }
 
-  createBulkJob(job: BulkJobRecord, items: readonly BulkItemDraft[], audit: AuditDraft): void {
+  createBulkJob(job: port.BulkJobRecord, items: readonly port.BulkItemDraft[], audit: port.AuditDraft): void {
     this.db
       .transaction(() => {
         this.db
           .prepare(
-            `INSERT INTO bulk_jobs (${BULK_JOB_COLUMNS}) VALUES (${BULK_JOB_COLUMNS.split(',')
+            `INSERT INTO bulk_jobs (${tr.BULK_JOB_COLUMNS}) VALUES (${tr.BULK_JOB_COLUMNS.split(',')
               .map(() => '?')
               .join(', ')})`,
           )
-          .run(...bulkJobValues(job));
+          .run(...tr.bulkJobValues(job));
         const insert = this.db.prepare(
           'INSERT INTO bulk_job_tasks (job_id, position, task_id, status, message) VALUES (?, ?, ?, ?, ?)',
         );
@@ -145,10 +115,11 @@ export class SqliteTriage {
       .immediate();
   }
 
-  getBulkJob(id: string): BulkJobView | null {
+  getBulkJob(id: string): port.BulkJobView | null {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM bulk_jobs WHERE id = ?').get(id) as BulkJobRow | undefined;
-      return row ? withCounts(bulkJobFromRow(row), this.counts(id)) : null;
+      const row = this.db.prepare('SELECT * FROM bulk_jobs WHERE id = ?').get(id) as
+        tr.BulkJobRow | undefined;
+      return row ? tr.withCounts(tr.bulkJobFromRow(row), this.counts(id)) : null;
     })();
   }
 
@@ -158,27 +129,32 @@ export class SqliteTriage {
       .all(jobId) as Array<{ status: string; n: number }>;
   }
 
-  listBulkJobs(limit: number): BulkJobView[] {
+  listBulkJobs(limit: number): port.BulkJobView[] {
     return this.db.transaction(() =>
       (
         this.db
           .prepare('SELECT * FROM bulk_jobs ORDER BY created_at DESC, id DESC LIMIT ?')
-          .all(limit) as BulkJobRow[]
-      ).map((r) => withCounts(bulkJobFromRow(r), this.counts(r.id))),
+          .all(limit) as tr.BulkJobRow[]
+      ).map((r) => tr.withCounts(tr.bulkJobFromRow(r), this.counts(r.id))),
     )();
   }
 
-  bulkItems(jobId: string): BulkItemRecord[] {
+  bulkItems(jobId: string): port.BulkItemRecord[] {
     return (
       this.db
         .prepare(
           'SELECT position, task_id, status, message, at FROM bulk_job_tasks WHERE job_id = ? ORDER BY position',
         )
-        .all(jobId) as BulkItemRow[]
-    ).map(bulkItemFromRow);
+        .all(jobId) as tr.BulkItemRow[]
+    ).map(tr.bulkItemFromRow);
   }
 
-  leaseBulkJob(jobId: string | null, owner: string, now: number, leaseUntil: number): BulkJobRecord | null {
+  leaseBulkJob(
+    jobId: string | null,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): port.BulkJobRecord | null {
     return this.db
       .transaction(() => {
         const row = (
@@ -196,25 +172,25 @@ export class SqliteTriage {
                      AND (lease_owner IS NULL OR lease_expires_at < ? OR lease_owner = ?)`,
                 )
                 .get(jobId, now, owner)
-        ) as BulkJobRow | undefined;
+        ) as tr.BulkJobRow | undefined;
         if (!row) return null;
         this.db
           .prepare('UPDATE bulk_jobs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?')
           .run(owner, leaseUntil, row.id);
-        return { ...bulkJobFromRow(row), leaseOwner: owner, leaseExpiresAt: leaseUntil };
+        return { ...tr.bulkJobFromRow(row), leaseOwner: owner, leaseExpiresAt: leaseUntil };
       })
       .immediate();
   }
 
-  pendingBulkItems(jobId: string, limit: number): BulkItemRecord[] {
+  pendingBulkItems(jobId: string, limit: number): port.BulkItemRecord[] {
     return (
       this.db
         .prepare(
           `SELECT position, task_id, status, message, at FROM bulk_job_tasks
            WHERE job_id = ? AND status = 'pending' ORDER BY position LIMIT ?`,
         )
-        .all(jobId, limit) as BulkItemRow[]
-    ).map(bulkItemFromRow);
+        .all(jobId, limit) as tr.BulkItemRow[]
+    ).map(tr.bulkItemFromRow);
   }
 
   /** Inside the caller's transaction: whether the job still runs under this owner's lease. */
@@ -239,7 +215,7 @@ export class SqliteTriage {
     );
   }
 
-  finishBulkJob(jobId: string, status: BulkJobStatus, now: number, audit: AuditDraft): boolean {
+  finishBulkJob(jobId: string, status: port.BulkJobStatus, now: number, audit: port.AuditDraft): boolean {
     return this.db
       .transaction(() => {
         const r = this.db

@@ -1,0 +1,188 @@
+/**
+ * One column list per table the engine writes: each column's name, its PostgreSQL type and how a record
+ * gives its value. SQLite's placeholders and bound values, PostgreSQL's bound arrays (`unnest($1::uuid[],
+ * …)`) and their values all come from these lists (sqlite/sql.ts, postgres/sql.ts), so adding a column
+ * touches one place. JSON columns are bound as text in both dialects (PostgreSQL casts them to jsonb).
+ */
+import type {
+  AttemptRecord,
+  NewStepRecord,
+  StepRecord,
+  TaskRecord,
+  TransitionRecord,
+} from '../core/records.js';
+import type { StepWrite } from '../core/task-workspace.js';
+import type { WorkerRecord } from './port.js';
+import { jsonText } from './json-text.js';
+import { resultsJson } from './rows.js';
+
+export type PgType = 'uuid' | 'text' | 'bigint' | 'int' | 'float8' | 'jsonb';
+
+export interface Column<R> {
+  readonly name: string;
+  readonly type: PgType;
+  readonly value: (row: R) => unknown;
+}
+
+export type Columns<R> = ReadonlyArray<Column<R>>;
+
+export const col = <R>(name: string, type: PgType, value: (row: R) => unknown): Column<R> => ({
+  name,
+  type,
+  value,
+});
+
+/** The same columns read from a record reached through `get` (a task inside a write, say). */
+export function on<R, S>(cols: Columns<S>, get: (row: R) => S): Columns<R> {
+  return cols.map((c) => col(c.name, c.type, (r: R) => c.value(get(r))));
+}
+
+/** The named columns of a list, in the list's order. */
+export function pick<R>(cols: Columns<R>, names: string): Columns<R> {
+  const wanted = names.split(' ');
+  return cols.filter((c) => wanted.includes(c.name));
+}
+
+type Snake<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Snake<T>}`
+  : '';
+/** The column names a record's fields map to (camelCase field, snake_case column). */
+type FieldColumn<R> = { [K in keyof R & string]: Snake<K> }[keyof R & string];
+/** A `column[:type]` word that names no field of R or no PostgreSQL type (never when it is right). */
+type BadWord<R, W extends string> = W extends `${infer N}:${infer T}`
+  ? N extends FieldColumn<R>
+    ? T extends PgType
+      ? never
+      : W
+    : W
+  : W extends FieldColumn<R>
+    ? never
+    : W;
+type Unknown<R, S extends string> = S extends `${infer W} ${infer Rest}`
+  ? BadWord<R, W> | Unknown<R, Rest>
+  : BadWord<R, S>;
+
+const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Columns that hold a record's field of the same name, as `column[:type]` words (type text unless given),
+ * checked against the record's fields at compile time. JSON is written as text (null stays NULL).
+ */
+export function fields<R>() {
+  return <S extends string>(
+    spec: S & ([Unknown<R, S>] extends [never] ? unknown : `no field or type for ${Unknown<R, S>}`),
+  ): Columns<R> =>
+    spec.split(' ').map((word) => {
+      const [name = word, type = 'text'] = word.split(':') as [string, PgType?];
+      const field = camel(name);
+      const get = (r: R) => (r as Record<string, unknown>)[field];
+      return col(name, type, type === 'jsonb' ? (r: R) => nullableJson(get(r)) : get);
+    });
+}
+
+const nullableJson = (v: unknown): string | null => (v === null ? null : jsonText(v));
+
+export const names = (cols: Columns<never>): string => cols.map((c) => c.name).join(', ');
+
+/** One row's values in column order (SQLite binds rows). */
+export function rowValues<R>(cols: Columns<R>, row: R): unknown[] {
+  return cols.map((c) => c.value(row));
+}
+
+/** One array per column (PostgreSQL binds columns as arrays and unnests them). */
+export function columnArrays<R>(cols: Columns<R>, rows: readonly R[]): unknown[][] {
+  return cols.map((c) => rows.map(c.value));
+}
+
+/** A fenced batch UPDATE: `set` columns written where every `match` column still equals its value. */
+export interface UpdateSpec<R> {
+  table: string;
+  set: Columns<R>;
+  match: Columns<R>;
+}
+
+const task = fields<TaskRecord>();
+export const TASK_COLUMNS: Columns<TaskRecord> = task(
+  'id:uuid namespace name version status context:jsonb correlation_id idempotency_key tags:jsonb business:jsonb',
+).concat(task('traceparent created_at:bigint updated_at:bigint started_at:bigint finished_at:bigint'));
+
+/** A task as inserted: its record and the business columns derived from it (core/business-impact.ts). */
+export interface NewTaskRow {
+  task: TaskRecord;
+  keys: { value: number | null; customer: string | null };
+}
+
+export const TASK_INSERT: Columns<NewTaskRow> = [
+  ...on(TASK_COLUMNS, (r: NewTaskRow) => r.task),
+  col('business_value', 'float8', (r) => r.keys.value),
+  col('business_customer', 'text', (r) => r.keys.customer),
+];
+
+/** What a cycle changes on a task row (each dialect adds its own fence). */
+export const TASK_SET = pick(TASK_COLUMNS, 'status updated_at started_at finished_at');
+export const TASK_ID = pick(TASK_COLUMNS, 'id');
+
+export const TASK_TAGS = fields<{ taskId: string; tag: string }>()('task_id:uuid tag');
+
+const step = fields<NewStepRecord>();
+/** Every step column but the id the database assigns. */
+export const STEP_COLUMNS: Columns<NewStepRecord> = [
+  ...step('task_id:uuid name position:int handler status depends_on:jsonb attempts:int attempt_limit:int'),
+  ...step(
+    'retry:jsonb timeout_ms:int handler_config:jsonb ready_at:bigint lease_owner lease_expires_at:bigint',
+  ),
+  ...step('queued_at:bigint started_at:bigint finished_at:bigint'),
+  col('results', 'jsonb', (s) => resultsJson(s.results)),
+  ...step('error_message error_type'),
+];
+
+export const STEP_READ: Columns<StepRecord> = [col('id', 'bigint', (s) => s.id), ...STEP_COLUMNS];
+
+/** A new step starts unleased, never run: the columns after ready_at keep their defaults (NULL). */
+export const STEP_INSERT = STEP_COLUMNS.slice(0, STEP_COLUMNS.findIndex((c) => c.name === 'ready_at') + 1);
+
+/** What a step write changes: its state, never what the template fixed at creation. */
+const STEP_STATE = 'status attempts attempt_limit ready_at lease_owner lease_expires_at queued_at started_at';
+
+export const STEP_UPDATE: UpdateSpec<StepWrite> = {
+  table: 'steps',
+  set: on(
+    pick(STEP_COLUMNS, `${STEP_STATE} finished_at results error_message error_type`),
+    (w: StepWrite) => w.record,
+  ),
+  // Fenced on what the workspace loaded: a step another transaction moved on is not overwritten.
+  match: [
+    col('id', 'bigint', (w) => w.record.id),
+    col('status', 'text', (w) => w.expectStatus),
+    col('attempts', 'int', (w) => w.expectAttempts),
+  ],
+};
+
+export const TRANSITION_INSERT = fields<TransitionRecord>()(
+  'task_id:uuid step_name from_state to_state at:bigint attempt:int reason error_type',
+);
+
+/** A finished attempt and its failure group (core/failure-groups.ts attemptCause). */
+export interface AttemptRow {
+  attempt: AttemptRecord;
+  cause: { signature: string | null; fingerprint: string | null };
+}
+
+const attempt = fields<AttemptRecord>();
+export const ATTEMPT_INSERT: Columns<AttemptRow> = [
+  ...on(
+    attempt('step_id:bigint attempt:int task_id:uuid step_name started_at:bigint finished_at:bigint').concat(
+      attempt('duration_ms:bigint outcome error_message error_type worker_id queued_at:bigint'),
+    ),
+    (r: AttemptRow) => r.attempt,
+  ),
+  col('error_signature', 'text', (r) => r.cause.signature),
+  col('error_fingerprint', 'text', (r) => r.cause.fingerprint),
+];
+
+export const WORKER_INSERT = fields<WorkerRecord>()(
+  'id host pid:int version started_at:bigint heartbeat_at:bigint expires_at:bigint stopped_at:bigint concurrency:int',
+).concat(fields<WorkerRecord>()('in_flight:int handlers:jsonb'));
+
+/** Registry columns a later save of the same worker replaces. */
+export const WORKER_UPSERT = 'heartbeat_at expires_at stopped_at in_flight handlers concurrency'.split(' ');

@@ -1,0 +1,107 @@
+/**
+ * Connections and transactions for the PostgreSQL adapter: every query goes through here, so driver
+ * errors become coded TaskerErrors and a connection the server broke never returns to the pool.
+ */
+import type pg from 'pg';
+import { TaskerError } from '../../errors.js';
+import { mapPostgresError } from './connect.js';
+import { statements, type Statements } from './sql.js';
+
+export type Client = pg.PoolClient;
+
+export class PgPool {
+  /** A table of this store's schema. */
+  readonly t: (table: string) => string;
+  readonly sql: Statements;
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly location: string,
+    readonly schema: string,
+  ) {
+    this.t = (table) => `"${schema}".${table}`;
+    this.sql = statements(this.t);
+  }
+
+  async query<R extends pg.QueryResultRow>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, args);
+    } catch (err) {
+      throw mapPostgresError(err, this.location);
+    }
+  }
+
+  /** One transaction on one pooled connection; a broken connection is discarded, not returned to the pool. */
+  tx<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    return this.withClient(async (c, broken) => {
+      try {
+        await c.query(begin);
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await c.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken(rollbackErr as Error);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A read whose partial index (steps_ready, steps_lease) holds the few rows it wants. On a young or
+   * freshly loaded table without statistics the planner guesses a sequential scan of every step (70 ms at
+   * 500,000 steps, measured); forbidding it inside a read-only transaction keeps these reads proportional
+   * to what they count.
+   */
+  indexedRead<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    return this.tx(async (c) => {
+      await c.query('SET LOCAL enable_seqscan = off');
+      return fn(c);
+    }, 'BEGIN READ ONLY');
+  }
+
+  /**
+   * A multi-statement text query (no parameters). A failure can leave the connection inside the
+   * transaction the text opened, so a failed connection is destroyed, never returned to the pool.
+   */
+  simple(sql: string): Promise<unknown> {
+    return this.withClient(async (c, broken) => {
+      try {
+        return (await c.query(sql)) as unknown;
+      } catch (err) {
+        broken(err as Error);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A pooled connection for `fn`. A checked-out connection the server kills (restart,
+   * pg_terminate_backend) reports it as an 'error' event; unheard, that event would crash the process.
+   * It is noted, and a connection noted broken (by that event or by `fn`) is dropped, not pooled again.
+   */
+  private async withClient<T>(fn: (c: Client, broken: (err: Error) => void) => Promise<T>): Promise<T> {
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapPostgresError(err, this.location);
+    }
+    let failure: Error | undefined;
+    const broken = (err: Error) => {
+      failure = err;
+    };
+    client.on('error', broken);
+    try {
+      return await fn(client, broken);
+    } catch (err) {
+      throw err instanceof TaskerError ? err : mapPostgresError(err, this.location);
+    } finally {
+      client.off('error', broken);
+      client.release(failure);
+    }
+  }
+}
