@@ -208,7 +208,7 @@ describe('bad input', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /process_order\.yaml:41:14: steps\[1\]\.handler: unknown handler `process_payment`/,
+      /process_order\.yaml:44:14: steps\[1\]\.handler: unknown handler `process_payment`/,
     );
     expect(taskCount(dir)).toBe(0);
   });
