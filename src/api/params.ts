@@ -3,7 +3,7 @@ import type { TaskState } from '../core/states.js';
 import type { TaskFilter } from '../store/port.js';
 import { TaskerError } from '../errors.js';
 import { isValidCorrelationId, newCorrelationId } from '../runtime/ids.js';
-import { TASK_STATUS_FILTER } from './present.js';
+import { TASK_STATUS_FILTER, taskStateOf } from '../core/status-words.js';
 
 const invalid = (field: string, value: unknown, expected: string) =>
   new TaskerError('INVALID_ARGUMENT', `${field}: expected ${expected}, got ${JSON.stringify(value)}`, {
@@ -41,7 +41,7 @@ export function parseStatuses(value: string[] | undefined): TaskState[] | undefi
   if (value === undefined) return undefined;
   return value.flatMap((raw) =>
     raw.split(',').map((s) => {
-      const st = Object.hasOwn(TASK_STATUS_FILTER, s) ? TASK_STATUS_FILTER[s] : undefined;
+      const st = taskStateOf(s);
       if (!st) throw invalid('status', s, `one of ${Object.keys(TASK_STATUS_FILTER).join(', ')}`);
       return st;
     }),

@@ -11,8 +11,6 @@ import type { TaskSla } from '../core/task-sla.js';
 import { stateWord, stepStatusWord, taskStatusWord } from '../core/status-words.js';
 import { taskTraceContext } from '../core/trace-context.js';
 
-export { TASK_STATUS_FILTER } from '../core/status-words.js';
-
 export const apiTaskStatus = taskStatusWord;
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -221,7 +219,7 @@ export interface TaskDetailOptions {
   sla?: TaskSla | null | undefined;
 }
 
-export function presentSla(sla: TaskSla | null): Record<string, unknown> | null {
+function presentSla(sla: TaskSla | null): Record<string, unknown> | null {
   return (
     sla && {
       sla_seconds: sla.slaSeconds,

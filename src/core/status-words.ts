@@ -6,7 +6,7 @@
 import type { StepState, TaskState } from './states.js';
 import type { StepDisplayStatus } from './task-description.js';
 
-export const TASK_STATUS_WORD: Readonly<Record<TaskState, string>> = Object.freeze({
+const TASK_STATUS_WORD: Readonly<Record<TaskState, string>> = Object.freeze({
   pending: 'pending',
   in_progress: 'in_progress',
   complete: 'completed',
@@ -40,6 +40,10 @@ export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.fr
   cancelled: 'cancelled',
   resolved_manually: 'resolved_manually',
 });
+
+/** The stored state a filter word (or a stored word) names; undefined for anything else. */
+export const taskStateOf = (word: string): TaskState | undefined =>
+  Object.hasOwn(TASK_STATUS_FILTER, word) ? TASK_STATUS_FILTER[word] : undefined;
 
 /** The words a filter names in its help and errors (the aliases work but are not advertised). */
 export const TASK_STATUS_WORDS: readonly string[] = Object.values(TASK_STATUS_WORD);

@@ -105,19 +105,16 @@ function critical<C>(
   metric: { labels(labels: Record<string, string>): C },
   names: readonly string[],
 ): (isCritical: boolean, ...values: string[]) => C {
-  const children = new Map<string, C>();
-  return (isCritical, ...values) => {
-    const key = `${isCritical ? 1 : 0}\u0000${values.join('\u0000')}`;
-    let c = children.get(key);
-    if (!c) {
+  // The flag is the first bound value, so bound() caches the critical and the plain child apart.
+  const child = bound({
+    labels: (flag: string, ...values: string[]) => {
       const labels: Record<string, string> = {};
       names.forEach((n, i) => (labels[n] = values[i] ?? ''));
-      if (isCritical) labels.critical = 'true';
-      c = metric.labels(labels);
-      children.set(key, c);
-    }
-    return c;
-  };
+      if (flag === 'true') labels.critical = 'true';
+      return metric.labels(labels);
+    },
+  });
+  return (isCritical, ...values) => child(isCritical ? 'true' : '', ...values);
 }
 
 /** Bounded label values: the first MAX_CODE_LABELS distinct values pass, later ones become `other`. */

@@ -1,7 +1,7 @@
 /** Read and operate on existing tasks: tasks, show, retry, cancel, resolve. */
 import type { Command } from 'commander';
 import type { TaskState } from '../../core/states.js';
-import { TASK_STATUS_FILTER, TASK_STATUS_WORDS } from '../../core/status-words.js';
+import { TASK_STATUS_WORDS, taskStateOf } from '../../core/status-words.js';
 import { TaskerError } from '../../errors.js';
 import { taskDetailJson, taskJson } from '../../present/json.js';
 import {
@@ -52,7 +52,7 @@ function statuses(values: string[] | undefined): TaskState[] | undefined {
     .map((v) => v.trim())
     .filter(Boolean)
     .map((s) => {
-      const state = Object.hasOwn(TASK_STATUS_FILTER, s) ? TASK_STATUS_FILTER[s] : undefined;
+      const state = taskStateOf(s);
       if (state === undefined)
         throw new TaskerError(
           'INVALID_ARGUMENT',
