@@ -123,6 +123,8 @@ describe.skipIf(!enabled)('console: the seed incident in a browser', () => {
       const overview = await openConsole(browser(), `${url}/ui/`);
       try {
         await overview.page.locator(`[data-task-id="${empty.task.id}"]`).waitFor();
+        // The bottleneck panel loads on its own request: wait for it rather than read it mid-load.
+        await overview.page.getByText('update_inventory').first().waitFor();
         const text = await overview.page.locator('body').textContent();
         expect(text).toContain('healthy');
         expect(text).toContain('update_inventory');
