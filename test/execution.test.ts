@@ -88,7 +88,7 @@ describe('DAG execution', () => {
     expect(lastStart).toBeLessThan(firstEnd);
   });
 
-  it('overlaps independent steps: two 200 ms steps finish in well under 400 ms', async () => {
+  it('overlaps independent steps: each of two 200 ms steps starts before the other ends', async () => {
     const yaml = `
 namespace: t
 name: pair
@@ -105,14 +105,13 @@ steps:
         spans.push([s, performance.now()]);
       },
     });
-    const t0 = performance.now();
     const { task } = await tasker.createTask({ namespace: 't', name: 'pair' });
     await tasker.waitForTask(task.id, { timeoutMs: 5000, pollMs: 10 });
-    const elapsed = performance.now() - t0;
     expect(spans).toHaveLength(2);
+    // Overlap itself, not a wall-clock total (which a loaded CI machine can push past any bound): each
+    // step started before the other one ended.
     const [a, b] = spans as [[number, number], [number, number]];
     expect(Math.max(a[0], b[0])).toBeLessThan(Math.min(a[1], b[1]));
-    expect(elapsed).toBeLessThan(350);
   });
 
   it('respects the per-task concurrency limit', async () => {
