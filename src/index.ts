@@ -1,7 +1,7 @@
 // The public surface of tasker-engine. Everything not exported here is internal.
 export { Tasker } from './tasker.js';
 export { createTasker } from './engine/create-tasker.js';
-export type { CreateTaskInput, CreateTaskResult, TaskDetails, WorkerView } from './tasker.js';
+export type { CreateTaskInput, CreateTaskResult, TaskDetails, TaskQuery, WorkerView } from './tasker.js';
 export type { TaskerSettings } from './engine/create-tasker.js';
 export type { TemplateCatalog } from './engine/template-catalog.js';
 export type { WaitOptions } from './engine/wait-for-task.js';
@@ -32,6 +32,8 @@ export type {
 } from './core/records.js';
 export type { TaskState, StepState } from './core/states.js';
 export { TASK_STATES, STEP_STATES } from './core/states.js';
+export { taskStatusWord, stepStatusWord, TASK_STATUS_WORDS } from './core/status-words.js';
+export type { TaskStatusWord, StepStatusWord } from './core/status-words.js';
 export type { TaskDescription, StepDescription, StepDisplayStatus } from './core/task-description.js';
 export { EventBus } from './events/bus.js';
 export type { EventHandler, SubscribeOptions, SubscriberStats } from './events/bus.js';

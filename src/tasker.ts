@@ -20,6 +20,7 @@ import {
   WORKER_WINDOW_MS,
   type RecentPerformance,
   type TaskDetails,
+  type TaskQuery,
   type WorkerView,
 } from './engine/task-reads.js';
 import type { TemplateCatalog } from './engine/template-catalog.js';
@@ -37,7 +38,6 @@ import type {
   AuditRecord,
   BulkItemRecord,
   BulkJobView,
-  TaskFilter,
   TaskPage,
   TaskStore,
   ThroughputQuery,
@@ -50,7 +50,7 @@ import type { Comparison } from './triage/compare.js';
 import type { FailureGroupsQuery, FailureGroupsReport } from './triage/failure-groups.js';
 
 export type { CreateTaskInput, CreateTaskResult } from './engine/task-drafts.js';
-export type { TaskDetails, WorkerView } from './engine/task-reads.js';
+export type { TaskDetails, TaskQuery, WorkerView } from './engine/task-reads.js';
 
 export class Tasker {
   /** The event bus; `tasker.events.stats()` reports each subscriber's deliveries (docs/events.md). */
@@ -159,12 +159,13 @@ export class Tasker {
     return this.engine.reads.getTask(taskId);
   }
 
-  listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
+  /** Tasks newest first; `status` takes the seed's words (`completed`, `failed`) or the stored ones. */
+  listTasks(filter: TaskQuery = {}): Promise<TaskPage> {
     return this.engine.reads.listTasks(filter);
   }
 
   /** How many tasks match a filter (cursor and limit ignored). */
-  countTasks(filter: TaskFilter = {}): Promise<number> {
+  countTasks(filter: TaskQuery = {}): Promise<number> {
     return this.engine.reads.countTasks(filter);
   }
 

@@ -200,4 +200,15 @@ describe('CyclePlanner', () => {
     ]);
     expect(p.applied[0]!.result).toEqual({ applied: false, reason: 'task not found' });
   });
+
+  it('lets go of its workspaces when released, keeping what the cycle decided', () => {
+    const t = task('r', [['a', 'h']]);
+    const p = planner();
+    p.add([t]);
+    p.claimCandidates([{ taskId: 'r', stepId: stepOf(t, 'a').id }], rules());
+    p.release();
+    expect([...p.workspaces()]).toEqual([]);
+    expect(p.has('r')).toBe(false);
+    expect(claimedNames(p)).toEqual(['r:a']);
+  });
 });

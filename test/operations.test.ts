@@ -1,6 +1,6 @@
 /** Operator actions (cancel, retry, resolve), idempotent creation, template versions. */
 import { describe, expect, it } from 'vitest';
-import { PermanentError, TaskerError } from '../src/index.js';
+import { PermanentError, TaskerError, type StepHandlerContext } from '../src/index.js';
 import { FAST_RETRY, nextEvent, signal, startEngine } from './support/harness.js';
 
 const chain = `
@@ -240,6 +240,33 @@ steps:
     expect(
       (await tasker.listTasks({ status: ['pending'], namespace: 'ops', name: 'chain' })).tasks,
     ).toHaveLength(5);
+  });
+
+  it("filters by status in the seed's words or the stored ones, and names a word it does not know", async () => {
+    const { tasker } = await startEngine(chain, {
+      a: (ctx: StepHandlerContext) => {
+        if (ctx.task.context.fail === true) throw new PermanentError('no');
+        return 'a';
+      },
+      b: () => 'b',
+      c: () => 'c',
+    });
+    const ok = (await tasker.createTask({ namespace: 'ops', name: 'chain' })).task;
+    const bad = (await tasker.createTask({ namespace: 'ops', name: 'chain', context: { fail: true } })).task;
+    await tasker.waitForTask(ok.id, { timeoutMs: 5000 });
+    await tasker.waitForTask(bad.id, { timeoutMs: 5000 });
+    const ids = async (status: Parameters<typeof tasker.listTasks>[0]) =>
+      (await tasker.listTasks(status)).tasks.map((t) => t.id);
+    expect(await ids({ status: ['completed'] })).toEqual([ok.id]);
+    expect(await ids({ status: ['complete'] })).toEqual([ok.id]);
+    expect(await ids({ status: ['failed'] })).toEqual([bad.id]);
+    expect(await tasker.countTasks({ status: ['failed', 'completed'] })).toBe(2);
+    const refused = {
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/status: expected .*completed.*got "done"/),
+    };
+    await expect(tasker.listTasks({ status: ['done' as never] })).rejects.toMatchObject(refused);
+    await expect(tasker.countTasks({ status: ['done' as never] })).rejects.toMatchObject(refused);
   });
 
   it('filters by creation time (created_after inclusive, created_before exclusive)', async () => {

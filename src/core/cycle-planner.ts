@@ -124,6 +124,12 @@ export class CyclePlanner {
     return this.spaces.values();
   }
 
+  /** Forget the workspaces once the cycle is written; `applied`, `claimed` and `recovered` stay. */
+  release(): void {
+    this.spaces.clear();
+    this.perTask = undefined;
+  }
+
   private tryClaim(ws: TaskWorkspace, stepId: number, rules: ClaimRules): void {
     const perTask = this.slots(rules);
     const n = perTask.get(ws.task.id) ?? 0;

@@ -6,7 +6,13 @@
 import type { StepState, TaskState } from './states.js';
 import type { StepDisplayStatus } from './task-description.js';
 
-const TASK_STATUS_WORD: Readonly<Record<TaskState, string>> = Object.freeze({
+/** A task's status as people and scripts read it. */
+export type TaskStatusWord =
+  'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | 'resolved_manually';
+/** A step's: a task's words, and `waiting_for_retry` and `blocked`. */
+export type StepStatusWord = TaskStatusWord | 'waiting_for_retry' | 'blocked';
+
+const TASK_STATUS_WORD: Readonly<Record<TaskState, TaskStatusWord>> = Object.freeze({
   pending: 'pending',
   in_progress: 'in_progress',
   complete: 'completed',
@@ -15,14 +21,14 @@ const TASK_STATUS_WORD: Readonly<Record<TaskState, string>> = Object.freeze({
   resolved_manually: 'resolved_manually',
 });
 
-const STEP_STATUS_WORD: Readonly<Record<StepState, string>> = Object.freeze({
+const STEP_STATUS_WORD: Readonly<Record<StepState, StepStatusWord>> = Object.freeze({
   ...TASK_STATUS_WORD,
   waiting_for_retry: 'waiting_for_retry',
 });
 
-export const taskStatusWord = (s: TaskState): string => TASK_STATUS_WORD[s];
+export const taskStatusWord = (s: TaskState): TaskStatusWord => TASK_STATUS_WORD[s];
 /** A step's word; `blocked` for a pending step that cannot run because a step upstream failed. */
-export const stepStatusWord = (s: StepState | StepDisplayStatus): string =>
+export const stepStatusWord = (s: StepState | StepDisplayStatus): StepStatusWord =>
   s === 'blocked' ? 'blocked' : STEP_STATUS_WORD[s];
 
 /** A transition row's state (a task's or a step's), as a word; null (a creation's `from`) stays null. */
@@ -30,7 +36,7 @@ export const stateWord = (s: string | null): string | null =>
   s === null ? null : ((STEP_STATUS_WORD as Record<string, string>)[s] ?? s);
 
 /** Status words (and the stored ones, accepted as aliases) → stored task states. */
-export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.freeze({
+export const TASK_STATUS_FILTER: Readonly<Record<TaskState | TaskStatusWord, TaskState>> = Object.freeze({
   pending: 'pending',
   in_progress: 'in_progress',
   completed: 'complete',
@@ -43,7 +49,7 @@ export const TASK_STATUS_FILTER: Readonly<Record<string, TaskState>> = Object.fr
 
 /** The stored state a filter word (or a stored word) names; undefined for anything else. */
 export const taskStateOf = (word: string): TaskState | undefined =>
-  Object.hasOwn(TASK_STATUS_FILTER, word) ? TASK_STATUS_FILTER[word] : undefined;
+  Object.hasOwn(TASK_STATUS_FILTER, word) ? TASK_STATUS_FILTER[word as TaskState] : undefined;
 
 /** The words a filter names in its help and errors (the aliases work but are not advertised). */
-export const TASK_STATUS_WORDS: readonly string[] = Object.values(TASK_STATUS_WORD);
+export const TASK_STATUS_WORDS: readonly TaskStatusWord[] = Object.values(TASK_STATUS_WORD);

@@ -7,6 +7,8 @@ import type { AttemptRecord, TaskRecord, TaskSnapshot, TransitionRecord } from '
 import { explainWaits, type StepWait } from '../core/step-waits.js';
 import { describeTask, type TaskDescription } from '../core/task-description.js';
 import type { FailureGroup } from '../core/failure-groups.js';
+import type { TaskState } from '../core/states.js';
+import { TASK_STATUS_WORDS, taskStateOf, type TaskStatusWord } from '../core/status-words.js';
 import { TaskerError } from '../errors.js';
 import {
   READY_COUNT_CAP,
@@ -25,6 +27,34 @@ import {
 import type { TemplateRegistry } from '../templates/registry.js';
 import { compareWithBaseline, type Comparison } from '../triage/compare.js';
 import type { FailureGroups, FailureGroupsQuery, FailureGroupsReport } from '../triage/failure-groups.js';
+
+/** A task filter as the library takes it: statuses in the seed's words (`completed`) or the stored ones. */
+export type TaskQuery = Omit<TaskFilter, 'status'> & {
+  status?: ReadonlyArray<TaskStatusWord | TaskState> | undefined;
+};
+
+function storedFilter(query: TaskQuery): TaskFilter {
+  if (query.status === undefined) return { ...query, status: undefined };
+  const expected = `an array of ${TASK_STATUS_WORDS.join(', ')}`;
+  if (!Array.isArray(query.status))
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `status: expected ${expected}, got ${JSON.stringify(query.status)}`,
+      {
+        field: 'status',
+      },
+    );
+  const status = (query.status as readonly unknown[]).map((word) => {
+    const state = typeof word === 'string' ? taskStateOf(word) : undefined;
+    if (state === undefined)
+      throw new TaskerError('INVALID_ARGUMENT', `status: expected ${expected}, got ${JSON.stringify(word)}`, {
+        field: 'status',
+        value: word,
+      });
+    return state;
+  });
+  return { ...query, status };
+}
 
 export interface TaskDetails extends TaskDescription {
   attempts: AttemptRecord[];
@@ -62,7 +92,8 @@ export class TaskReads {
     return { ...describeTask(snap, attempts), attempts };
   }
 
-  listTasks(filter: TaskFilter): Promise<TaskPage> {
+  async listTasks(query: TaskQuery): Promise<TaskPage> {
+    const filter = storedFilter(query);
     if (
       filter.limit !== undefined &&
       (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000)
@@ -76,8 +107,8 @@ export class TaskReads {
     return this.store.listTasks(filter);
   }
 
-  countTasks(filter: TaskFilter): Promise<number> {
-    return this.store.countTasks(filter);
+  async countTasks(query: TaskQuery): Promise<number> {
+    return this.store.countTasks(storedFilter(query));
   }
 
   async describeTasks(taskIds: readonly string[]): Promise<TaskDetails[]> {

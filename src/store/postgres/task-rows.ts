@@ -55,8 +55,8 @@ interface TaskWrite {
 /** PostgreSQL fences a task row on its revision, which every write moves on. */
 const TASK_UPDATE: UpdateSpec<TaskWrite> = {
   table: 'tasks',
-  set: on(TASK_SET, (w: TaskWrite) => w.record),
-  match: [...on(TASK_ID, (w: TaskWrite) => w.record), col('revision', 'bigint', (w) => w.revision)],
+  set: on<TaskWrite, 'record'>(TASK_SET, 'record'),
+  match: [...on<TaskWrite, 'record'>(TASK_ID, 'record'), col('revision', 'bigint', (w) => w.revision)],
 };
 
 type Mutation = { snapshot: TaskSnapshot; events: TaskerEvent[] };

@@ -2,7 +2,16 @@
  * SQLite's statements, named: the write statements come from the column lists in store/columns.ts, the
  * reads are written out. Plain table names (one database file, no schema) and `?` placeholders.
  */
-import { names, WORKER_INSERT, WORKER_UPSERT, type Columns, type UpdateSpec } from '../columns.js';
+import type Database from 'better-sqlite3';
+import {
+  names,
+  rowRunner,
+  WORKER_INSERT,
+  WORKER_UPSERT,
+  type Columns,
+  type RowRunner,
+  type UpdateSpec,
+} from '../columns.js';
 
 export const placeholders = (cols: Columns<never>): string => cols.map(() => '?').join(', ');
 
@@ -12,17 +21,15 @@ export function insertSql(table: string, cols: Columns<never>, rows = 1, verb = 
   return `${verb} INTO ${table} (${names(cols)}) VALUES ${Array<string>(rows).fill(one).join(', ')}`;
 }
 
-/** Bound as the `set` values, then the `match` values (see updateValues). */
+/** Bound as the `set` values, then the `match` values (see updateRunner). */
 export function updateSql(spec: UpdateSpec<never>): string {
   const eq = (cols: Columns<never>) => cols.map((c) => `${c.name} = ?`);
   return `UPDATE ${spec.table} SET ${eq(spec.set).join(', ')} WHERE ${eq(spec.match).join(' AND ')}`;
 }
 
-export function updateValues<R>(spec: UpdateSpec<R>, row: R): unknown[] {
-  const out: unknown[] = [];
-  for (const c of spec.set) out.push(c.value(row));
-  for (const c of spec.match) out.push(c.value(row));
-  return out;
+/** Runs the UPDATE of `updateSql(spec)` for one row. */
+export function updateRunner<R>(spec: UpdateSpec<R>): RowRunner<R, Database.RunResult> {
+  return rowRunner([...spec.set, ...spec.match]);
 }
 
 export const SELECT_TASK = 'SELECT * FROM tasks WHERE id = ?';

@@ -9,7 +9,7 @@ import { attemptCause } from '../../core/failure-groups.js';
 import { businessKeys } from '../../core/business-impact.js';
 import type { StepRef } from '../../core/cycle-planner.js';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
-import type { TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type { NewStepRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
 import { TaskWorkspace, type WorkspaceChanges } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -17,7 +17,7 @@ import {
   ATTEMPT_INSERT,
   col,
   on,
-  rowValues,
+  rowRunner,
   STEP_INSERT,
   STEP_UPDATE,
   TASK_ID,
@@ -25,6 +25,7 @@ import {
   TASK_SET,
   TRANSITION_INSERT,
   type AttemptRow,
+  type NewTaskRow,
   type UpdateSpec,
 } from '../columns.js';
 import { stepRef, type CycleIO } from '../cycle.js';
@@ -40,9 +41,14 @@ type TaskChange = NonNullable<WorkspaceChanges['task']>;
 /** SQLite fences a task row on the status the workspace loaded. */
 const TASK_UPDATE: UpdateSpec<TaskChange> = {
   table: 'tasks',
-  set: on(TASK_SET, (c: TaskChange) => c.record),
-  match: [...on(TASK_ID, (c: TaskChange) => c.record), col('status', 'text', (c) => c.expectStatus)],
+  set: on<TaskChange, 'record'>(TASK_SET, 'record'),
+  match: [...on<TaskChange, 'record'>(TASK_ID, 'record'), col('status', 'text', (c) => c.expectStatus)],
 };
+
+const insertTask = rowRunner<NewTaskRow, Database.RunResult>(TASK_INSERT);
+const insertStep = rowRunner<NewStepRecord, Database.RunResult>(STEP_INSERT);
+const updateTask = sql.updateRunner(TASK_UPDATE);
+const updateStep = sql.updateRunner(STEP_UPDATE);
 
 export class SqliteTaskRows implements CycleIO {
   private readonly cache = new SnapshotCache(20_000);
@@ -137,11 +143,11 @@ export class SqliteTaskRows implements CycleIO {
       if (existing) return { task: taskFromRow(existing), created: false, events: [] };
     }
     const t = draft.task;
-    this.s.insertTask.run(rowValues(TASK_INSERT, { task: t, keys: businessKeys(t.business, t.context) }));
+    insertTask(this.s.insertTask, { task: t, keys: businessKeys(t.business, t.context) });
     for (const tag of t.tags) this.s.insertTag.run(t.id, tag);
     const steps = draft.steps.map((st) => ({
       ...st,
-      id: Number(this.s.insertStep.run(rowValues(STEP_INSERT, st)).lastInsertRowid),
+      id: Number(insertStep(this.s.insertStep, st).lastInsertRowid),
     }));
     this.pendingTransitions.push(draft.transition);
     this.cache.stage({ task: t, steps });
@@ -214,7 +220,7 @@ export class SqliteTaskRows implements CycleIO {
   /** Write what a workspace changed; true when it changed anything. */
   private writeChanges(ws: TaskWorkspace, events: TaskerEvent[]): boolean {
     const c = ws.changes();
-    if (c.task && this.s.updateTask.run(sql.updateValues(TASK_UPDATE, c.task)).changes !== 1) {
+    if (c.task && updateTask(this.s.updateTask, c.task).changes !== 1) {
       const id = c.task.record.id;
       throw new TaskerError(
         'STORE_CONFLICT',
@@ -223,7 +229,7 @@ export class SqliteTaskRows implements CycleIO {
       );
     }
     for (const w of c.steps) {
-      if (this.s.updateStep.run(sql.updateValues(STEP_UPDATE, w)).changes !== 1)
+      if (updateStep(this.s.updateStep, w).changes !== 1)
         throw new TaskerError(
           'STORE_CONFLICT',
           `step ${w.record.id} changed underneath this transaction (expected ${w.expectStatus})`,
