@@ -489,6 +489,15 @@ describe('HTTP API', () => {
       'namespace',
       'name',
     ]);
+    // The success codes routes really answer with, and the errors: 401/403 only where a token is needed.
+    const codes = (path: string, method: string) => Object.keys(doc.paths[path][method].responses).sort();
+    expect(codes('/tasker/tasks', 'post')).toEqual(['200', '201', '400', '401', '403', 'default']);
+    expect(codes('/tasker/bulk-actions', 'post')).toEqual(['200', '202', '400', '401', '403', 'default']);
+    expect(codes('/tasker/health/ready', 'get')).toEqual(['200', '400', '503', 'default']);
+    expect(
+      doc.paths['/tasker/tasks/{id}'].get.responses['404'] ??
+        doc.paths['/tasker/tasks/{id}'].get.responses.default,
+    ).toMatchObject({ content: { 'application/json': { schema: { required: ['error', 'message'] } } } });
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/tasker/tasks/{id}',

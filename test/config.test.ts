@@ -16,6 +16,7 @@ import type { SettingSpec } from '../src/config/spec.js';
 import { compileTelemetry } from '../src/config/telemetry.js';
 import type * as TelemetryModule from '../src/config/telemetry.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from '../src/config/telemetry-table.js';
+import { CONSOLE_SETTINGS } from '../src/config/console.js';
 import { TaskerError } from '../src/errors.js';
 import { tempDir } from './support/harness.js';
 
@@ -309,6 +310,7 @@ describe('every setting everywhere', () => {
       ...rows(SETTINGS, ''),
       ...rows(TELEMETRY_SETTINGS, 'telemetry.'),
       ...rows(PROMETHEUS_SETTINGS, 'telemetry.prometheus.'),
+      ...rows(CONSOLE_SETTINGS, 'console.'),
     ])
       expect(generated, name).toContain(name);
   });

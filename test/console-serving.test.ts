@@ -130,9 +130,17 @@ describe('console serving', () => {
       /console\.trace_url/,
     );
     expect(() => compileConsole({ max_streams: 0 })).toThrow(
-      /console\.max_streams: expected an integer from 1/,
+      /console\.max_streams: expected a positive integer up to 10000/,
     );
-    expect(() => compileConsole({ enable: true })).toThrow(/console: unknown setting "enable"/);
+    expect(() => compileConsole({ enable: true })).toThrow(
+      /console\.enable: unknown setting \(did you mean "enabled"\?\)/,
+    );
+    expect(() => compileConsole({ enabled: 'yes' })).toThrow(/console\.enabled: expected true or false/);
+    expect(compileConsole({ traceUrl: 'https://tempo/{trace_id}', maxStreams: 3, enabled: true })).toEqual({
+      enabled: true,
+      traceUrl: 'https://tempo/{trace_id}',
+      maxStreams: 3,
+    });
     expect(() => compileConsole('yes')).toThrow(/console: expected true, false or a mapping/);
   });
 

@@ -8,7 +8,7 @@ import type { Scope } from './auth.js';
 export interface RouteDoc {
   method: HTTPMethods | HTTPMethods[];
   url: string;
-  schema: (FastifySchema & { summary?: string; description?: string; hide?: boolean }) | undefined;
+  schema: FastifySchema | undefined;
   scope: Scope | null | undefined;
 }
 
@@ -31,7 +31,11 @@ export function buildOpenApi(routes: readonly RouteDoc[], prefix: string): Recor
           ...params(r.schema?.params as JsonSchemaObject | undefined, 'path'),
           ...params(r.schema?.querystring as JsonSchemaObject | undefined, 'query'),
         ],
-        responses: responses(r.schema?.response as Record<string, unknown> | undefined),
+        responses: responses(
+          r.schema?.response as Record<string, unknown> | undefined,
+          r.schema?.statuses,
+          r.scope !== null,
+        ),
       };
       if (r.scope) op.security = [{ bearer: [r.scope] }];
       else if (r.scope === null) op.security = [];
@@ -62,12 +66,33 @@ function params(schema: JsonSchemaObject | undefined, where: 'path' | 'query') {
   }));
 }
 
-function responses(schema: Record<string, unknown> | undefined) {
+const ERROR_BODY = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+};
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ERROR_BODY } },
+});
+
+/** 200 unless the route says otherwise, its other success codes, and the errors every route can answer. */
+function responses(
+  schema: Record<string, unknown> | undefined,
+  statuses: Record<number, string> | undefined,
+  authenticated: boolean,
+) {
   const out: Record<string, unknown> = {};
   for (const [code, s] of Object.entries(schema ?? {}))
     out[code] = { description: code, content: { 'application/json': { schema: schemaObject(s) } } };
-  if (Object.keys(out).length === 0) out['200'] = { description: 'OK' };
-  out.default = { description: 'Error: {error, message, details?}' };
+  for (const [code, description] of Object.entries(statuses ?? {})) out[code] ??= { description };
+  if (!Object.keys(out).some((c) => c.startsWith('2'))) out['200'] = { description: 'OK' };
+  out['400'] = error('The request is invalid: the message names the field and what was expected');
+  if (authenticated) {
+    out['401'] = error('No valid bearer token');
+    out['403'] = error("The token's scope or namespaces do not cover this");
+  }
+  out.default = error('Error: {error, message, details?}');
   return out;
 }
 

@@ -42,6 +42,8 @@ declare module 'fastify' {
     description?: string;
     /** Left out of the OpenAPI document. */
     hide?: boolean;
+    /** Success codes other than 200 the route answers with, and when (documentation only). */
+    statuses?: Record<number, string>;
   }
   interface FastifyContextConfig {
     /** The scope a route needs; null: open (liveness/readiness). */

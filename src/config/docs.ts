@@ -3,6 +3,7 @@
  * `npm run docs:config` rewrites the part between the markers, and a test fails when it is stale.
  */
 import type { Kind } from './kinds.js';
+import { CONSOLE_SETTINGS } from './console.js';
 import { SETTINGS } from './settings-table.js';
 import type { SettingSpec } from './spec.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from './telemetry-table.js';
@@ -51,7 +52,8 @@ function defaultText(e: SettingSpec): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function table(title: string, prefix: string, rows: readonly SettingSpec[]): string {
+/** `prefix`: the section's path in the file; `option`: the same in the library's options. */
+function table(title: string, prefix: string, option: string, rows: readonly SettingSpec[]): string {
   const lines = [
     `### ${title}`,
     '',
@@ -60,18 +62,19 @@ function table(title: string, prefix: string, rows: readonly SettingSpec[]): str
   ];
   for (const e of rows) {
     const file = e.only === 'library' ? '(library only)' : code(`${prefix}${e.file}`);
-    const option = e.only === 'cli' ? '(CLI only)' : code(`${prefix ? 'telemetry.' : ''}${e.key}`);
+    const name = e.only === 'cli' ? '(CLI only)' : code(`${option}${e.key}`);
     const env = (e.env ?? []).map(code).join(', ') || '–';
-    lines.push(`| ${[file, option, env, kindText(e.kind), defaultText(e), e.doc].map(cell).join(' | ')} |`);
+    lines.push(`| ${[file, name, env, kindText(e.kind), defaultText(e), e.doc].map(cell).join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
 export function renderSettingsTables(): string {
   return [
-    table('Top-level settings', '', SETTINGS),
-    table('`telemetry:`', 'telemetry.', TELEMETRY_SETTINGS),
-    table('`telemetry.prometheus:`', 'telemetry.prometheus.', PROMETHEUS_SETTINGS),
+    table('Top-level settings', '', '', SETTINGS),
+    table('`telemetry:`', 'telemetry.', 'telemetry.', TELEMETRY_SETTINGS),
+    table('`telemetry.prometheus:`', 'telemetry.prometheus.', 'telemetry.', PROMETHEUS_SETTINGS),
+    table("`console:` (the API server's `console` option)", 'console.', 'console.', CONSOLE_SETTINGS),
   ].join('\n\n');
 }
 

@@ -87,7 +87,8 @@ function check(kind: Kind, v: unknown, field: string): unknown {
       return v;
     case 'string':
     case 'path': {
-      if (typeof v !== 'string' || v.trim() === '') fail(field, 'a non-empty string', v);
+      const expected = kind.type === 'string' ? kind.expected : undefined;
+      if (typeof v !== 'string' || v.trim() === '') fail(field, expected ?? 'a non-empty string', v);
       if (kind.type === 'string' && kind.pattern && !kind.pattern.test(v))
         fail(field, kind.expected ?? `a string matching ${String(kind.pattern)}`, v);
       return v;

@@ -1,9 +1,9 @@
 /**
  * The top-level settings: the library option, the tasker.config.yaml key, the TASKER_* variables, kind,
  * default, bounds and doc of each. compileOptions, the config file and environment readers, the CLI's
- * settings and docs/configuration.md are derived from these tables; the `telemetry:` section has its own
- * (telemetry-table.ts). The `auth:` and `console:` sections are read by their own compilers (tokens.ts,
- * console.ts): their shapes (a token list; `console: false`) do not fit one value per key.
+ * settings and docs/configuration.md are derived from these tables; the `telemetry:` and `console:`
+ * sections have their own (telemetry-table.ts, console.ts). The `auth:` section is read by its own code
+ * (auth-section.ts, tokens.ts): a list of token records does not fit one value per key.
  */
 import { DEFAULT_FILTER_MASK, DEFAULT_FILTER_PARAMETERS } from '../core/redact.js';
 import { DEFAULT_DATABASE } from './database.js';

@@ -12,7 +12,7 @@ import { suggest } from '../core/suggest.js';
 import type { ApiToken } from './tokens.js';
 import { authFlags, tokensFrom } from './auth-section.js';
 import { compileOptions, type ResolvedOptions, type SettingNamer, type TaskerOptions } from './options.js';
-import { normaliseSection } from './telemetry.js';
+import { normaliseSection } from './spec.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from './telemetry-table.js';
 import { compileConsole } from './console.js';
 import { checkValue, fromText } from './kinds.js';

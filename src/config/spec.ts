@@ -2,7 +2,9 @@
  * The shape of a settings table, and the types and the compile step derived from one. A table is the
  * single statement of a setting's names, kind, default and doc; everything else reads it.
  */
-import { checkValue, type CheckedOf, type InputOf, type Kind } from './kinds.js';
+import { suggest } from '../core/suggest.js';
+import { TaskerError } from '../errors.js';
+import { checkValue, fail, type CheckedOf, type InputOf, type Kind } from './kinds.js';
 
 export interface SettingSpec {
   /** The library's option name (camelCase). */
@@ -62,4 +64,38 @@ export function checkTable<T extends readonly SettingSpec[]>(
     out[e.key] = v === undefined ? undefined : checkValue(e.kind, v, name(e));
   }
   return out as CheckedValues<T>;
+}
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * snake_case view of a section given in either spelling; unknown keys are refused with a suggestion.
+ * Also used by the config file reader, so a typo is reported as the file is read.
+ */
+export function normaliseSection(
+  raw: unknown,
+  where: string,
+  table: readonly SettingSpec[],
+): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(where, 'a mapping of settings', raw);
+  const known = table.map((e) => e.file);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = snake(k);
+    if (!known.includes(key)) {
+      // A typo, or a part of longer names (sampling_rate: event_sampling_rate or trace_sampling_rate).
+      const typo = suggest(key, known);
+      const partOf = known.filter((x) => x.endsWith(key) || x.startsWith(key));
+      const hints = typo ? [typo] : partOf;
+      const hint = hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(' or ')}?)` : '';
+      throw new TaskerError(
+        'CONFIG_INVALID',
+        `${where}.${k}: unknown setting${hint}; known: ${known.join(', ')}`,
+        { field: `${where}.${k}` },
+      );
+    }
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }

@@ -5,10 +5,8 @@
  */
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry, RegistryContentType } from 'prom-client';
-import { TaskerError } from '../errors.js';
-import { suggest } from '../core/suggest.js';
 import { fail, hideCredentials } from './kinds.js';
-import { checkTable, type AssertNever, type Mismatched, type OptionsOf, type SettingSpec } from './spec.js';
+import { checkTable, normaliseSection, type AssertNever, type Mismatched, type OptionsOf } from './spec.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS, type LogFormat, type LogLevel } from './telemetry-table.js';
 
 export {
@@ -145,43 +143,9 @@ export type _TelemetryTableMatches = [
   AssertNever<Mismatched<PushTableOptions, PrometheusPushOptions>>,
 ];
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
 /** How a telemetry field is named in errors, from its file-spelling path ('' is the section itself). */
 export type FieldNamer = (path: string) => string;
 const libraryNames: FieldNamer = (p) => (p ? `telemetry.${p}` : 'telemetry');
-
-/**
- * snake_case view of a section given in either spelling; unknown keys are refused with a suggestion.
- * Also used by the config file reader, so a typo is reported as the file is read.
- */
-export function normaliseSection(
-  raw: unknown,
-  where: string,
-  table: readonly SettingSpec[],
-): Record<string, unknown> {
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail(where, 'a mapping of settings', raw);
-  const known = table.map((e) => e.file);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const key = snake(k);
-    if (!known.includes(key)) {
-      // A typo, or a part of longer names (sampling_rate: event_sampling_rate or trace_sampling_rate).
-      const typo = suggest(key, known);
-      const partOf = known.filter((x) => x.endsWith(key) || x.startsWith(key));
-      const hints = typo ? [typo] : partOf;
-      const hint = hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(' or ')}?)` : '';
-      throw new TaskerError(
-        'CONFIG_INVALID',
-        `${where}.${k}: unknown setting${hint}; known: ${known.join(', ')}`,
-        { field: `${where}.${k}` },
-      );
-    }
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
-}
 
 export function compileTelemetry(raw: unknown, name: FieldNamer = libraryNames): ResolvedTelemetry {
   const o = normaliseSection(raw, name(''), TELEMETRY_SETTINGS);

@@ -28,12 +28,31 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -62,8 +81,28 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Ready */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description Not ready: the body says which check failed */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -74,7 +113,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -103,8 +148,54 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Healthy or degraded */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description Unhealthy */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -115,7 +206,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -166,12 +263,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -198,19 +340,71 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description A task with this idempotency key exists already: it is returned, nothing is created */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
+                /** @description The task was created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -252,12 +446,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -295,12 +534,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -347,12 +631,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -397,12 +726,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -448,12 +822,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -492,12 +911,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -538,12 +1002,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -586,12 +1095,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -627,12 +1181,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -668,12 +1267,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -709,12 +1353,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -750,12 +1439,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -791,12 +1525,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -837,12 +1616,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -885,12 +1709,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -928,12 +1797,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -975,19 +1889,71 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description A dry run: what the action would do */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
+                /** @description The job started */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -1023,12 +1989,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -1074,12 +2085,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -1120,12 +2176,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };
@@ -1166,12 +2267,57 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request is invalid: the message names the field and what was expected */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
+                /** @description The token's scope or namespaces do not cover this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
+                };
                 /** @description Error: {error, message, details?} */
                 default: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            details?: Record<string, unknown>;
+                        };
+                    };
                 };
             };
         };

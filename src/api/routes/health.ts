@@ -55,7 +55,13 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
 
     app.get(
       '/health/ready',
-      { config: { scope: null }, schema: { summary: 'Readiness: store reachable, worker loop alive' } },
+      {
+        config: { scope: null },
+        schema: {
+          summary: 'Readiness: store reachable, worker loop alive',
+          statuses: { 200: 'Ready', 503: 'Not ready: the body says which check failed' },
+        },
+      },
       async (_req, reply) => {
         const db = await ping();
         const worker = tasker.workerHealth();
@@ -73,7 +79,10 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       '/health',
       {
         config: { scope: 'tasks:read' },
-        schema: { summary: 'Detailed health: database, task processing, handlers, performance' },
+        schema: {
+          summary: 'Detailed health: database, task processing, handlers, performance',
+          statuses: { 200: 'Healthy or degraded', 503: 'Unhealthy' },
+        },
       },
       async (req, reply) => {
         const db = await ping();

@@ -144,7 +144,14 @@ export function taskRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       '/tasks',
       {
         config: { scope: 'tasks:write' },
-        schema: { summary: 'Create a task from a registered template', body: CREATE_BODY },
+        schema: {
+          summary: 'Create a task from a registered template',
+          body: CREATE_BODY,
+          statuses: {
+            200: 'A task with this idempotency key exists already: it is returned, nothing is created',
+            201: 'The task was created',
+          },
+        },
       },
       async (req, reply) => {
         const b = req.body;

@@ -207,6 +207,7 @@ export function triageRoutes({ tasker }: ApiContext): FastifyPluginAsync {
         schema: {
           summary: 'Retry, cancel or resolve a step of many tasks: a dry run first, then a background job',
           body: BULK_BODY,
+          statuses: { 200: 'A dry run: what the action would do', 202: 'The job started' },
         },
       },
       async (req, reply) => {
