@@ -27,6 +27,7 @@ import { GcObserver, RssSampler, kernelMaxRssMiB, percentile, sortedCopy, type G
 const CREATE_BATCH = 500;
 
 export type ShapeName = 'single' | 'chain' | 'fanout';
+export type TelemetryPart = 'logs' | 'metrics' | 'traces';
 export type Sync = 'normal' | 'full';
 
 export interface Shape {
@@ -199,7 +200,15 @@ export interface EngineJob {
    * info to a file, spans batch-exported over OTLP/HTTP to `otlpUrl`, metrics counted and scraped at the
    * end. Absent: the library defaults (what the other scenarios measure).
    */
-  telemetry?: { mode: 'off' | 'on'; otlpUrl: string; traceSamplingRate?: number } | undefined;
+  telemetry?:
+    | {
+        mode: 'off' | 'on';
+        otlpUrl: string;
+        traceSamplingRate?: number;
+        /** One part of telemetry alone (the others and performance monitoring off); all: undefined. */
+        only?: TelemetryPart | undefined;
+      }
+    | undefined;
   /** CPU each step's handler burns (a busy loop), to show a fixed per-step cost against real work. */
   workMs?: number | undefined;
   /** Record the worker in the registry (the library default: true). */
@@ -285,19 +294,29 @@ function telemetryFor(
       flush: none,
     };
   }
-  const tracing = setupTracing({
-    serviceName: 'tasker-bench',
-    exporter: new OTLPTraceExporter({ url: job.telemetry.otlpUrl }),
-  });
-  if (!tracing) throw new Error('bench: could not set up tracing (OTEL_SDK_DISABLED?)');
+  const only = job.telemetry.only;
+  const on = (part: TelemetryPart) => only === undefined || only === part;
+  const tracing = on('traces')
+    ? setupTracing({
+        serviceName: 'tasker-bench',
+        exporter: new OTLPTraceExporter({ url: job.telemetry.otlpUrl }),
+      })
+    : undefined;
+  if (on('traces') && !tracing) throw new Error('bench: could not set up tracing (OTEL_SDK_DISABLED?)');
   // Buffered file writes, as a production deployment logs.
-  const dest = pino.destination({ dest: join(dir, 'tasker.log'), sync: false });
+  const dest = on('logs') ? pino.destination({ dest: join(dir, 'tasker.log'), sync: false }) : undefined;
   return {
-    logger: pino({ level: 'info' }, dest),
-    options: { enabled: true, traceSamplingRate: job.telemetry.traceSamplingRate ?? 1 },
+    logger: dest ? pino({ level: 'info' }, dest) : false,
+    options: {
+      enabled: on('traces'),
+      traceSamplingRate: job.telemetry.traceSamplingRate ?? 1,
+      structuredLoggingEnabled: on('logs'),
+      metricsEnabled: on('metrics'),
+      performanceMonitoringEnabled: only === undefined,
+    },
     flush: async () => {
-      await tracing.shutdown();
-      dest.flushSync();
+      await tracing?.shutdown();
+      dest?.flushSync();
     },
   };
 }

@@ -9,7 +9,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EngineJob, EngineResult, Sync } from './scenarios.js';
+import type { EngineJob, EngineResult, Sync, TelemetryPart } from './scenarios.js';
 import { alternate, lossAgainst, median } from './stats.js';
 
 interface Variant {
@@ -17,7 +17,7 @@ interface Variant {
   label: string;
   tasks: number;
   workMs: number;
-  telemetry: { mode: 'off' | 'on'; traceSamplingRate?: number };
+  telemetry: { mode: 'off' | 'on'; traceSamplingRate?: number; only?: TelemetryPart };
   /** The variant this one's loss is measured against. */
   baseline?: string;
 }
@@ -100,6 +100,15 @@ export async function runTelemetryComparison(
       telemetry: { mode: 'on', traceSamplingRate: 0.1 },
       baseline: 'off',
     },
+    // Where the time goes: each part alone (performance monitoring off), against the same baseline.
+    ...(['logs', 'metrics', 'traces'] as const).map((part): Variant => ({
+      key: `only-${part}`,
+      label: `no-op steps, ${part} only`,
+      tasks: o.tasks,
+      workMs: 0,
+      telemetry: { mode: 'on', only: part },
+      baseline: 'off',
+    })),
     {
       key: 'work-off',
       label: '1 ms CPU steps, telemetry off',

@@ -147,6 +147,44 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('an idle worker with LISTEN up leaves the store alone between safety polls, and polls again when LISTEN drops', async () => {
+    const app = `tasker_idle_${Date.now()}`;
+    const database = `${testDatabase()}&application_name=${app}`;
+    // Recovery due only every 30 s: what remains is the poll.
+    const { tasker } = await startEngine(
+      ONE,
+      { ok: () => 1 },
+      { database, pollIntervalMs: 50, leaseSeconds: 60 },
+    );
+    const ticks = () => tasker.workerStats()?.ticks ?? 0;
+    await sleep(500); // LISTEN connected, the first look and recovery done
+    const before = ticks();
+    await sleep(1000);
+    // Polling at 50 ms would be ~20 ticks a second; with LISTEN up, none.
+    expect(ticks() - before).toBeLessThanOrEqual(1);
+    expect(tasker.workerHealth()).toEqual({ alive: true });
+    // Work made ready by another process still starts at once (by notification).
+    const producer = await createTasker({ database, templates: templatesFromYaml(ONE), logger: false });
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const { task } = await producer.createTask({ namespace: 'pgt', name: 'one' });
+      expect((await tasker.waitForTask(task.id, { timeoutMs: 2000, pollMs: 20 })).status).toBe('complete');
+      // LISTEN lost: the worker polls at its interval until it is back.
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+        [app],
+      );
+      await sleep(50);
+      const lost = ticks();
+      await sleep(60);
+      expect(ticks()).toBeGreaterThan(lost);
+    } finally {
+      await admin.end();
+      await producer.close();
+    }
+  });
+
   it('survives its connections being terminated mid-run: reconnects and finishes, nothing lost or doubled', async () => {
     const app = `tasker_term_${Date.now()}`;
     const database = `${testDatabase()}&application_name=${app}`;

@@ -150,7 +150,9 @@ function assemble(
     {
       owner: workerId,
       leaseMs: opts.leaseMs,
-      pollMs: Math.min(1000, opts.leaseMs),
+      // Only for jobs left by a process that died (a new job is run by the process that made it): looking
+      // twice a lease is enough, and keeps an idle process's queries down.
+      pollMs: Math.max(Math.min(1000, opts.leaseMs), opts.leaseMs / 2),
       now: opts.now,
       committed: (snapshot, published, abort) => {
         committed(snapshot, published);

@@ -37,6 +37,9 @@ export interface WorkerOptions {
   onCommitted?: ((taskIds: readonly string[]) => void) | undefined;
 }
 
+/** With a wake-up channel up, the longest an idle worker goes without looking at the store. */
+const SAFETY_POLL_MS = 10_000;
+
 export class Worker {
   private readonly running = new Map<number, Execution>();
   private readonly inFlightByTask = new Map<string, number>();
@@ -49,6 +52,10 @@ export class Worker {
   private nextRecoveryAt = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private stopListening: (() => Promise<void>) | undefined;
+  /** The store's wake-up channel is connected: other processes' work arrives by notification. */
+  private channelUp = false;
+  /** performance.now() of the last poll that looked at the store. */
+  private lastLookAt = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -90,12 +97,16 @@ export class Worker {
     this.started = true;
     this.handlerNames = this.handlers.names();
     this.stopping = false;
-    this.pollTimer = setInterval(() => this.notify(), this.opts.pollMs);
+    this.pollTimer = setInterval(() => this.poll(), this.opts.pollMs);
     if (this.store.listen) {
       this.store
         .listen(
           () => this.notify(),
-          (err) => this.logger.warn({ err }, 'wake-up channel lost; reconnecting (polling meanwhile)'),
+          (err) => {
+            this.channelUp = false;
+            this.logger.warn({ err }, 'wake-up channel lost; reconnecting (polling meanwhile)');
+          },
+          () => (this.channelUp = true),
         )
         .then(
           (stop) => {
@@ -120,6 +131,24 @@ export class Worker {
       this.presence.start();
     }
     this.logger.debug({ worker_id: this.id, concurrency: this.opts.concurrency }, 'worker started');
+    this.notify();
+  }
+
+  /**
+   * The poll timer. Without a wake-up channel (SQLite, or PostgreSQL while LISTEN is down) every poll
+   * looks at the store. With one, work made ready elsewhere arrives by notification and retries due later
+   * by the wake timer, so the store is looked at only when lease recovery is due or SAFETY_POLL_MS passed
+   * (an idle PostgreSQL worker then makes well under one query a second); the other polls only mark the
+   * loop alive, unless a store call is hanging (then `ticking` stays set and alive() turns false).
+   */
+  private poll(): void {
+    const now = performance.now();
+    const due = this.opts.now() >= this.nextRecoveryAt;
+    if (this.channelUp && !due && now - this.lastLookAt < Math.max(this.opts.pollMs, SAFETY_POLL_MS)) {
+      if (!this.ticking && !this.scheduled) this.lastTickAt = now;
+      return;
+    }
+    this.lastLookAt = now;
     this.notify();
   }
 
@@ -154,6 +183,7 @@ export class Worker {
       }
     }
     clearInterval(this.pollTimer);
+    this.channelUp = false;
     clearInterval(this.heartbeatTimer);
     await this.presence?.stop();
     this.presence = undefined;

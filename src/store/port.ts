@@ -123,9 +123,15 @@ export interface TaskStore {
   getTask(taskId: string): Promise<TaskSnapshot | null>;
   /**
    * Optional: call `onWake` when another process may have made work ready (PostgreSQL LISTEN/NOTIFY).
-   * Returns a function that stops listening. Without it, workers rely on polling alone.
+   * `onError` when the channel is lost (it reconnects by itself), `onConnect` after every (re)connect:
+   * while it is up, workers poll only as a safety net. Returns a function that stops listening. Without
+   * it, workers rely on polling alone.
    */
-  listen?(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>>;
+  listen?(
+    onWake: () => void,
+    onError: (err: unknown) => void,
+    onConnect?: () => void,
+  ): Promise<() => Promise<void>>;
   /**
    * Optional: tell other processes which tasks this one changed (PostgreSQL NOTIFY), after the commit.
    * `origin` identifies the sender; listeners get it back and skip their own notices.

@@ -85,9 +85,22 @@ export class PostgresStore implements port.TaskStore {
     return channelName('tasker_changes_', this.schema);
   }
 
-  listen(onWake: () => void, onError: (err: unknown) => void): Promise<() => Promise<void>> {
-    // On (re)connect too: notifications may have been missed while disconnected.
-    return listenOn(this.clientConfig, this.channel, () => onWake(), onError, onWake);
+  listen(
+    onWake: () => void,
+    onError: (err: unknown) => void,
+    onConnect?: () => void,
+  ): Promise<() => Promise<void>> {
+    // Wake on (re)connect too: notifications may have been missed while disconnected.
+    return listenOn(
+      this.clientConfig,
+      this.channel,
+      () => onWake(),
+      onError,
+      () => {
+        onConnect?.();
+        onWake();
+      },
+    );
   }
 
   /** Task ids after the commit, on a channel of their own (workers do not wake for them), in one statement. */
