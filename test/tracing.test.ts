@@ -151,6 +151,8 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
       {
         check: ({ log }: StepHandlerContext) => {
           activeInHandler = trace.getActiveSpan()?.spanContext().spanId;
+          // An instrumented call the handler makes: a child of the step span, in the task's trace.
+          trace.getTracer('inventory-client').startSpan('GET /stock').end();
           log.info('checking the cart');
           return true;
         },
@@ -173,6 +175,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     const spans = ofTrace(tc.traceId);
     expect(tc.traceId).toBe(hexOf(task.id));
     expect(spans.map((s) => s.name).sort()).toEqual([
+      'GET /stock',
       'step charge',
       'step charge',
       'step check',
@@ -227,6 +230,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     // The handler ran inside its step span: an instrumented call it made would be that span's child.
     const check = steps.find((s) => s.name === 'step check') as ReceivedSpan;
     expect(activeInHandler).toBe(check.spanId);
+    expect(spans.find((s) => s.name === 'GET /stock')?.parentSpanId).toBe(check.spanId);
     // Log lines: the handler's carries its step span; the engine's lifecycle lines the matching spans.
     const mine = lines.filter((l) => l.task_id === task.id);
     const handlerLine = mine.find((l) => l.msg === 'checking the cart');
