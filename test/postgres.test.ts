@@ -224,7 +224,7 @@ describe('PostgreSQL store', () => {
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
       new RegExp(
-        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage with: tasker db migrate`,
+        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor with: tasker db migrate`,
       ),
     );
   });
@@ -251,7 +251,7 @@ describe('PostgreSQL store', () => {
       const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
       expect((err as Error).message).toMatch(
-        /is at version 1; this tasker-engine needs 6\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage with: tasker db migrate/,
+        /is at version 1; this tasker-engine needs 7\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor with: tasker db migrate/,
       );
 
       const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });
@@ -260,6 +260,11 @@ describe('PostgreSQL store', () => {
       );
       const { task } = await tasker.createTask({ namespace: 'pgt', name: 'one' });
       expect((await tasker.waitForTask(task.id, { timeoutMs: 10_000 })).status).toBe('complete');
+      // 007: task rows leave room on their page, so their mid-run updates can be HOT.
+      const opts = await admin.query<{ reloptions: string[] | null }>(
+        `SELECT reloptions FROM pg_class WHERE oid = '"${schema}".tasks'::regclass`,
+      );
+      expect(opts.rows[0]?.reloptions).toContain('fillfactor=75');
     } finally {
       await admin.end();
     }
@@ -277,7 +282,9 @@ describe('PostgreSQL store', () => {
     const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
-      /is at version 999, newer than this tasker-engine knows \(6\); upgrade tasker-engine/,
+      new RegExp(
+        `is at version 999, newer than this tasker-engine knows \\(${LATEST_POSTGRES_VERSION}\\); upgrade tasker-engine`,
+      ),
     );
   });
 

@@ -208,6 +208,16 @@ CREATE TABLE {schema}.bulk_job_tasks (
 CREATE UNIQUE INDEX bulk_job_tasks_task ON {schema}.bulk_job_tasks (job_id, task_id);
 `,
   },
+  {
+    version: 7,
+    name: 'task_fillfactor',
+    // Between its start and its end a task's row changes only in columns no index holds (revision,
+    // updated_at): with room left on its page that is a HOT update, which adds no index entries. At the
+    // default fillfactor of 100 most were not (18 % HOT on a 10-step chain; 71 % at 75, +10 % steps/s).
+    // Pages written from now on keep the room; a storage parameter, so nothing is rewritten or locked
+    // against reads and writes.
+    sql: `ALTER TABLE {schema}.tasks SET (fillfactor = 75);`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
