@@ -467,16 +467,25 @@ steps:
         expect(taskSpan[0]?.spanId).toBe(tc.spanId);
         expect(taskSpan[0]?.parentSpanId).toBe(t.traceparent ? 'b7ad6b7169203331' : undefined);
         const byName = (n: string) => spans.filter((s) => s.name === n);
-        // The killed attempt of b never ended, so it was never exported; the recovered one was.
+        // The killed attempt of b never ended where it ran: the process that recovered it emitted its span,
+        // failed with worker_lost, from its start to the recovery; the retry that followed has its own.
         expect(byName('step a')).toHaveLength(1);
-        expect(byName('step b')).toHaveLength(1);
-        expect(byName('step b')[0]?.attributes['tasker.step.attempt']).toBe(2);
+        const bSpans = byName('step b').sort((x, y) => x.startMs - y.startMs);
+        expect(bSpans.map((s) => s.attributes['tasker.step.attempt'])).toEqual([1, 2]);
+        const lost = bSpans[0]!;
+        expect(lost.attributes['error.type']).toBe('worker_lost');
+        expect(lost.status.code).toBe(2);
+        expect(lost.events.map((e) => e.name)).toEqual(['exception', 'tasker.step.retry_scheduled']);
+        // Recorded by whichever living worker's cycle found the expired lease first.
+        expect([cWorker.child.pid, second.child.pid]).toContain(lost.resource['process.pid']);
+        expect(lost.endMs - lost.startMs).toBeGreaterThanOrEqual(1000); // it ran until its 1 s lease expired
+        expect(bSpans[1]?.status.code).not.toBe(2);
         expect(byName('step c')).toHaveLength(1);
         for (const s of spans.filter((x) => x.name.startsWith('step ')))
           expect(s.parentSpanId).toBe(tc.spanId);
         const pid = (n: string) => byName(n)[0]?.resource['process.pid'];
         expect(pid('step a')).toBe(first.child.pid);
-        expect(pid('step b')).toBe(second.child.pid);
+        expect(bSpans[1]?.resource['process.pid']).toBe(second.child.pid);
         expect(pid('step c')).toBe(cWorker.child.pid);
       }
     } finally {

@@ -120,9 +120,7 @@ export class TaskTracing implements AttemptObserver {
       end: (how: AttemptEnd, finishedAt: number) => {
         if (how.kind === 'failure') {
           const f = how.failure;
-          span.setAttribute('error.type', f.errorType);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
-          span.recordException({ name: f.errorType, message: f.message }, finishedAt);
+          failed(span, f.errorType, f.message, finishedAt);
           if (f.errorType === ENGINE_ERROR_TYPES.timeout)
             span.addEvent('tasker.step.timeout', { 'tasker.step.attempt': step.attempts }, finishedAt);
           // Whether it is retried is the planner's decision, known when the outcome commits (onEvent).
@@ -147,10 +145,44 @@ export class TaskTracing implements AttemptObserver {
   onEvent(e: TaskerEvent): void {
     if (e.name.startsWith('task.')) return this.onTaskEvent(e);
     const p = e.payload as StepEventPayload;
-    this.decided(
-      attemptKey(p.task_id, p.step_name, p.attempt),
-      e.name === 'step.retry_scheduled' ? p : undefined,
+    const key = attemptKey(p.task_id, p.step_name, p.attempt);
+    const retry = e.name === 'step.retry_scheduled' ? p : undefined;
+    if (!this.awaiting.has(key) && p.error_type === ENGINE_ERROR_TYPES.workerLost)
+      return this.lostAttempt(p, retry);
+    this.decided(key, retry);
+  }
+
+  /**
+   * An attempt whose process died (SIGKILL, a machine gone): its span never ended there, so the process
+   * that records it as lost emits one from the committed facts, from the attempt's start to the recovery,
+   * failed with worker_lost. Its id is new (the dead process's was never exported): spans the handler
+   * started there are lost with it.
+   */
+  private lostAttempt(p: StepEventPayload, retry: StepEventPayload | undefined): void {
+    const own = taskTraceContext(p.task_id, null);
+    // A task created inside a caller's trace has that trace's id, and is traced whenever it reaches here
+    // (the caller's sampling flag is not in a step event); a root task, by the rate, as everywhere.
+    if (p.trace_id === own.traceId && !this.sampled(own)) return;
+    const end = Date.parse(p.timestamp);
+    const span = this.tracer.startSpan(
+      `step ${p.step_name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        startTime: end - Math.round((p.execution_duration_seconds ?? 0) * 1000),
+        attributes: {
+          'tasker.task.id': p.task_id,
+          'tasker.namespace': p.namespace_name,
+          'tasker.task.name': p.task_name,
+          'tasker.step.name': p.step_name,
+          'tasker.step.attempt': p.attempt,
+          'tasker.step.max_attempts': p.max_attempts,
+        },
+      },
+      remoteParent(p.trace_id, own.spanId, true),
     );
+    failed(span, ENGINE_ERROR_TYPES.workerLost, p.error_message ?? 'worker lost', end);
+    if (retry) span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), end);
+    span.end(end);
   }
 
   /** Ends a failed attempt's span, with the retry the planner scheduled when there is one. */
@@ -159,14 +191,7 @@ export class TaskTracing implements AttemptObserver {
     if (!a) return;
     this.awaiting.delete(key);
     clearTimeout(a.timer);
-    if (retry) {
-      const attributes: Attributes = {
-        'tasker.step.attempt': retry.attempt,
-        'tasker.step.next_attempt': retry.attempt + 1,
-      };
-      if (retry.next_attempt_at) attributes['tasker.step.next_attempt_at'] = retry.next_attempt_at;
-      a.span.addEvent('tasker.step.retry_scheduled', attributes, a.finishedAt);
-    }
+    if (retry) a.span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), a.finishedAt);
     a.span.end(a.finishedAt);
   }
 
@@ -233,6 +258,21 @@ export class TaskTracing implements AttemptObserver {
     // as a child of the id the steps point to (trace viewers show that parent as missing).
     return this.tracer.startSpan(name, options, remoteParent(tc.traceId, tc.spanId, tc.sampled));
   }
+}
+
+function failed(span: Span, errorType: string, message: string, at: number): void {
+  span.setAttribute('error.type', errorType);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.recordException({ name: errorType, message }, at);
+}
+
+function retryAttributes(retry: StepEventPayload): Attributes {
+  const attributes: Attributes = {
+    'tasker.step.attempt': retry.attempt,
+    'tasker.step.next_attempt': retry.attempt + 1,
+  };
+  if (retry.next_attempt_at) attributes['tasker.step.next_attempt_at'] = retry.next_attempt_at;
+  return attributes;
 }
 
 function attemptKey(taskId: string, step: string, attempt: number): string {
