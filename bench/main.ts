@@ -81,6 +81,10 @@ const HELP = `usage: node dist/bench/main.js [options]
                      (summarise one with: node dist/bench/cpuprofile-top.js FILE)
   --in-process       run everything in this process instead of a child per run
   -h, --help         this text
+
+PostgreSQL: node dist/bench/main.js --db postgres://… [--workers 1,2,4] [--tasks 10000,100000] [--runs N]
+                     [--concurrency N] [--engine-only] [--json]
+  the engine with each worker count, graphile-worker and pg-boss, at each size (docs/performance.md)
 `;
 
 interface Config {

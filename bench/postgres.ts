@@ -51,7 +51,10 @@ const CHAIN: TaskTemplate = {
 interface PgConfig {
   url: string;
   runs: number;
+  /** Tasks per run: the size being measured. */
   tasks: number;
+  /** Every size to measure (`--tasks 10000,100000`), each against the peers at the same size. */
+  sizes: number[];
   workers: number[];
   concurrency: number;
   json: boolean;
@@ -271,6 +274,66 @@ async function pgBossRun(cfg: PgConfig): Promise<number> {
   return rate;
 }
 
+const count = (n: number): string => n.toLocaleString('en-US');
+
+interface SizeReport {
+  tasks: number;
+  rows: Array<{
+    workers: number;
+    stepsPerSec: number;
+    idleTxPerSecPerWorker: number;
+    vsGraphile: number;
+    vsPgBoss: number;
+  }>;
+  graphileJobsPerSec: number;
+  pgBossJobsPerSec: number;
+}
+
+/** The engine with each worker count, then the peers, all at one size. */
+async function measureSize(cfg: PgConfig, out: (s: string) => void): Promise<SizeReport> {
+  const engine: Record<number, { steps: number[]; idle: number[] }> = {};
+  for (const w of cfg.workers) {
+    engine[w] = { steps: [], idle: [] };
+    for (let r = 0; r < cfg.runs; r++) {
+      const res = await engineRun(cfg, w);
+      engine[w].steps.push(res.stepsPerSec);
+      engine[w].idle.push(res.idleTxPerSecPerWorker);
+      out(
+        `  ${count(cfg.tasks)} tasks, tasker, ${w} worker process(es), run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s; idle ${fmt(res.idleTxPerSecPerWorker, 2)} tx/s per worker`,
+      );
+    }
+  }
+  const graphile: number[] = [];
+  const boss: number[] = [];
+  if (!cfg.engineOnly) {
+    for (let r = 0; r < cfg.runs; r++) {
+      graphile.push(await graphileRun(cfg));
+      out(
+        `  ${count(cfg.tasks)} jobs, graphile-worker 0.17.3 run ${r + 1}: ${fmt(graphile[r] ?? NaN)} jobs/s`,
+      );
+      boss.push(await pgBossRun(cfg));
+      out(`  ${count(cfg.tasks)} jobs, pg-boss 10.4.2 run ${r + 1}: ${fmt(boss[r] ?? NaN)} jobs/s`);
+    }
+  }
+  const g = median(graphile);
+  const b = median(boss);
+  return {
+    tasks: cfg.tasks,
+    rows: cfg.workers.map((w) => {
+      const e = engine[w] ?? { steps: [], idle: [] };
+      return {
+        workers: w,
+        stepsPerSec: median(e.steps),
+        idleTxPerSecPerWorker: median(e.idle),
+        vsGraphile: median(e.steps) / g,
+        vsPgBoss: median(e.steps) / b,
+      };
+    }),
+    graphileJobsPerSec: g,
+    pgBossJobsPerSec: b,
+  };
+}
+
 function parse(argv: string[]): PgConfig {
   const { values } = parseArgs({
     args: argv,
@@ -293,7 +356,8 @@ function parse(argv: string[]): PgConfig {
   return {
     url: values.db ?? '',
     runs: int(values.runs, 3, '--runs'),
-    tasks: int(values.tasks, 10_000, '--tasks'),
+    tasks: 0,
+    sizes: (values.tasks ?? '10000').split(',').map((n) => int(n.trim(), 10_000, '--tasks')),
     workers: (values.workers ?? '1,2,4').split(',').map((w) => int(w.trim(), 1, '--workers')),
     concurrency: int(values.concurrency, 256, '--concurrency'),
     json: values.json,
@@ -316,54 +380,27 @@ export async function postgresMain(argv: string[]): Promise<void> {
   );
   out(`server    ${server?.v.split(' on ')[0] ?? '?'}, synchronous_commit=${server?.sc ?? '?'}`);
   out(
-    `work      ${fmt(cfg.tasks)} one-step no-op tasks per run, ${cfg.runs} run(s), engine concurrency ${cfg.concurrency} per worker`,
+    `work      ${cfg.sizes.map(count).join(' and ')} one-step no-op tasks per run, ${cfg.runs} run(s), engine concurrency ${cfg.concurrency} per worker`,
   );
-  const engine: Record<number, { steps: number[]; idle: number[] }> = {};
-  for (const w of cfg.workers) {
-    engine[w] = { steps: [], idle: [] };
-    for (let r = 0; r < cfg.runs; r++) {
-      const res = await engineRun(cfg, w);
-      engine[w].steps.push(res.stepsPerSec);
-      engine[w].idle.push(res.idleTxPerSecPerWorker);
-      out(
-        `  tasker, ${w} worker process(es), run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s; idle ${fmt(res.idleTxPerSecPerWorker, 2)} tx/s per worker`,
-      );
-    }
-  }
+  const sizes: SizeReport[] = [];
+  for (const tasks of cfg.sizes) sizes.push(await measureSize({ ...cfg, tasks }, out));
   if (cfg.engineOnly) return;
   const lat = await latencyRun(cfg);
   out(`  tasker dispatch (10-step chain, 2 in flight): p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms`);
-  const graphile: number[] = [];
-  const boss: number[] = [];
-  for (let r = 0; r < cfg.runs; r++) {
-    graphile.push(await graphileRun(cfg));
-    out(`  graphile-worker 0.17.3 run ${r + 1}: ${fmt(graphile[r] ?? NaN)} jobs/s`);
-    boss.push(await pgBossRun(cfg));
-    out(`  pg-boss 10.4.2 run ${r + 1}: ${fmt(boss[r] ?? NaN)} jobs/s`);
-  }
-  const g = median(graphile);
-  const b = median(boss);
-  const rows = cfg.workers.map((w) => {
-    const e = engine[w] ?? { steps: [], idle: [] };
-    return {
-      workers: w,
-      stepsPerSec: median(e.steps),
-      idleTxPerSecPerWorker: median(e.idle),
-      vsGraphile: median(e.steps) / g,
-      vsPgBoss: median(e.steps) / b,
-    };
-  });
+  const first = sizes[0]!;
   const report = {
     machine: cpus()[0]?.model,
     cores: cpus().length,
     server: server?.v,
     synchronousCommit: server?.sc,
-    tasks: cfg.tasks,
     runs: cfg.runs,
-    rows,
+    // The first size's figures at the top level, as before there were several.
+    tasks: first.tasks,
+    rows: first.rows,
+    graphileJobsPerSec: first.graphileJobsPerSec,
+    pgBossJobsPerSec: first.pgBossJobsPerSec,
     dispatchMs: lat,
-    graphileJobsPerSec: g,
-    pgBossJobsPerSec: b,
+    sizes,
   };
   if (cfg.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -371,18 +408,25 @@ export async function postgresMain(argv: string[]): Promise<void> {
   }
   const lines = [
     '',
-    '| workers | tasker steps/s | idle tx/s per worker | vs graphile-worker | vs pg-boss |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.workers} | ${fmt(r.stepsPerSec)} | ${fmt(r.idleTxPerSecPerWorker, 2)} | ${fmt(r.vsGraphile, 2)}× | ${fmt(r.vsPgBoss, 2)}× |`,
+    '| tasks | workers | tasker steps/s | idle tx/s per worker | vs graphile-worker | vs pg-boss |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...sizes.flatMap((z) =>
+      z.rows.map(
+        (r) =>
+          `| ${count(z.tasks)} | ${r.workers} | ${fmt(r.stepsPerSec)} | ${fmt(r.idleTxPerSecPerWorker, 2)} | ${fmt(r.vsGraphile, 2)}× | ${fmt(r.vsPgBoss, 2)}× |`,
+      ),
     ),
     '',
-    `graphile-worker 0.17.3 (1 process, concurrency 24, localQueue 500, completeJobBatchDelay 0): ${fmt(g)} jobs/s (median)`,
-    `pg-boss 10.4.2 (1 process, batchSize 1000, polling 0.5 s): ${fmt(b)} jobs/s (median)`,
-    `tasker dispatch, unsaturated 10-step chain: p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms`,
-    `goal ≥ 10,000 steps/s with 2 workers: ${fmt(rows.find((r) => r.workers === 2)?.stepsPerSec ?? NaN)} (${(rows.find((r) => r.workers === 2)?.stepsPerSec ?? 0) >= 10_000 ? 'met' : 'not met'})`,
-    `goal ≥ graphile-worker: ${(rows.find((r) => r.workers === 2)?.vsGraphile ?? 0) >= 1 ? 'met' : 'not met'} with 2 workers; dispatch p50 ≤ 5 ms: ${lat.p50 <= 5 ? 'met' : 'not met'}`,
+    ...sizes.map(
+      (z) =>
+        `at ${count(z.tasks)} jobs: graphile-worker 0.17.3 (1 process, concurrency 24, localQueue 500, completeJobBatchDelay 0) ${fmt(z.graphileJobsPerSec)} jobs/s, pg-boss 10.4.2 (1 process, batchSize 1000, polling 0.5 s) ${fmt(z.pgBossJobsPerSec)} jobs/s (medians)`,
+    ),
+    `tasker dispatch, unsaturated 10-step chain: p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms (goal ≤ 3 ms: ${lat.p50 <= 3 ? 'met' : 'not met'})`,
+    ...sizes.map((z) => {
+      const two = z.rows.find((r) => r.workers === 2);
+      const ratio = two?.vsGraphile ?? 0;
+      return `at ${count(z.tasks)}: 2 workers ${two ? `${fmt(ratio, 2)}×` : 'not measured'} graphile-worker (acceptance ≥ 0.5×: ${ratio >= 0.5 ? 'met' : 'not met'}; goal ≥ 1.0×: ${ratio >= 1 ? 'met' : 'not met'})`;
+    }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
