@@ -56,6 +56,8 @@ export class Worker {
   private channelUp = false;
   /** performance.now() of the last poll that looked at the store. */
   private lastLookAt = 0;
+  /** The last cycle left a step ready that it did not claim: no notification will come for it. */
+  private readyLeft = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -135,16 +137,16 @@ export class Worker {
   }
 
   /**
-   * The poll timer. Without a wake-up channel (SQLite, or PostgreSQL while LISTEN is down) every poll
-   * looks at the store. With one, work made ready elsewhere arrives by notification and retries due later
-   * by the wake timer, so the store is looked at only when lease recovery is due or SAFETY_POLL_MS passed
-   * (an idle PostgreSQL worker then makes well under one query a second); the other polls only mark the
-   * loop alive, unless a store call is hanging (then `ticking` stays set and alive() turns false).
+   * Without a wake-up channel (SQLite, PostgreSQL while LISTEN is down) every poll looks at the store.
+   * With one, new work arrives by notification and retries by the wake timer, so a poll looks only when
+   * recovery is due, ready work was left behind, or SAFETY_POLL_MS passed; the others just mark the loop
+   * alive (unless a store call hangs: then `ticking` stays set and alive() turns false).
    */
   private poll(): void {
     const now = performance.now();
     const due = this.opts.now() >= this.nextRecoveryAt;
-    if (this.channelUp && !due && now - this.lastLookAt < Math.max(this.opts.pollMs, SAFETY_POLL_MS)) {
+    const quiet = this.channelUp && !due && !this.readyLeft;
+    if (quiet && now - this.lastLookAt < Math.max(this.opts.pollMs, SAFETY_POLL_MS)) {
       if (!this.ticking && !this.scheduled) this.lastTickAt = now;
       return;
     }
@@ -348,9 +350,12 @@ export class Worker {
 
   private armWakeTimer(nextReadyAt: number | null): void {
     clearTimeout(this.wakeTimer);
+    this.readyLeft = false;
     if (nextReadyAt === null || this.stopping) return;
     const delay = Math.max(0, nextReadyAt - this.opts.now());
-    if (delay === 0) return; // ready now: capacity is the limit, and finishing attempts wake the loop
+    // Ready now but not claimed (no capacity, another worker's handler, ready mid-cycle): the poll looks.
+    this.readyLeft = delay === 0;
+    if (delay === 0) return;
     // Exactly when the next retry is due, rather than at the next poll.
     this.wakeTimer = setTimeout(() => this.notify(), Math.min(delay + 1, 2_147_483_647));
   }
