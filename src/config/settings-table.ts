@@ -67,7 +67,7 @@ export const ENGINE_SETTINGS = [
     env: ['TASKER_POLL_INTERVAL_MS'],
     kind: { type: 'int', min: 1, max: 3_600_000 },
     default: 1000,
-    doc: 'How often an idle worker looks for work created by other processes. On PostgreSQL, while its LISTEN connection is up, new work wakes it at once and it looks at the store only every 10 s (and when lease recovery is due), polling at this interval only while the connection is down.',
+    doc: 'How often an idle worker looks for work created by other processes. On PostgreSQL, while its LISTEN connection is up, new work wakes it at once and it looks at the store only every 10 s (and when lease recovery is due), polling at this interval while the connection is down or while ready work it did not take is waiting (a handler it lacks, no free capacity).',
   },
   {
     key: 'sqliteSynchronous',
