@@ -353,11 +353,13 @@ function parse(argv: string[]): PgConfig {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${v}`);
     return n;
   };
+  const sizes = (values.tasks ?? '10000').split(',').map((n) => int(n.trim(), 10_000, '--tasks'));
   return {
     url: values.db ?? '',
     runs: int(values.runs, 3, '--runs'),
-    tasks: 0,
-    sizes: (values.tasks ?? '10000').split(',').map((n) => int(n.trim(), 10_000, '--tasks')),
+    // The first size is current; each size's run gets its own.
+    tasks: sizes[0] ?? 10_000,
+    sizes,
     workers: (values.workers ?? '1,2,4').split(',').map((w) => int(w.trim(), 1, '--workers')),
     concurrency: int(values.concurrency, 256, '--concurrency'),
     json: values.json,
