@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import pino, { type Logger } from 'pino';
 import { setupTracing } from '../src/telemetry/sdk.js';
 import {
@@ -299,7 +298,7 @@ function telemetryFor(
   const tracing = on('traces')
     ? setupTracing({
         serviceName: 'tasker-bench',
-        exporter: new OTLPTraceExporter({ url: job.telemetry.otlpUrl }),
+        endpoint: job.telemetry.otlpUrl,
       })
     : undefined;
   if (on('traces') && !tracing) throw new Error('bench: could not set up tracing (OTEL_SDK_DISABLED?)');

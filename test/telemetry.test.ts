@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildServer } from '../src/api/server.js';
@@ -119,7 +118,7 @@ describe('redaction: a canary secret in the context never leaves the engine', ()
     receiver = await startOtlpReceiver();
     const s = setupTracing({
       serviceName: 'telemetry-test',
-      exporter: new OTLPTraceExporter({ url: receiver.url }),
+      endpoint: receiver.url,
     });
     if (!s) throw new Error('setupTracing refused');
     setup = s;
@@ -165,7 +164,7 @@ describe('redaction: a canary secret in the context never leaves the engine', ()
     seen.taskId = id;
     await tasker.waitForTask(id, { timeoutMs: 10_000, pollMs: 20 });
     await tasker.events.drain();
-    await setup.provider.forceFlush();
+    await setup.flush();
 
     for (const url of [
       `/tasker/tasks/${id}?include_dependencies=true`,

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -24,6 +23,7 @@ import {
 } from '../src/index.js';
 import { taskTraceContext } from '../src/core/trace-context.js';
 import { setupTracing, type TracingSetup } from '../src/telemetry/sdk.js';
+import { spanOutletOf } from '../src/telemetry/span-record.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { FAST_RETRY, sleep, startEngine, tempDir, templatesFromYaml } from './support/harness.js';
 import { capturingLogger } from './support/logs.js';
@@ -126,7 +126,7 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     const s = setupTracing({
       serviceName: 'tracing-test',
       serviceVersion: '9.9.9',
-      exporter: new OTLPTraceExporter({ url: receiver.url }),
+      endpoint: receiver.url,
     });
     if (!s) throw new Error('setupTracing refused');
     setup = s;
@@ -139,18 +139,20 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     await receiver.close();
   });
 
-  const flush = () => setup.provider.forceFlush();
+  const flush = () => setup.flush();
   const ofTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 
   it('exports one trace per task: task span → step spans, errors, retry and timeout events, log ids', async () => {
     const { logger, lines } = capturingLogger('info');
     let activeInHandler: string | undefined;
+    let recordingInHandler: boolean | undefined;
     let charged = 0;
     const { tasker, events } = await startEngine(
       SHOP,
       {
         check: ({ log }: StepHandlerContext) => {
           activeInHandler = trace.getActiveSpan()?.spanContext().spanId;
+          recordingInHandler = trace.getActiveSpan()?.isRecording();
           // An instrumented call the handler makes: a child of the step span, in the task's trace.
           trace.getTracer('inventory-client').startSpan('GET /stock').end();
           log.info('checking the cart');
@@ -174,6 +176,10 @@ describe('tracing with the SDK tasker serve/worker set up (OTLP/HTTP export)', (
     const tc = taskTraceContext(task.id, null);
     const spans = ofTrace(tc.traceId);
     expect(tc.traceId).toBe(hexOf(task.id));
+    // The engine's spans are built in the span thread from the committed facts: while the handler ran,
+    // only a context with the step span's ids was active here, no span object recording.
+    expect(spanOutletOf(trace.getTracerProvider())).toBeDefined();
+    expect(recordingInHandler).toBe(false);
     expect(spans.map((s) => s.name).sort()).toEqual([
       'GET /stock',
       'step charge',

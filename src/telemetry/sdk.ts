@@ -1,7 +1,8 @@
 /**
  * The OpenTelemetry SDK for the processes the CLI starts (`tasker serve`, `tasker worker`): a
  * NodeTracerProvider with TaskerIdGenerator, a batch processor and the OTLP/HTTP exporter (configured by
- * the standard OTEL_EXPORTER_OTLP_* variables). Registered only when no provider is registered yet, and
+ * the standard OTEL_EXPORTER_OTLP_* variables), and the outlet the engine's own spans go through
+ * (span-record.ts). Registered only when no provider is registered yet, and
  * not at all with OTEL_SDK_DISABLED=true. Library users keep their own setup; they may add
  * TaskerIdGenerator to it so task spans keep the ids their steps point to.
  */
@@ -10,6 +11,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator, getNumberFromEnv } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
+  type Resource,
   defaultResource,
   detectResources,
   envDetector,
@@ -26,7 +28,10 @@ import {
   type IdGenerator,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
+import { packageInfo } from '../package-root.js';
 import { takeForcedSpanId, takeForcedTraceId } from './forced-ids.js';
+import { OtlpSpanOutlet } from './otlp-span-outlet.js';
+import { registerSpanOutlet } from './span-record.js';
 
 /** Random ids, except for the engine's task spans (whose ids were fixed when their steps ran). */
 export class TaskerIdGenerator implements IdGenerator {
@@ -43,41 +48,72 @@ export class TaskerIdGenerator implements IdGenerator {
 
 export interface TracingSetup {
   provider: NodeTracerProvider;
-  /** Flushes pending spans and stops the exporter. */
+  /** Resolves once every span ended so far (the engine's and the host's) is exported. */
+  flush(): Promise<void>;
+  /** Flushes pending spans and stops the exporters. */
   shutdown(): Promise<void>;
 }
 
-export function setupTracing(o: {
-  serviceName?: string | undefined;
+/** What the provider and the engine's span outlet are built from. */
+export interface ProviderOptions {
+  serviceName: string;
   serviceVersion?: string | undefined;
-  /** For tests and benches; default: OTLPTraceExporter from OTEL_* variables. */
-  exporter?: SpanExporter | undefined;
-}): TracingSetup | null {
-  if ((process.env.OTEL_SDK_DISABLED ?? '').toLowerCase() === 'true') return null;
-  const attrs: Record<string, string> = {};
-  // OTEL_SERVICE_NAME wins over the config file, as the OpenTelemetry spec says.
-  const name = process.env.OTEL_SERVICE_NAME ?? o.serviceName ?? 'tasker';
-  attrs['service.name'] = name;
+  /** OTLP/HTTP traces URL; default: the OTEL_EXPORTER_OTLP_* variables. */
+  endpoint?: string | undefined;
+}
+
+function buildResource(o: ProviderOptions): Resource {
+  const attrs: Record<string, string> = { 'service.name': o.serviceName };
   if (o.serviceVersion) attrs['service.version'] = o.serviceVersion;
-  const provider = new NodeTracerProvider({
+  return defaultResource()
+    .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }))
+    .merge(resourceFromAttributes(attrs));
+}
+
+function buildProvider(o: ProviderOptions, resource: Resource, exporter?: SpanExporter): NodeTracerProvider {
+  return new NodeTracerProvider({
     // Which tasks are traced is decided once per task by telemetry.trace_sampling_rate (which reads
     // OTEL_TRACES_SAMPLER_ARG), the same way in every process; the SDK's own ratio sampler would decide
     // the task span and the step spans differently. Spans under a caller's unsampled parent stay off.
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-    resource: defaultResource()
-      .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] }))
-      .merge(resourceFromAttributes(attrs)),
+    resource,
     idGenerator: new TaskerIdGenerator(),
     spanProcessors: [
       // Larger than the SDK's defaults (2,048 queued, 512 a batch, every 5 s), which drop spans once a busy
       // engine ends more than ~400 steps a second; OTEL_BSP_* still win.
-      new BatchSpanProcessor(o.exporter ?? new OTLPTraceExporter(), {
-        maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
-        maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096,
-        scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000,
-      }),
+      new BatchSpanProcessor(
+        exporter ?? new OTLPTraceExporter(o.endpoint === undefined ? {} : { url: o.endpoint }),
+        {
+          maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
+          maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096,
+          scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000,
+        },
+      ),
     ],
   });
+}
+
+/**
+ * The provider the host's own instrumentation (and handlers' child spans) use, registered globally; and,
+ * unless an exporter object is given, the outlet the engine's own spans go through (span-record.ts).
+ */
+export function setupTracing(o: {
+  serviceName?: string | undefined;
+  serviceVersion?: string | undefined;
+  /** OTLP/HTTP traces URL; default: the OTEL_EXPORTER_OTLP_* variables. */
+  endpoint?: string | undefined;
+  /** For tests: an SDK exporter for every span, the engine's included (no outlet: live SDK spans). */
+  exporter?: SpanExporter | undefined;
+}): TracingSetup | null {
+  if ((process.env.OTEL_SDK_DISABLED ?? '').toLowerCase() === 'true') return null;
+  const options: ProviderOptions = {
+    // OTEL_SERVICE_NAME wins over the config file, as the OpenTelemetry spec says.
+    serviceName: process.env.OTEL_SERVICE_NAME ?? o.serviceName ?? 'tasker',
+    serviceVersion: o.serviceVersion,
+    endpoint: o.endpoint,
+  };
+  const resource = buildResource(options);
+  const provider = buildProvider(options, resource, o.exporter);
   if (!trace.setGlobalTracerProvider(provider)) {
     // Someone registered a provider first: theirs stays.
     void provider.shutdown();
@@ -85,5 +121,25 @@ export function setupTracing(o: {
   }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  return { provider, shutdown: () => provider.shutdown() };
+  const outlet = o.exporter
+    ? undefined
+    : new OtlpSpanOutlet({
+        resource: () => resource.attributes,
+        scope: { name: 'tasker-engine', version: packageInfo().version },
+        endpoint: o.endpoint,
+      });
+  if (outlet) registerSpanOutlet(provider, outlet);
+  return {
+    provider,
+    flush: async () => {
+      await Promise.all([outlet?.flush(), provider.forceFlush()]);
+    },
+    shutdown: async () => {
+      try {
+        await outlet?.shutdown();
+      } finally {
+        await provider.shutdown();
+      }
+    },
+  };
 }

@@ -29,6 +29,7 @@ import { TASK_TERMINAL_EVENTS } from '../events/catalog.js';
 import type { AttemptEnd, AttemptObserver, AttemptScope } from '../runtime/attempt-observer.js';
 import type { ClaimedStep } from '../store/port.js';
 import { withForcedIds } from './forced-ids.js';
+import { spanOutletOf, type SpanOutlet, type SpanRecord } from './span-record.js';
 
 function remoteParent(traceId: string, spanId: string, sampled: boolean): Context {
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? 1 : 0, isRemote: true });
@@ -51,8 +52,8 @@ const FAILED_ATTEMPT_EVENTS = ['step.retry_scheduled', 'step.failed', 'step.canc
 const DECISION_WAIT_MS = 30_000;
 
 interface AwaitingDecision {
-  span: Span;
-  finishedAt: number;
+  /** Ends the span, with the retry the planner scheduled when there is one. */
+  finish(retry: StepEventPayload | undefined): void;
   timer: NodeJS.Timeout;
 }
 
@@ -60,6 +61,7 @@ export class TaskTracing implements AttemptObserver {
   /** The events the tracing reads (exactly: unsampled, unredacted), each passed to onEvent. */
   static readonly EVENTS: readonly string[] = [...TASK_TERMINAL_EVENTS, ...FAILED_ATTEMPT_EVENTS];
   private tracerCache: Tracer | undefined;
+  private outletCache: SpanOutlet | null | undefined;
   /** Failed attempts' spans, by task, step and attempt, until the planner's decision on them commits. */
   private readonly awaiting = new Map<string, AwaitingDecision>();
   /** Whether the provider's id generator honours forced ids (probed once). */
@@ -87,27 +89,82 @@ export class TaskTracing implements AttemptObserver {
     ));
   }
 
+  /**
+   * Where finished spans go when the provider has an outlet (span-record.ts); null: live spans through
+   * the API. Resolved on first use, like the tracer.
+   */
+  private get outlet(): SpanOutlet | undefined {
+    if (this.outletCache === undefined)
+      this.outletCache = spanOutletOf(this.provider ?? trace.getTracerProvider()) ?? null;
+    return this.outletCache ?? undefined;
+  }
+
   start(claimed: ClaimedStep, startedAt: number): AttemptScope {
     const { task, step } = claimed;
     const tc = taskTraceContext(task.id, task.traceparent);
     if (!this.sampled(tc)) return UNSAMPLED(tc);
+    const name = `step ${step.name}`;
+    const attributes: Attributes = {
+      // The task's other attributes are on its span: each attribute costs every step span.
+      'tasker.task.id': task.id,
+      'tasker.namespace': task.namespace,
+      'tasker.task.name': task.name,
+      'tasker.step.name': step.name,
+      'tasker.step.handler': step.handler,
+      'tasker.step.attempt': step.attempts,
+      'tasker.step.max_attempts': step.attemptLimit,
+    };
+    const key = () => attemptKey(task.id, step.name, step.attempts);
+    const outlet = this.outlet;
+    if (outlet) {
+      // No span object while the handler runs: a context with the attempt's ids (a handler's own spans
+      // parent to it), and the span built from the attempt's facts once it settles.
+      const spanId = outlet.newSpanId();
+      // The span context alone: the task span's id is the record's parent, no context needs it.
+      const active = trace.setSpan(
+        ROOT_CONTEXT,
+        trace.wrapSpanContext({ traceId: tc.traceId, spanId, traceFlags: 1 }),
+      );
+      return {
+        spanId,
+        logFields: { trace_id: tc.traceId, span_id: spanId },
+        run: (fn) => context.with(active, fn),
+        end: (how: AttemptEnd, finishedAt: number) => {
+          const r: SpanRecord = {
+            name,
+            traceId: tc.traceId,
+            spanId,
+            parentSpanId: tc.spanId,
+            start: startedAt,
+            end: finishedAt,
+            attributes,
+          };
+          if (how.kind === 'success') return outlet.emit(r);
+          const f = how.failure;
+          r.error = { type: f.errorType, message: f.message, exception: true };
+          r.events = [];
+          if (f.errorType === ENGINE_ERROR_TYPES.timeout)
+            r.events.push({
+              name: 'tasker.step.timeout',
+              at: finishedAt,
+              attributes: { 'tasker.step.attempt': step.attempts },
+            });
+          this.awaitDecision(key(), (retry) => {
+            if (retry)
+              r.events?.push({
+                name: 'tasker.step.retry_scheduled',
+                at: finishedAt,
+                attributes: retryAttributes(retry),
+              });
+            outlet.emit(r);
+          });
+        },
+      };
+    }
     const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
     const span = this.tracer.startSpan(
-      `step ${step.name}`,
-      {
-        kind: SpanKind.INTERNAL,
-        startTime: startedAt,
-        attributes: {
-          // The task's other attributes are on its span: each attribute costs every step span.
-          'tasker.task.id': task.id,
-          'tasker.namespace': task.namespace,
-          'tasker.task.name': task.name,
-          'tasker.step.name': step.name,
-          'tasker.step.handler': step.handler,
-          'tasker.step.attempt': step.attempts,
-          'tasker.step.max_attempts': step.attemptLimit,
-        },
-      },
+      name,
+      { kind: SpanKind.INTERNAL, startTime: startedAt, attributes },
       parent,
     );
     const recording = span.isRecording();
@@ -123,15 +180,21 @@ export class TaskTracing implements AttemptObserver {
           failed(span, f.errorType, f.message, finishedAt);
           if (f.errorType === ENGINE_ERROR_TYPES.timeout)
             span.addEvent('tasker.step.timeout', { 'tasker.step.attempt': step.attempts }, finishedAt);
-          // Whether it is retried is the planner's decision, known when the outcome commits (onEvent).
-          const key = attemptKey(task.id, step.name, step.attempts);
-          const timer = setTimeout(() => this.decided(key), DECISION_WAIT_MS).unref();
-          this.awaiting.set(key, { span, finishedAt, timer });
+          this.awaitDecision(key(), (retry) => {
+            if (retry) span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), finishedAt);
+            span.end(finishedAt);
+          });
           return;
         }
         span.end(finishedAt);
       },
     };
+  }
+
+  /** Whether a failed attempt is retried is the planner's decision, known when the outcome commits. */
+  private awaitDecision(key: string, finish: AwaitingDecision['finish']): void {
+    const timer = setTimeout(() => this.decided(key), DECISION_WAIT_MS).unref();
+    this.awaiting.set(key, { finish, timer });
   }
 
   /** The active span's context as a traceparent (a task created inside a traced request joins it). */
@@ -164,23 +227,39 @@ export class TaskTracing implements AttemptObserver {
     // (the caller's sampling flag is not in a step event); a root task, by the rate, as everywhere.
     if (p.trace_id === own.traceId && !this.sampled(own)) return;
     const end = Date.parse(p.timestamp);
+    const start = end - Math.round((p.execution_duration_seconds ?? 0) * 1000);
+    const attributes: Attributes = {
+      'tasker.task.id': p.task_id,
+      'tasker.namespace': p.namespace_name,
+      'tasker.task.name': p.task_name,
+      'tasker.step.name': p.step_name,
+      'tasker.step.attempt': p.attempt,
+      'tasker.step.max_attempts': p.max_attempts,
+    };
+    const message = p.error_message ?? 'worker lost';
+    const outlet = this.outlet;
+    if (outlet) {
+      const events = retry
+        ? [{ name: 'tasker.step.retry_scheduled', at: end, attributes: retryAttributes(retry) }]
+        : [];
+      return outlet.emit({
+        name: `step ${p.step_name}`,
+        traceId: p.trace_id,
+        spanId: outlet.newSpanId(),
+        parentSpanId: own.spanId,
+        start,
+        end,
+        attributes,
+        error: { type: ENGINE_ERROR_TYPES.workerLost, message, exception: true },
+        events,
+      });
+    }
     const span = this.tracer.startSpan(
       `step ${p.step_name}`,
-      {
-        kind: SpanKind.INTERNAL,
-        startTime: end - Math.round((p.execution_duration_seconds ?? 0) * 1000),
-        attributes: {
-          'tasker.task.id': p.task_id,
-          'tasker.namespace': p.namespace_name,
-          'tasker.task.name': p.task_name,
-          'tasker.step.name': p.step_name,
-          'tasker.step.attempt': p.attempt,
-          'tasker.step.max_attempts': p.max_attempts,
-        },
-      },
+      { kind: SpanKind.INTERNAL, startTime: start, attributes },
       remoteParent(p.trace_id, own.spanId, true),
     );
-    failed(span, ENGINE_ERROR_TYPES.workerLost, p.error_message ?? 'worker lost', end);
+    failed(span, ENGINE_ERROR_TYPES.workerLost, message, end);
     if (retry) span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), end);
     span.end(end);
   }
@@ -191,8 +270,7 @@ export class TaskTracing implements AttemptObserver {
     if (!a) return;
     this.awaiting.delete(key);
     clearTimeout(a.timer);
-    if (retry) a.span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), a.finishedAt);
-    a.span.end(a.finishedAt);
+    a.finish(retry);
   }
 
   /** Ends the spans still waiting for a decision (the engine is closing: none will come). */
@@ -218,6 +296,34 @@ export class TaskTracing implements AttemptObserver {
     if (p.failed_steps !== undefined) attributes['tasker.task.failed_steps'] = p.failed_steps;
     // A later end of a task that failed before (retried, resolved): the task span already went out with
     // the first end, so this one is its child, covering the resumption.
+    const outlet = this.outlet;
+    if (outlet) {
+      const name = `task ${p.namespace_name}.${p.task_name}`;
+      const end = Date.parse(p.timestamp);
+      // Plain literals, no spreads: a spread of differently shaped objects costs microseconds a task.
+      const r: SpanRecord = p.after_failure
+        ? {
+            name: `${name} resumed`,
+            traceId: tc.traceId,
+            spanId: outlet.newSpanId(),
+            parentSpanId: tc.spanId,
+            start: end,
+            end,
+            attributes,
+          }
+        : {
+            name,
+            traceId: tc.traceId,
+            spanId: tc.spanId,
+            parentSpanId: tc.parentSpanId ?? undefined,
+            start: Date.parse(p.created_at),
+            end,
+            attributes,
+          };
+      if (e.name === 'task.failed')
+        r.error = { type: 'task_failed', message: p.reason ?? 'task failed', exception: false };
+      return outlet.emit(r);
+    }
     const span = p.after_failure
       ? this.tracer.startSpan(
           `task ${p.namespace_name}.${p.task_name} resumed`,
