@@ -35,7 +35,7 @@ function viaSdk(r: SpanRecord): unknown {
   const span = withForcedIds(r.traceId, r.spanId, () =>
     tracer.startSpan(
       r.name,
-      { kind: SpanKind.INTERNAL, startTime: r.start, attributes: r.attributes },
+      { kind: SpanKind.INTERNAL, startTime: r.start, attributes: { ...r.shared, ...r.attributes } },
       parent,
     ),
   );
@@ -96,6 +96,8 @@ describe('OTLP/JSON of a span record', () => {
     attributes: { 'tasker.task.status': 'failed', 'tasker.correlation_id': 'order-77' },
     error: { type: 'task_failed', message: 'ship timed out', exception: false },
   };
+  const shared = { 'tasker.namespace': 'shop', 'tasker.step.max_attempts': 3 };
+  const withShared: SpanRecord = { ...step, shared, attributes: { 'tasker.step.attempt': 2 } };
   const ok: SpanRecord = {
     ...task,
     name: 'task shop.order resumed',
@@ -107,6 +109,8 @@ describe('OTLP/JSON of a span record', () => {
     ['a failed step attempt with an exception and a retry event, under a remote parent', step],
     ['a failed root task span (error status, no exception event)', task],
     ['a span that succeeded', ok],
+    ['a span with shared attributes (encoded once, written first)', withShared],
+    ['the same shared object again, from the cache', withShared],
   ])('%s: the same span the SDK serializes', (_what, r) => {
     const ours = spanOf(viaWriter(r));
     const sdk = spanOf(viaSdk(r));

@@ -21,10 +21,55 @@ export interface EncodedSpans {
   spans: number;
 }
 
+/** Text known to be printable ASCII, as bytes (the encoder's constants). */
+const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const C = {
+  comma: ascii(','),
+  traceId: ascii('{"traceId":"'),
+  spanId: ascii('","spanId":"'),
+  parentSpanId: ascii('","parentSpanId":"'),
+  name: ascii('","name":'),
+  start: ascii(`,"kind":${KIND_INTERNAL},"startTimeUnixNano":"`),
+  end: ascii('","endTimeUnixNano":"'),
+  attributes: ascii('","attributes":['),
+  events: ascii('],"droppedAttributesCount":0,"events":['),
+  statusOk: ascii('],"droppedEventsCount":0,"status":{"code":0}'),
+  statusError: ascii('],"droppedEventsCount":0,"status":{"code":2,"message":'),
+  close: ascii('}'),
+  rootTail: ascii(`,"links":[],"droppedLinksCount":0,"flags":${FLAGS_ROOT}}`),
+  childTail: ascii(`,"links":[],"droppedLinksCount":0,"flags":${FLAGS_REMOTE_PARENT}}`),
+  eventTime: ascii('{"timeUnixNano":"'),
+  eventName: ascii('","name":'),
+  eventAttributes: ascii(',"attributes":['),
+  eventTail: ascii('],"droppedAttributesCount":0}'),
+  stringValue: ascii('{"stringValue":'),
+  arrayValue: ascii('{"arrayValue":{"values":['),
+  arrayTail: ascii(']}}'),
+  empty: ascii('{}'),
+  yes: ascii('{"boolValue":true}'),
+  no: ascii('{"boolValue":false}'),
+};
+
+/** Encoded once: attribute keys and span names (a few dozen distinct values), capped against misuse. */
+const MAX_CACHED = 4_096;
+const keyBytes = new Map<string, Uint8Array>();
+const nameBytes = new Map<string, Uint8Array>();
+/** A record's `shared` attributes, encoded once per object. */
+const sharedBytes = new WeakMap<Attributes, Uint8Array>();
+
+function cached(cache: Map<string, Uint8Array>, key: string, make: () => string): Uint8Array {
+  let b = cache.get(key);
+  if (b === undefined) {
+    b = Buffer.from(make(), 'utf8');
+    if (cache.size < MAX_CACHED) cache.set(key, b);
+  }
+  return b;
+}
+
 /**
- * Appends spans as bytes. Each piece is copied in by a JavaScript loop: no intermediate string (a span
- * built as a template string left a kilobyte of rope and its flattened copy per span for the garbage
- * collector), and no native call per piece (Buffer#write costs more in calls than it saves).
+ * Appends spans as bytes. Constant and repeated pieces are copied in from bytes encoded once; the rest
+ * (ids, times, a task id) by a JavaScript loop. No intermediate string: a span built as a template string
+ * left a kilobyte of rope and its flattened copy per span for the garbage collector.
  */
 export class OtlpSpanWriter {
   private buf = Buffer.allocUnsafeSlow(BUFFER_BYTES);
@@ -43,26 +88,37 @@ export class OtlpSpanWriter {
       this.buf = Buffer.allocUnsafeSlow(Math.max(BUFFER_BYTES, most));
       this.pos = 0;
     }
-    if (this.count > 0) this.ascii(',');
+    if (this.count > 0) this.put(C.comma);
     this.count += 1;
-    this.ascii('{"traceId":"');
+    this.put(C.traceId);
     this.ascii(r.traceId);
-    this.ascii('","spanId":"');
+    this.put(C.spanId);
     this.ascii(r.spanId);
     if (r.parentSpanId !== undefined) {
-      this.ascii('","parentSpanId":"');
+      this.put(C.parentSpanId);
       this.ascii(r.parentSpanId);
     }
-    this.ascii('","name":');
-    this.text(r.name);
-    this.ascii(`,"kind":${KIND_INTERNAL},"startTimeUnixNano":"`);
+    this.put(C.name);
+    this.put(cached(nameBytes, r.name, () => JSON.stringify(r.name)));
+    this.put(C.start);
     this.nanos(r.start);
-    this.ascii('","endTimeUnixNano":"');
+    this.put(C.end);
     this.nanos(r.end);
-    this.ascii('","attributes":');
-    this.attributes(r.attributes, r.error?.type);
-    this.ascii(',"droppedAttributesCount":0,"events":[');
+    this.put(C.attributes);
     let first = true;
+    if (r.shared) {
+      let b = sharedBytes.get(r.shared);
+      if (b === undefined) {
+        b = Buffer.from(pairs(r.shared), 'utf8');
+        sharedBytes.set(r.shared, b);
+      }
+      this.put(b);
+      first = b.length === 0;
+    }
+    first = this.pairs(r.attributes, first);
+    if (r.error) this.pairs({ 'error.type': r.error.type }, first);
+    this.put(C.events);
+    first = true;
     if (r.error?.exception) {
       first = false;
       this.event('exception', r.end, {
@@ -71,19 +127,16 @@ export class OtlpSpanWriter {
       });
     }
     for (const e of r.events ?? []) {
-      if (!first) this.ascii(',');
+      if (!first) this.put(C.comma);
       first = false;
       this.event(e.name, e.at, e.attributes);
     }
-    this.ascii('],"droppedEventsCount":0,"status":');
     if (r.error) {
-      this.ascii('{"code":2,"message":');
+      this.put(C.statusError);
       this.text(r.error.message);
-      this.ascii('}');
-    } else this.ascii('{"code":0}');
-    this.ascii(',"links":[],"droppedLinksCount":0,"flags":');
-    this.ascii(r.parentSpanId === undefined ? ROOT_FLAGS : REMOTE_PARENT_FLAGS);
-    this.ascii('}');
+      this.put(C.close);
+    } else this.put(C.statusOk);
+    this.put(r.parentSpanId === undefined ? C.rootTail : C.childTail);
   }
 
   /** The spans written so far; the writer starts empty again. */
@@ -99,7 +152,12 @@ export class OtlpSpanWriter {
     return out;
   }
 
-  /** Text known to be printable ASCII without JSON escapes (ids, the encoder's own constants). */
+  private put(bytes: Uint8Array): void {
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Text known to be printable ASCII without JSON escapes (ids). */
   private ascii(s: string): void {
     const b = this.buf;
     let p = this.pos;
@@ -128,82 +186,72 @@ export class OtlpSpanWriter {
   /** Epoch milliseconds (possibly fractional) as OTLP's nanoseconds, exact to the microsecond. */
   private nanos(ms: number): void {
     let us = Math.round(ms * 1000);
+    let digits = 1;
+    for (let x = us; x >= 10; x = Math.floor(x / 10)) digits += 1;
     const b = this.buf;
-    const start = this.pos;
-    let p = start;
+    let p = this.pos + digits;
+    const end = p;
     do {
-      b[p++] = 0x30 + (us % 10);
+      b[--p] = 0x30 + (us % 10);
       us = Math.floor(us / 10);
     } while (us > 0);
-    b.subarray(start, p).reverse();
-    b[p++] = 0x30;
-    b[p++] = 0x30;
-    b[p++] = 0x30;
-    this.pos = p;
+    b[end] = 0x30;
+    b[end + 1] = 0x30;
+    b[end + 2] = 0x30;
+    this.pos = end + 3;
   }
 
   private value(v: AttributeValue): void {
     switch (typeof v) {
       case 'string':
-        this.ascii('{"stringValue":');
+        this.put(C.stringValue);
         this.text(v);
-        this.ascii('}');
+        this.put(C.close);
         return;
       case 'number':
-        if (Number.isInteger(v)) this.ascii(`{"intValue":${v}}`);
-        else this.ascii(Number.isFinite(v) ? `{"doubleValue":${v}}` : `{"doubleValue":"${v}"}`);
+        this.ascii(anyValueJson(v));
         return;
       case 'boolean':
-        this.ascii(v ? '{"boolValue":true}' : '{"boolValue":false}');
+        this.put(v ? C.yes : C.no);
         return;
       default: {
-        this.ascii('{"arrayValue":{"values":[');
+        this.put(C.arrayValue);
         let first = true;
         for (const x of v as ReadonlyArray<string | number | boolean | null | undefined>) {
-          if (!first) this.ascii(',');
+          if (!first) this.put(C.comma);
           first = false;
-          if (x === null || x === undefined) this.ascii('{}');
+          if (x === null || x === undefined) this.put(C.empty);
           else this.value(x);
         }
-        this.ascii(']}}');
+        this.put(C.arrayTail);
       }
     }
   }
 
-  private attributes(a: Attributes, errorType?: string): void {
-    this.ascii('[');
-    let first = true;
+  /** Key/value pairs, comma-separated; whether the list is still empty after them. */
+  private pairs(a: Attributes, first: boolean): boolean {
     for (const k in a) {
       const v = a[k];
       if (v === undefined || v === null) continue;
-      this.ascii(first ? '{"key":' : ',{"key":');
+      if (!first) this.put(C.comma);
       first = false;
-      this.text(k);
-      this.ascii(',"value":');
+      this.put(cached(keyBytes, k, () => `{"key":${JSON.stringify(k)},"value":`));
       this.value(v);
-      this.ascii('}');
+      this.put(C.close);
     }
-    if (errorType !== undefined) {
-      this.ascii(first ? '{"key":"error.type","value":' : ',{"key":"error.type","value":');
-      this.value(errorType);
-      this.ascii('}');
-    }
-    this.ascii(']');
+    return first;
   }
 
   private event(name: string, at: number, attributes: Attributes): void {
-    this.ascii('{"timeUnixNano":"');
+    this.put(C.eventTime);
     this.nanos(at);
-    this.ascii('","name":');
-    this.text(name);
-    this.ascii(',"attributes":');
-    this.attributes(attributes);
-    this.ascii(',"droppedAttributesCount":0}');
+    this.put(C.eventName);
+    this.put(cached(nameBytes, name, () => JSON.stringify(name)));
+    this.put(C.eventAttributes);
+    this.pairs(attributes, true);
+    this.put(C.eventTail);
   }
 }
-
-const ROOT_FLAGS = String(FLAGS_ROOT);
-const REMOTE_PARENT_FLAGS = String(FLAGS_REMOTE_PARENT);
 
 /** An upper bound of a span's size: 6 bytes per UTF-16 unit of text (a \uXXXX escape), plus the frame. */
 function spanBytes(r: SpanRecord): number {
@@ -217,6 +265,7 @@ function spanBytes(r: SpanRecord): number {
     }
   };
   attrs(r.attributes);
+  if (r.shared) attrs(r.shared);
   if (r.error) n += 256 + r.error.type.length * 2 + r.error.message.length * 2;
   for (const e of r.events ?? []) {
     n += 128 + e.name.length;
@@ -225,7 +274,23 @@ function spanBytes(r: SpanRecord): number {
   return n * 6;
 }
 
-/** OTLP attributes as a string (the resource's, once per request). */
+/** A number as OTLP's AnyValue JSON (integers as intValue, as the SDK writes them). */
+function anyValueJson(v: number): string {
+  if (Number.isInteger(v)) return `{"intValue":${v}}`;
+  return Number.isFinite(v) ? `{"doubleValue":${v}}` : `{"doubleValue":"${v}"}`;
+}
+
+/** Comma-separated key/value pairs as JSON text (for shared attributes, encoded once). */
+function pairs(a: Attributes): string {
+  const list = JSON.stringify(
+    Object.entries(a)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([key, v]) => ({ key, value: anyValue(v as AttributeValue) })),
+  );
+  return list.slice(1, -1);
+}
+
+/** OTLP attributes as a JSON list (the resource's, once per request). */
 function attributes(a: Attributes): string {
   return JSON.stringify(
     Object.entries(a)

@@ -27,6 +27,11 @@ export interface SpanRecord {
   start: number;
   end: number;
   attributes: Attributes;
+  /**
+   * Attributes many spans share (a template's names): the same object every time, so an outlet may
+   * encode it once. Written before `attributes`.
+   */
+  shared?: Attributes | undefined;
   /** Error status with this type and message; `exception` adds the exception event at `end`. */
   error?: { type: string; message: string; exception: boolean };
   events?: SpanEventRecord[];

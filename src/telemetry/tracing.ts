@@ -50,6 +50,8 @@ const FAILED_ATTEMPT_EVENTS = ['step.retry_scheduled', 'step.failed', 'step.canc
  * ends its span without a decision after this long, so no span is held forever.
  */
 const DECISION_WAIT_MS = 30_000;
+/** Template steps whose shared span attributes are kept (see stepShared). */
+const SHARED_CACHE = 10_000;
 
 interface AwaitingDecision {
   /** Ends the span, with the retry the planner scheduled when there is one. */
@@ -62,6 +64,7 @@ export class TaskTracing implements AttemptObserver {
   static readonly EVENTS: readonly string[] = [...TASK_TERMINAL_EVENTS, ...FAILED_ATTEMPT_EVENTS];
   private tracerCache: Tracer | undefined;
   private outletCache: SpanOutlet | null | undefined;
+  private readonly sharedCache = new Map<string, { name: string; shared: Attributes }>();
   /** Failed attempts' spans, by task, step and attempt, until the planner's decision on them commits. */
   private readonly awaiting = new Map<string, AwaitingDecision>();
   /** Whether the provider's id generator honours forced ids (probed once). */
@@ -103,17 +106,6 @@ export class TaskTracing implements AttemptObserver {
     const { task, step } = claimed;
     const tc = taskTraceContext(task.id, task.traceparent);
     if (!this.sampled(tc)) return UNSAMPLED(tc);
-    const name = `step ${step.name}`;
-    const attributes: Attributes = {
-      // The task's other attributes are on its span: each attribute costs every step span.
-      'tasker.task.id': task.id,
-      'tasker.namespace': task.namespace,
-      'tasker.task.name': task.name,
-      'tasker.step.name': step.name,
-      'tasker.step.handler': step.handler,
-      'tasker.step.attempt': step.attempts,
-      'tasker.step.max_attempts': step.attemptLimit,
-    };
     const key = () => attemptKey(task.id, step.name, step.attempts);
     const outlet = this.outlet;
     if (outlet) {
@@ -125,6 +117,7 @@ export class TaskTracing implements AttemptObserver {
         ROOT_CONTEXT,
         trace.wrapSpanContext({ traceId: tc.traceId, spanId, traceFlags: 1 }),
       );
+      const { name, shared } = this.stepShared(claimed);
       return {
         spanId,
         logFields: { trace_id: tc.traceId, span_id: spanId },
@@ -137,7 +130,8 @@ export class TaskTracing implements AttemptObserver {
             parentSpanId: tc.spanId,
             start: startedAt,
             end: finishedAt,
-            attributes,
+            shared,
+            attributes: { 'tasker.task.id': task.id, 'tasker.step.attempt': step.attempts },
           };
           if (how.kind === 'success') return outlet.emit(r);
           const f = how.failure;
@@ -161,6 +155,17 @@ export class TaskTracing implements AttemptObserver {
         },
       };
     }
+    const name = `step ${step.name}`;
+    const attributes: Attributes = {
+      // The task's other attributes are on its span: each attribute costs every step span.
+      'tasker.task.id': task.id,
+      'tasker.namespace': task.namespace,
+      'tasker.task.name': task.name,
+      'tasker.step.name': step.name,
+      'tasker.step.handler': step.handler,
+      'tasker.step.attempt': step.attempts,
+      'tasker.step.max_attempts': step.attemptLimit,
+    };
     const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
     const span = this.tracer.startSpan(
       name,
@@ -189,6 +194,30 @@ export class TaskTracing implements AttemptObserver {
         span.end(finishedAt);
       },
     };
+  }
+
+  /**
+   * A step span's name and the attributes every attempt of that step shares, one object per template
+   * step (an outlet encodes it once); the cache is bounded, a template set far beyond it just misses.
+   */
+  private stepShared(c: ClaimedStep): { name: string; shared: Attributes } {
+    const { task, step } = c;
+    const k = `${task.namespace}\u0000${task.name}\u0000${step.name}\u0000${step.handler}\u0000${step.attemptLimit}`;
+    let got = this.sharedCache.get(k);
+    if (!got) {
+      got = {
+        name: `step ${step.name}`,
+        shared: {
+          'tasker.namespace': task.namespace,
+          'tasker.task.name': task.name,
+          'tasker.step.name': step.name,
+          'tasker.step.handler': step.handler,
+          'tasker.step.max_attempts': step.attemptLimit,
+        },
+      };
+      if (this.sharedCache.size < SHARED_CACHE) this.sharedCache.set(k, got);
+    }
+    return got;
   }
 
   /** Whether a failed attempt is retried is the planner's decision, known when the outcome commits. */
