@@ -12,6 +12,7 @@ import { TASK_TERMINAL_STATUS } from '../events/catalog.js';
 import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
 import type { TaskTemplate } from '../core/template.js';
+import { FastCounter, FastHistogram } from './fast-metrics.js';
 import { registerStoreGauges, type StoreGauges } from './store-gauges.js';
 import { attachTaskSla } from './task-sla-metrics.js';
 
@@ -140,39 +141,39 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   }
   const before = new Set(o.registry.getMetricsAsArray().map((m) => m.name));
   const registers = [o.registry];
-  const tasks = new Counter({
-    name: `${p}_tasks_total`,
-    help: 'Tasks that reached a terminal state',
-    labelNames: ['namespace', 'name', 'version', 'status', 'critical'],
+  const tasks = new FastCounter(
+    `${p}_tasks_total`,
+    'Tasks that reached a terminal state',
+    ['namespace', 'name', 'version', 'status', 'critical'],
     registers,
-  });
-  const taskDuration = new Histogram({
-    name: `${p}_task_duration_seconds`,
-    help: 'Task duration from its first step start to its terminal state',
-    labelNames: ['namespace', 'name', 'status'],
-    buckets: DURATION_BUCKETS,
+  );
+  const taskDuration = new FastHistogram(
+    `${p}_task_duration_seconds`,
+    'Task duration from its first step start to its terminal state',
+    ['namespace', 'name', 'status'],
+    DURATION_BUCKETS,
     registers,
-  });
-  const steps = new Counter({
-    name: `${p}_steps_total`,
-    help: 'Step attempts that ended, by outcome (retried: failed and scheduled again)',
-    labelNames: ['namespace', 'name', 'step', 'status', 'critical'],
+  );
+  const steps = new FastCounter(
+    `${p}_steps_total`,
+    'Step attempts that ended, by outcome (retried: failed and scheduled again)',
+    ['namespace', 'name', 'step', 'status', 'critical'],
     registers,
-  });
-  const stepDuration = new Histogram({
-    name: `${p}_step_duration_seconds`,
-    help: 'Step attempt duration',
-    labelNames: ['namespace', 'name', 'step', 'status'],
-    buckets: DURATION_BUCKETS,
+  );
+  const stepDuration = new FastHistogram(
+    `${p}_step_duration_seconds`,
+    'Step attempt duration',
+    ['namespace', 'name', 'step', 'status'],
+    DURATION_BUCKETS,
     registers,
-  });
-  const queueWait = new Histogram({
-    name: `${p}_step_queue_wait_seconds`,
-    help: 'Time from a step becoming ready (or its retry falling due) to an attempt starting',
-    labelNames: ['namespace', 'name', 'step'],
-    buckets: DURATION_BUCKETS,
+  );
+  const queueWait = new FastHistogram(
+    `${p}_step_queue_wait_seconds`,
+    'Time from a step becoming ready (or its retry falling due) to an attempt starting',
+    ['namespace', 'name', 'step'],
+    DURATION_BUCKETS,
     registers,
-  });
+  );
   const retries = new Counter({
     name: `${p}_step_retries_total`,
     help: 'Step attempts that failed and were scheduled for another attempt',
