@@ -29,17 +29,32 @@ export interface AttemptObserver {
 export function composeObservers(list: readonly AttemptObserver[]): AttemptObserver | undefined {
   if (list.length <= 1) return list[0];
   return {
+    // Plain loops, no spreads or closure chains: this runs for every attempt.
     start(claimed, startedAt) {
-      const scopes = list.flatMap((o) => o.start(claimed, startedAt) ?? []);
-      const spanId = scopes.find((s) => s.spanId !== undefined)?.spanId;
+      const scopes: AttemptScope[] = [];
+      let spanId: string | undefined;
+      let logFields: Readonly<Record<string, string>> = {};
+      for (const o of list) {
+        const s = o.start(claimed, startedAt);
+        if (!s) continue;
+        scopes.push(s);
+        spanId ??= s.spanId;
+        if (Object.keys(s.logFields).length > 0)
+          logFields = scopes.length === 1 ? s.logFields : { ...logFields, ...s.logFields };
+      }
       return {
         spanId,
-        logFields: Object.assign({}, ...scopes.map((s) => s.logFields)) as Record<string, string>,
-        run: <T>(fn: () => T): T => scopes.reduceRight<() => T>((inner, s) => () => s.run(inner), fn)(),
+        logFields,
+        run: <T>(fn: () => T): T => runInside(scopes, 0, fn),
         end: (how, finishedAt) => {
           for (const s of scopes) s.end(how, finishedAt, spanId);
         },
       };
     },
   };
+}
+
+function runInside<T>(scopes: readonly AttemptScope[], i: number, fn: () => T): T {
+  const s = scopes[i];
+  return s === undefined ? fn() : s.run(() => runInside(scopes, i + 1, fn));
 }

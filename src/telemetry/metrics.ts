@@ -87,15 +87,26 @@ export interface EngineMetrics {
  */
 function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
   const children = new Map<string, C>();
+  // The last label set, compared value by value: events come in runs of one template and step, and a
+  // hit builds no key string.
+  let last: { values: string[]; child: C } | undefined;
   return (...values) => {
+    if (last !== undefined && sameValues(last.values, values)) return last.child;
     const key = values.join('\u0000');
     let c = children.get(key);
     if (!c) {
       c = metric.labels(...values);
       children.set(key, c);
     }
+    last = { values, child: c };
     return c;
   };
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
