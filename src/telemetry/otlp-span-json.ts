@@ -280,7 +280,10 @@ function anyValueJson(v: number): string {
   return Number.isFinite(v) ? `{"doubleValue":${v}}` : `{"doubleValue":"${v}"}`;
 }
 
-/** Comma-separated key/value pairs as JSON text (for shared attributes, encoded once). */
+/**
+ * Comma-separated key/value pairs as JSON text, built as objects: for what is encoded once (a record's
+ * shared attributes, the resource), where the byte writer's speed does not matter.
+ */
 function pairs(a: Attributes): string {
   const list = JSON.stringify(
     Object.entries(a)
@@ -288,15 +291,6 @@ function pairs(a: Attributes): string {
       .map(([key, v]) => ({ key, value: anyValue(v as AttributeValue) })),
   );
   return list.slice(1, -1);
-}
-
-/** OTLP attributes as a JSON list (the resource's, once per request). */
-function attributes(a: Attributes): string {
-  return JSON.stringify(
-    Object.entries(a)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .map(([key, v]) => ({ key, value: anyValue(v as AttributeValue) })),
-  );
 }
 
 /** OTLP's AnyValue as an object. */
@@ -321,7 +315,7 @@ export function otlpRequest(
   spans: EncodedSpans,
 ): Buffer {
   const open =
-    `{"resourceSpans":[{"resource":{"attributes":${attributes(resource)},"droppedAttributesCount":0},` +
+    `{"resourceSpans":[{"resource":{"attributes":[${pairs(resource)}],"droppedAttributesCount":0},` +
     `"scopeSpans":[{"scope":${JSON.stringify({ name: scope.name, version: scope.version })},"spans":[`;
   return Buffer.concat([Buffer.from(open), ...spans.chunks, Buffer.from(']}]}]}')]);
 }

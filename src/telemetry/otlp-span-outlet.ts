@@ -35,8 +35,6 @@ export class OtlpSpanOutlet implements SpanOutlet {
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
-  /** Spans dropped because the queue was full (the exporter could not keep up). */
-  dropped = 0;
 
   constructor(o: OtlpSpanOutletOptions) {
     const serializer = {
@@ -61,10 +59,8 @@ export class OtlpSpanOutlet implements SpanOutlet {
 
   emit(span: SpanRecord): void {
     if (this.closed) return;
-    if (this.pending.spans >= this.maxQueue) {
-      this.dropped += 1;
-      return;
-    }
+    // A full queue drops the span, as the SDK's batch processor does: the exporter could not keep up.
+    if (this.pending.spans >= this.maxQueue) return;
     this.pending.span(span);
     if (this.pending.spans >= this.maxBatch) void this.exportPending();
     else this.timer ??= setTimeout(() => void this.exportPending(), this.delayMs).unref();

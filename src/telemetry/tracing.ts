@@ -106,92 +106,72 @@ export class TaskTracing implements AttemptObserver {
     const { task, step } = claimed;
     const tc = taskTraceContext(task.id, task.traceparent);
     if (!this.sampled(tc)) return UNSAMPLED(tc);
-    const key = () => attemptKey(task.id, step.name, step.attempts);
+    const { name, shared } = this.stepShared(claimed);
+    // The task's other attributes are on its span: each attribute costs every step span.
+    const own: Attributes = { 'tasker.task.id': task.id, 'tasker.step.attempt': step.attempts };
     const outlet = this.outlet;
+    let spanId: string | undefined;
+    let active: Context;
+    let live: Span | undefined;
     if (outlet) {
-      // No span object while the handler runs: a context with the attempt's ids (a handler's own spans
-      // parent to it), and the span built from the attempt's facts once it settles.
-      const spanId = outlet.newSpanId();
-      // The span context alone: the task span's id is the record's parent, no context needs it.
-      const active = trace.setSpan(
+      // No span object while the handler runs: the span context alone (a handler's own spans parent to
+      // it; the task span's id is the record's parent), and the span built when the attempt settles.
+      spanId = outlet.newSpanId();
+      active = trace.setSpan(
         ROOT_CONTEXT,
         trace.wrapSpanContext({ traceId: tc.traceId, spanId, traceFlags: 1 }),
       );
-      const { name, shared } = this.stepShared(claimed);
-      return {
-        spanId,
-        logFields: { trace_id: tc.traceId, span_id: spanId },
-        run: (fn) => context.with(active, fn),
-        end: (how: AttemptEnd, finishedAt: number) => {
-          const r: SpanRecord = {
-            name,
-            traceId: tc.traceId,
-            spanId,
-            parentSpanId: tc.spanId,
-            start: startedAt,
-            end: finishedAt,
-            shared,
-            attributes: { 'tasker.task.id': task.id, 'tasker.step.attempt': step.attempts },
-          };
-          if (how.kind === 'success') return outlet.emit(r);
-          const f = how.failure;
-          r.error = { type: f.errorType, message: f.message, exception: true };
-          r.events = [];
-          if (f.errorType === ENGINE_ERROR_TYPES.timeout)
-            r.events.push({
-              name: 'tasker.step.timeout',
-              at: finishedAt,
-              attributes: { 'tasker.step.attempt': step.attempts },
-            });
-          this.awaitDecision(key(), (retry) => {
+    } else {
+      const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
+      live = this.tracer.startSpan(
+        name,
+        { kind: SpanKind.INTERNAL, startTime: startedAt, attributes: { ...shared, ...own } },
+        parent,
+      );
+      spanId = live.isRecording() ? live.spanContext().spanId : undefined;
+      active = trace.setSpan(parent, live);
+    }
+    const finish = (r: SpanRecord) => (live ? finishLive(live, r) : outlet?.emit(r));
+    return {
+      spanId,
+      logFields: { trace_id: tc.traceId, span_id: spanId ?? tc.spanId },
+      run: (fn) => context.with(active, fn),
+      end: (how: AttemptEnd, finishedAt: number) => {
+        const r: SpanRecord = {
+          name,
+          traceId: tc.traceId,
+          spanId: spanId ?? '',
+          parentSpanId: tc.spanId,
+          start: startedAt,
+          end: finishedAt,
+          shared,
+          attributes: own,
+        };
+        if (how.kind === 'success') return finish(r);
+        const f = how.failure;
+        r.error = { type: f.errorType, message: f.message, exception: true };
+        r.events = [];
+        if (f.errorType === ENGINE_ERROR_TYPES.timeout)
+          r.events.push({
+            name: 'tasker.step.timeout',
+            at: finishedAt,
+            attributes: { 'tasker.step.attempt': step.attempts },
+          });
+        // Whether it is retried is the planner's decision, known when the outcome commits (onEvent).
+        const key = attemptKey(task.id, step.name, step.attempts);
+        const timer = setTimeout(() => this.decided(key), DECISION_WAIT_MS).unref();
+        this.awaiting.set(key, {
+          timer,
+          finish: (retry) => {
             if (retry)
               r.events?.push({
                 name: 'tasker.step.retry_scheduled',
                 at: finishedAt,
                 attributes: retryAttributes(retry),
               });
-            outlet.emit(r);
-          });
-        },
-      };
-    }
-    const name = `step ${step.name}`;
-    const attributes: Attributes = {
-      // The task's other attributes are on its span: each attribute costs every step span.
-      'tasker.task.id': task.id,
-      'tasker.namespace': task.namespace,
-      'tasker.task.name': task.name,
-      'tasker.step.name': step.name,
-      'tasker.step.handler': step.handler,
-      'tasker.step.attempt': step.attempts,
-      'tasker.step.max_attempts': step.attemptLimit,
-    };
-    const parent = remoteParent(tc.traceId, tc.spanId, tc.sampled);
-    const span = this.tracer.startSpan(
-      name,
-      { kind: SpanKind.INTERNAL, startTime: startedAt, attributes },
-      parent,
-    );
-    const recording = span.isRecording();
-    const spanId = recording ? span.spanContext().spanId : undefined;
-    const active = trace.setSpan(parent, span);
-    return {
-      spanId,
-      logFields: { trace_id: tc.traceId, span_id: spanId ?? tc.spanId },
-      run: (fn) => context.with(active, fn),
-      end: (how: AttemptEnd, finishedAt: number) => {
-        if (how.kind === 'failure') {
-          const f = how.failure;
-          failed(span, f.errorType, f.message, finishedAt);
-          if (f.errorType === ENGINE_ERROR_TYPES.timeout)
-            span.addEvent('tasker.step.timeout', { 'tasker.step.attempt': step.attempts }, finishedAt);
-          this.awaitDecision(key(), (retry) => {
-            if (retry) span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), finishedAt);
-            span.end(finishedAt);
-          });
-          return;
-        }
-        span.end(finishedAt);
+            finish(r);
+          },
+        });
       },
     };
   }
@@ -218,12 +198,6 @@ export class TaskTracing implements AttemptObserver {
       if (this.sharedCache.size < SHARED_CACHE) this.sharedCache.set(k, got);
     }
     return got;
-  }
-
-  /** Whether a failed attempt is retried is the planner's decision, known when the outcome commits. */
-  private awaitDecision(key: string, finish: AwaitingDecision['finish']): void {
-    const timer = setTimeout(() => this.decided(key), DECISION_WAIT_MS).unref();
-    this.awaiting.set(key, { finish, timer });
   }
 
   /** The active span's context as a traceparent (a task created inside a traced request joins it). */
@@ -265,32 +239,31 @@ export class TaskTracing implements AttemptObserver {
       'tasker.step.attempt': p.attempt,
       'tasker.step.max_attempts': p.max_attempts,
     };
-    const message = p.error_message ?? 'worker lost';
-    const outlet = this.outlet;
-    if (outlet) {
-      const events = retry
-        ? [{ name: 'tasker.step.retry_scheduled', at: end, attributes: retryAttributes(retry) }]
-        : [];
-      return outlet.emit({
+    this.emit(
+      {
         name: `step ${p.step_name}`,
         traceId: p.trace_id,
-        spanId: outlet.newSpanId(),
+        spanId: this.outlet?.newSpanId() ?? '',
         parentSpanId: own.spanId,
         start,
         end,
         attributes,
-        error: { type: ENGINE_ERROR_TYPES.workerLost, message, exception: true },
-        events,
-      });
-    }
-    const span = this.tracer.startSpan(
-      `step ${p.step_name}`,
-      { kind: SpanKind.INTERNAL, startTime: start, attributes },
-      remoteParent(p.trace_id, own.spanId, true),
+        error: {
+          type: ENGINE_ERROR_TYPES.workerLost,
+          message: p.error_message ?? 'worker lost',
+          exception: true,
+        },
+        events: retry
+          ? [{ name: 'tasker.step.retry_scheduled', at: end, attributes: retryAttributes(retry) }]
+          : [],
+      },
+      (r) =>
+        this.tracer.startSpan(
+          r.name,
+          { kind: SpanKind.INTERNAL, startTime: r.start, attributes },
+          remoteParent(p.trace_id, own.spanId, true),
+        ),
     );
-    failed(span, ENGINE_ERROR_TYPES.workerLost, message, end);
-    if (retry) span.addEvent('tasker.step.retry_scheduled', retryAttributes(retry), end);
-    span.end(end);
   }
 
   /** Ends a failed attempt's span, with the retry the planner scheduled when there is one. */
@@ -325,51 +298,49 @@ export class TaskTracing implements AttemptObserver {
     if (p.failed_steps !== undefined) attributes['tasker.task.failed_steps'] = p.failed_steps;
     // A later end of a task that failed before (retried, resolved): the task span already went out with
     // the first end, so this one is its child, covering the resumption.
-    const outlet = this.outlet;
-    if (outlet) {
-      const name = `task ${p.namespace_name}.${p.task_name}`;
-      const end = Date.parse(p.timestamp);
-      // Plain literals, no spreads: a spread of differently shaped objects costs microseconds a task.
-      const r: SpanRecord = p.after_failure
-        ? {
-            name: `${name} resumed`,
-            traceId: tc.traceId,
-            spanId: outlet.newSpanId(),
-            parentSpanId: tc.spanId,
-            start: end,
-            end,
-            attributes,
-          }
-        : {
-            name,
-            traceId: tc.traceId,
-            spanId: tc.spanId,
-            parentSpanId: tc.parentSpanId ?? undefined,
-            start: Date.parse(p.created_at),
-            end,
-            attributes,
-          };
-      if (e.name === 'task.failed')
-        r.error = { type: 'task_failed', message: p.reason ?? 'task failed', exception: false };
-      return outlet.emit(r);
-    }
-    const span = p.after_failure
-      ? this.tracer.startSpan(
-          `task ${p.namespace_name}.${p.task_name} resumed`,
-          { kind: SpanKind.INTERNAL, startTime: Date.parse(p.timestamp), attributes },
-          remoteParent(tc.traceId, tc.spanId, tc.sampled),
-        )
-      : this.startTaskSpan(
-          tc,
-          `task ${p.namespace_name}.${p.task_name}`,
-          Date.parse(p.created_at),
+    const name = `task ${p.namespace_name}.${p.task_name}`;
+    const end = Date.parse(p.timestamp);
+    // Plain literals, no spreads: a spread of differently shaped objects costs microseconds a task.
+    const r: SpanRecord = p.after_failure
+      ? {
+          name: `${name} resumed`,
+          traceId: tc.traceId,
+          spanId: this.outlet?.newSpanId() ?? '',
+          parentSpanId: tc.spanId,
+          start: end,
+          end,
           attributes,
-        );
-    if (e.name === 'task.failed') {
-      span.setAttribute('error.type', 'task_failed');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: p.reason ?? 'task failed' });
-    }
-    span.end(Date.parse(p.timestamp));
+        }
+      : {
+          name,
+          traceId: tc.traceId,
+          spanId: tc.spanId,
+          parentSpanId: tc.parentSpanId ?? undefined,
+          start: Date.parse(p.created_at),
+          end,
+          attributes,
+        };
+    if (e.name === 'task.failed')
+      r.error = { type: 'task_failed', message: p.reason ?? 'task failed', exception: false };
+    this.emit(r, () =>
+      p.after_failure
+        ? this.tracer.startSpan(
+            r.name,
+            { kind: SpanKind.INTERNAL, startTime: r.start, attributes },
+            remoteParent(tc.traceId, tc.spanId, tc.sampled),
+          )
+        : this.startTaskSpan(tc, r.name, r.start, attributes),
+    );
+  }
+
+  /**
+   * A finished span: to the outlet as it is, or through the API (`start` opens the live span; its ids
+   * are the SDK's, so the record's `spanId` is unused there).
+   */
+  private emit(r: SpanRecord, start: (r: SpanRecord) => Span): void {
+    const outlet = this.outlet;
+    if (outlet) outlet.emit(r);
+    else finishLive(start(r), r);
   }
 
   private startTaskSpan(tc: TaskTraceContext, name: string, startTime: number, attributes: Attributes) {
@@ -395,10 +366,15 @@ export class TaskTracing implements AttemptObserver {
   }
 }
 
-function failed(span: Span, errorType: string, message: string, at: number): void {
-  span.setAttribute('error.type', errorType);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
-  span.recordException({ name: errorType, message }, at);
+/** A record's outcome on a live span (what the outlet writes from the record), then its end. */
+function finishLive(span: Span, r: SpanRecord): void {
+  if (r.error) {
+    span.setAttribute('error.type', r.error.type);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.message });
+    if (r.error.exception) span.recordException({ name: r.error.type, message: r.error.message }, r.end);
+  }
+  for (const e of r.events ?? []) span.addEvent(e.name, e.attributes, e.at);
+  span.end(r.end);
 }
 
 function retryAttributes(retry: StepEventPayload): Attributes {
