@@ -34,6 +34,37 @@ steps:
     expect(d.task.status).toBe('cancelled');
   });
 
+  it('stores a lone surrogate in a context and a result as U+FFFD on both stores, and its failure', async () => {
+    // JSON.stringify writes an unpaired surrogate as a `\ud800` escape, which PostgreSQL's jsonb refuses:
+    // before, a handler returning one failed every write of its attempt on PostgreSQL only.
+    const yaml = `
+namespace: e
+name: surrogate
+version: 1.0.0
+steps:
+  - { name: echo, handler: echo }
+  - { name: fail, handler: fail, depends_on: [echo] }
+`;
+    const { tasker } = await startEngine([yaml], {
+      echo: ({ task }) => ({ got: task.context.text, pair: '\u{1F600}' }),
+      fail: () => {
+        throw new PermanentError('card \udc00 declined');
+      },
+    });
+    const { task } = await tasker.createTask({
+      namespace: 'e',
+      name: 'surrogate',
+      context: { text: 'a\ud800b' },
+    });
+    expect((await tasker.waitForTask(task.id, { timeoutMs: 5000 })).status).toBe('error');
+    const d = await tasker.getTask(task.id);
+    expect(d.task.context.text).toBe('a\ufffdb');
+    expect(d.steps[0]!.results).toEqual({ got: 'a\ufffdb', pair: '\u{1F600}' });
+    // Plain text is each store's: PostgreSQL's driver writes one U+FFFD, SQLite keeps the surrogate's three
+    // bytes and reads each back as one.
+    expect(d.attempts.find((a) => a.stepName === 'fail')!.errorMessage).toMatch(/^card \ufffd+ declined$/);
+  });
+
   it('a manually closed task leaves no claimable steps behind to block a worker', async () => {
     const yaml = `
 namespace: e

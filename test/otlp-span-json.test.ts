@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { withForcedIds } from '../src/telemetry/forced-ids.js';
-import { OtlpSpanWriter, otlpRequest } from '../src/telemetry/otlp-span-json.js';
+import { BufferPool, OtlpSpanWriter, otlpRequest } from '../src/telemetry/otlp-span-json.js';
 import { TaskerIdGenerator } from '../src/telemetry/sdk.js';
 import type { SpanRecord } from '../src/telemetry/span-record.js';
 
@@ -48,6 +48,12 @@ function viaSdk(r: SpanRecord): unknown {
   span.end(r.end);
   const body = JsonTraceSerializer.serializeRequest(exporter.getFinishedSpans());
   return JSON.parse(new TextDecoder().decode(body));
+}
+
+function viaFreshWriter(records: SpanRecord[]) {
+  const w = new OtlpSpanWriter();
+  for (const r of records) w.span(r);
+  return w.take();
 }
 
 function viaWriter(...records: SpanRecord[]): unknown {
@@ -145,6 +151,37 @@ describe('OTLP/JSON of a span record', () => {
       many[2_999]?.attributes['tasker.note'],
     );
     expect(w.take()).toEqual({ chunks: [], spans: 0 });
+  });
+
+  it('reuses the buffers of an exported batch, and a batch written into reused memory reads the same', () => {
+    const pool = new BufferPool();
+    const w = new OtlpSpanWriter(pool);
+    const many = Array.from({ length: 2_000 }, (_, i) => ({
+      ...step,
+      spanId: i.toString(16).padStart(16, '0'),
+      attributes: { ...step.attributes, 'tasker.note': `${'y'.repeat(i % 700)} ${i}` },
+    }));
+    const write = (records: SpanRecord[]) => {
+      for (const r of records) w.span(r);
+      const batch = w.take();
+      const body = otlpRequest({}, { name: 'n', version: 'v' }, batch, pool);
+      const text = body.toString('utf8');
+      return { text, buffers: [body.buffer, ...batch.chunks.map((c) => c.buffer)], batch, body };
+    };
+    const first = write(many);
+    for (const c of first.batch.chunks) pool.put(c);
+    pool.put(first.body);
+    // Fewer, shorter spans into the recycled memory: no byte of the first batch may show through.
+    const second = write(many.slice(0, 700).reverse());
+    expect(second.buffers.some((b) => first.buffers.includes(b))).toBe(true);
+    expect(JSON.parse(second.text)).toEqual(
+      JSON.parse(
+        otlpRequest({}, { name: 'n', version: 'v' }, viaFreshWriter(many.slice(0, 700).reverse())).toString(),
+      ),
+    );
+    expect(JSON.parse(first.text)).toEqual(
+      JSON.parse(otlpRequest({}, { name: 'n', version: 'v' }, viaFreshWriter(many)).toString()),
+    );
   });
 
   it('writes the resource attributes once per request', () => {

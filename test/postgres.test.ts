@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTasker, PostgresStore } from '../src/index.js';
+import type { PgType } from '../src/store/columns.js';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.js';
+import { binaryArray } from '../src/store/postgres/sql.js';
 import { PG_URL, sleep, startEngine, tempDir, templatesFromYaml, testDatabase } from './support/harness.js';
 
 const ONE = `
@@ -217,6 +219,45 @@ describe('PostgreSQL store', () => {
       await admin.end();
     }
   }, 60_000);
+
+  it('binds batch columns as binary arrays the server reads back exactly: every type, NULLs, awkward text', async () => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      const cases: Array<[PgType, unknown[], unknown[]]> = [
+        ['bigint', [0, 1, -1, 2 ** 32, -(2 ** 32) - 5, Number.MAX_SAFE_INTEGER, null], []],
+        ['int', [0, 7, -7, 2147483647, -2147483648, null], []],
+        ['float8', [0.5, -1e300, 3, null], []],
+        [
+          'uuid',
+          ['0190a5e2-7c3b-7d4e-8f00-0123456789ab', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', null],
+          ['0190a5e2-7c3b-7d4e-8f00-0123456789ab', 'ffffffff-ffff-ffff-ffff-ffffffffffff', null],
+        ],
+        [
+          'text',
+          ['plain', '', 'NULL', 'a "quoted", {braced} \\ back', 'ünïcødé ✓ \u{1F600}', 'nul\u0000here', null],
+          ['plain', '', 'NULL', 'a "quoted", {braced} \\ back', 'ünïcødé ✓ \u{1F600}', 'nul\ufffdhere', null],
+        ],
+        ['jsonb', ['{"a":[1,2]}', 'null', null], []],
+      ];
+      for (const [type, values, expected] of cases) {
+        const cast = type === 'jsonb' ? 'text' : type;
+        const r = await c.query<{ v: unknown[] }>(`SELECT $1::${cast}[] AS v`, [binaryArray(values, type)]);
+        const read = r.rows[0]!.v.map((x) => (type === 'bigint' && x !== null ? Number(x) : x));
+        expect(read, type).toEqual(expected.length > 0 ? expected : values);
+        const empty = await c.query<{ n: number }>(`SELECT cardinality($1::${cast}[]) AS n`, [
+          binaryArray([], type),
+        ]);
+        expect(empty.rows[0]!.n).toBe(0);
+      }
+      // What would be a server error (or a silently truncated value) is refused with the value named.
+      expect(() => binaryArray([1.5], 'bigint')).toThrow(/bigint column was given 1.5/);
+      expect(() => binaryArray([2 ** 31], 'int')).toThrow(/int column was given 2147483648/);
+      expect(() => binaryArray(['not-a-uuid'], 'uuid')).toThrow(/not a uuid: "not-a-uuid"/);
+    } finally {
+      await c.end();
+    }
+  });
 
   it('refuses a schema that is not installed, naming the migration to apply', async () => {
     const database = testDatabase(); // a fresh schema name nobody migrated

@@ -14,7 +14,7 @@ import {
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
-import { OtlpSpanWriter, otlpRequest, type EncodedSpans } from './otlp-span-json.js';
+import { BufferPool, OtlpSpanWriter, otlpRequest, type EncodedSpans } from './otlp-span-json.js';
 import type { SpanOutlet, SpanRecord } from './span-record.js';
 
 export interface OtlpSpanOutletOptions {
@@ -31,14 +31,25 @@ export class OtlpSpanOutlet implements SpanOutlet {
   private readonly maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536;
   private readonly maxBatch = getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096;
   private readonly delayMs = getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000;
-  private readonly pending = new OtlpSpanWriter();
+  private readonly pool = new BufferPool();
+  private readonly pending = new OtlpSpanWriter(this.pool);
+  /** Each batch's request body, handed back to the pool with its spans' buffers once it is exported. */
+  private readonly bodies = new WeakMap<EncodedSpans, Buffer>();
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(o: OtlpSpanOutletOptions) {
     const serializer = {
-      serializeRequest: (b: EncodedSpans) => otlpRequest(o.resource(), o.scope, b),
+      serializeRequest: (b: EncodedSpans) => {
+        // Remembered, so that the body goes back to the pool once its export is done.
+        let body = this.bodies.get(b);
+        if (!body) {
+          body = otlpRequest(o.resource(), o.scope, b, this.pool);
+          this.bodies.set(b, body);
+        }
+        return body;
+      },
       deserializeResponse: (b: Uint8Array) => JsonTraceSerializer.deserializeResponse(b),
     };
     const config = o.endpoint === undefined ? {} : { url: o.endpoint };
@@ -76,12 +87,19 @@ export class OtlpSpanOutlet implements SpanOutlet {
         // As numbers: the exporter's nested copy of @opentelemetry/core has its own enum.
         if (Number(r.code) !== Number(ExportResultCode.SUCCESS))
           diag.error(`tasker: exporting ${batch.spans} spans failed`, r.error);
+        this.recycle(batch);
         resolve();
       }),
     );
     this.inFlight.add(done);
     void done.then(() => this.inFlight.delete(done));
     return done;
+  }
+
+  private recycle(batch: EncodedSpans): void {
+    const body = this.bodies.get(batch);
+    if (body) this.pool.put(body);
+    for (const c of batch.chunks) this.pool.put(c);
   }
 
   /** Resolves once every span emitted so far has been exported (or its export has failed). */

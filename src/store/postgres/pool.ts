@@ -9,6 +9,8 @@ import { statements, type Statements } from './sql.js';
 
 export type Client = pg.PoolClient;
 
+const MAX_NAMED = 64;
+
 export class PgPool {
   /** A table of this store's schema. */
   readonly t: (table: string) => string;
@@ -21,6 +23,22 @@ export class PgPool {
   ) {
     this.t = (table) => `"${schema}".${table}`;
     this.sql = statements(this.t);
+  }
+
+  private readonly names = new Map<string, string>();
+
+  /**
+   * A named statement: each connection parses and plans it once, then only binds and executes it. For
+   * the statements a cycle sends every time (a cycle's write is kilobytes of text with some twenty casts).
+   * Their text is fixed per store, so the names stay few; past MAX_NAMED a text goes unnamed.
+   */
+  prepared(text: string, values: unknown[]): pg.QueryConfig {
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < MAX_NAMED) {
+      name = `tasker_${this.names.size}`;
+      this.names.set(text, name);
+    }
+    return name === undefined ? { text, values } : { name, text, values };
   }
 
   async query<R extends pg.QueryResultRow>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {

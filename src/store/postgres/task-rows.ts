@@ -79,7 +79,7 @@ export class PgTaskRows {
   cycleIO(c: Client, st: TxState): AsyncCycleIO {
     const q = this.db.sql;
     const refs = async (text: string, args: unknown[]) =>
-      (await c.query<{ id: number; task_id: string }>(text, args)).rows.map(stepRef);
+      (await c.query<{ id: number; task_id: string }>(this.db.prepared(text, args))).rows.map(stepRef);
     return {
       load: (ids, purpose) =>
         this.lockAndLoad(c, st, ids, purpose === 'outcomes' ? 'wait' : 'skip', purpose !== 'recovery'),
@@ -91,7 +91,8 @@ export class PgTaskRows {
         if (spaces.some((ws) => ws.readyStepIds(now).length > 0)) await this.notify(c);
         return { events, touched: st.written.map((w) => w.snapshot.task.id) };
       },
-      nextReadyAt: async () => (await c.query<{ at: number | null }>(q.nextReady)).rows[0]?.at ?? null,
+      nextReadyAt: async () =>
+        (await c.query<{ at: number | null }>(this.db.prepared(q.nextReady, []))).rows[0]?.at ?? null,
     };
   }
 
@@ -157,12 +158,14 @@ export class PgTaskRows {
     leases: readonly HeldLease[],
     until: number,
   ): Promise<HeldLease[]> {
-    const held = await c.query<{ id: number }>(this.db.sql.extendLeases, [
-      until,
-      leases.map((l) => l.stepId),
-      leases.map((l) => l.attempt),
-      workerId,
-    ]);
+    const held = await c.query<{ id: number }>(
+      this.db.prepared(this.db.sql.extendLeases, [
+        until,
+        leases.map((l) => l.stepId),
+        leases.map((l) => l.attempt),
+        workerId,
+      ]),
+    );
     const ok = new Set(held.rows.map((r) => r.id));
     return leases.filter((l) => !ok.has(l.stepId));
   }
@@ -197,7 +200,9 @@ export class PgTaskRows {
   ): Promise<TaskSnapshot[]> {
     if (ids.length === 0) return [];
     const light = useCache && ids.every((id) => this.cache.has(id));
-    const rows = await c.query<TaskRow & { revision: string }>(this.db.sql.lockTasks(light, mode), [ids]);
+    const rows = await c.query<TaskRow & { revision: string }>(
+      this.db.prepared(this.db.sql.lockTasks(light, mode), [ids]),
+    );
     const out = new Map<string, TaskSnapshot | TaskRow | string>();
     for (const row of rows.rows) {
       const revision = Number(row.revision);
@@ -229,14 +234,14 @@ export class PgTaskRows {
   }
 
   private async taskRows(c: Client, ids: string[]): Promise<TaskRow[]> {
-    return (await c.query<TaskRow>(this.db.sql.tasks, [ids])).rows;
+    return (await c.query<TaskRow>(this.db.prepared(this.db.sql.tasks, [ids]))).rows;
   }
 
   private async withSteps(c: Client, taskRows: readonly TaskRow[]): Promise<Map<string, TaskSnapshot>> {
     const byTask = new Map<string, TaskSnapshot>();
     if (taskRows.length === 0) return byTask;
     for (const row of taskRows) byTask.set(row.id, { task: taskFromRow(row), steps: [] });
-    const steps = await c.query<StepRow>(this.db.sql.stepsOf, [taskRows.map((r) => r.id)]);
+    const steps = await c.query<StepRow>(this.db.prepared(this.db.sql.stepsOf, [taskRows.map((r) => r.id)]));
     for (const row of steps.rows) byTask.get(row.task_id)?.steps.push(stepFromRow(row));
     return byTask;
   }
@@ -266,12 +271,14 @@ export class PgTaskRows {
     if (tasks.length + steps.length + transitions.length + attempts.length === 0) return [];
     const p = new sql.Params(this.db.t);
     const r = await c.query<{ tasks: number; steps: number }>(
-      `WITH ut AS (${p.update(TASK_UPDATE, tasks, ', revision = v.k_revision + 1')} RETURNING 1),
+      this.db.prepared(
+        `WITH ut AS (${p.update(TASK_UPDATE, tasks, ', revision = v.k_revision + 1')} RETURNING 1),
        us AS (${p.update(STEP_UPDATE, steps)} RETURNING 1),
        it AS (${p.insert('transitions', TRANSITION_INSERT, transitions)}),
        ia AS (${p.insert('step_attempts', ATTEMPT_INSERT, attempts)})
        SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
-      p.args,
+        p.args,
+      ),
     );
     const row = r.rows[0];
     if ((row?.tasks ?? 0) !== tasks.length) throw conflict('tasks', tasks.length, row?.tasks ?? 0);
