@@ -3,9 +3,10 @@
  * directly (no engine, no JS planning), batched 100 steps per transaction, on a fresh file with the
  * engine's pragmas and real schema. Mirrors SqliteStore exactly, statement for statement:
  *
- *   create   INSERT task, INSERT step (ready_at = now), INSERT transition (task ∅ → pending)
- *   claim    UPDATE task → in_progress + transition, UPDATE step → in_progress (lease) + transition
- *   complete UPDATE step → complete + transition, INSERT attempt, UPDATE task → complete + transition
+ *   create   INSERT task, INSERT step (ready_at = now), INSERT transition-log row (task ∅ → pending)
+ *   claim    UPDATE task → in_progress, UPDATE step → in_progress (lease), INSERT one transition-log row
+ *            holding both transitions
+ *   complete UPDATE step → complete, INSERT attempt, UPDATE task → complete, INSERT one transition-log row
  *
  * The `reads` variant also performs the reads one engine cycle does: the ready-steps query, a snapshot
  * load (task row + step rows) per step at claim and again at completion, and the next-ready query.
@@ -89,10 +90,15 @@ function runOnce(path: string, job: RawJob, withReads: boolean): RawPhase {
          lease_expires_at = ?, started_at = ?, finished_at = ?, results = ?, error_message = ?, error_type = ?
        WHERE id = ? AND status = ? AND attempts = ?`,
     );
-    const insertTransition = db.prepare(
-      `INSERT INTO transitions (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    // One row per write per task, its transitions as positional entries (src/store/rows.ts).
+    const insertTransitions = db.prepare('INSERT INTO transition_log (task_id, entries) VALUES (?, ?)');
+    const entry = (
+      step: string | null,
+      from: string | null,
+      to: string,
+      at: number,
+      attempt: number | null,
+    ) => [step, from, to, at, attempt, null, null];
     const insertAttempt = db.prepare(
       `INSERT INTO step_attempts (step_id, attempt, task_id, step_name, started_at, finished_at, duration_ms,
          outcome, error_message, error_type, worker_id)
@@ -151,13 +157,12 @@ function runOnce(path: string, job: RawJob, withReads: boolean): RawPhase {
           ready_at: now,
         });
         stepIds[i] = Number(step.lastInsertRowid);
-        insertTransition.run(id, null, null, 'pending', now, null, 'created', null);
+        insertTransitions.run(id, JSON.stringify([[null, null, 'pending', now, null, 'created', null]]));
       }
     });
 
     const claim = (taskId: string, stepId: number, now: number) => {
       ok(updateTask.run('in_progress', now, now, null, taskId, 'pending').changes, 'claim task');
-      insertTransition.run(taskId, null, 'pending', 'in_progress', now, null, null, null);
       ok(
         updateStep.run(
           'in_progress',
@@ -177,7 +182,13 @@ function runOnce(path: string, job: RawJob, withReads: boolean): RawPhase {
         ).changes,
         'claim step',
       );
-      insertTransition.run(taskId, 'only', 'pending', 'in_progress', now, 1, null, null);
+      insertTransitions.run(
+        taskId,
+        JSON.stringify([
+          entry(null, 'pending', 'in_progress', now, null),
+          entry('only', 'pending', 'in_progress', now, 1),
+        ]),
+      );
     };
     const complete = (taskId: string, stepId: number, started: number, now: number) => {
       ok(
@@ -199,7 +210,6 @@ function runOnce(path: string, job: RawJob, withReads: boolean): RawPhase {
         ).changes,
         'complete step',
       );
-      insertTransition.run(taskId, 'only', 'in_progress', 'complete', now, 1, null, null);
       insertAttempt.run(
         stepId,
         1,
@@ -214,7 +224,13 @@ function runOnce(path: string, job: RawJob, withReads: boolean): RawPhase {
         WORKER,
       );
       ok(updateTask.run('complete', now, started, now, taskId, 'in_progress').changes, 'complete task');
-      insertTransition.run(taskId, null, 'in_progress', 'complete', now, null, null, null);
+      insertTransitions.run(
+        taskId,
+        JSON.stringify([
+          entry('only', 'in_progress', 'complete', now, 1),
+          entry(null, 'in_progress', 'complete', now, null),
+        ]),
+      );
     };
 
     // One transaction per batch: claim the batch, then complete it (the engine's steady state commits the

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createTasker, type StepHandlerContext, type TaskTemplate } from '../src/index.js';
+import { SQLITE_MIGRATIONS } from '../src/store/sqlite/migrations.js';
 import { startEngine, storeKind, tempDir, templatesFromYaml } from './support/harness.js';
 
 const yaml = `
@@ -110,6 +111,7 @@ describe('library', () => {
         { version: 3, name: 'telemetry' },
         { version: 4, name: 'console' },
         { version: 5, name: 'triage' },
+        { version: 6, name: 'transition_log' },
       ]);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
         'from the future',
@@ -117,7 +119,82 @@ describe('library', () => {
       db.close();
       const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
-      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(5\)/);
+      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(6\)/);
+    },
+  );
+
+  it.skipIf(storeKind() !== 'sqlite')(
+    "moves a database's transitions into the transition log on upgrade: same history, in order, old table gone",
+    async () => {
+      // A file as the release before the transition log left it, with a task part-way through.
+      const path = join(tempDir(), 'old.db');
+      const db = new Database(path);
+      db.pragma('foreign_keys = OFF'); // transitions rows alone: their tasks are not what is tested
+      db.exec(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+      );
+      for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= 5)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+      }
+      const id = '01900000-0000-7000-8000-00000000000a';
+      const insert = db.prepare(
+        'INSERT INTO transitions (task_id, step_name, from_state, to_state, at, attempt, reason, error_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      insert.run(id, null, null, 'pending', 10, null, 'created', null);
+      insert.run('01900000-0000-7000-8000-00000000000b', null, null, 'pending', 11, null, 'created', null);
+      insert.run(id, 'a', 'in_progress', 'waiting_for_retry', 12, 1, 'card "declined"', 'Timeout');
+      db.close();
+
+      const tasker = await createTasker({ database: `sqlite:${path}`, logger: false });
+      try {
+        expect(await tasker.getTransitions(id)).toEqual([
+          {
+            taskId: id,
+            stepName: null,
+            fromState: null,
+            toState: 'pending',
+            at: 10,
+            attempt: null,
+            reason: 'created',
+            errorType: null,
+          },
+          {
+            taskId: id,
+            stepName: 'a',
+            fromState: 'in_progress',
+            toState: 'waiting_for_retry',
+            at: 12,
+            attempt: 1,
+            reason: 'card "declined"',
+            errorType: 'Timeout',
+          },
+        ]);
+      } finally {
+        await tasker.close();
+      }
+      const after = new Database(path);
+      // New rows get ids above the copied ones, so a task's history stays in order across the move.
+      after
+        .prepare('INSERT INTO transition_log (task_id, entries) VALUES (?, ?)')
+        .run(id, '[["a","waiting_for_retry","pending",13,1,null,null]]');
+      // A process of the older release still writing here fails whole, and writes nothing.
+      expect(() =>
+        after
+          .prepare('INSERT INTO transitions (task_id, to_state, at) VALUES (?, ?, ?)')
+          .run(id, 'complete', 14),
+      ).toThrow(/no such table: transitions/);
+      after.close();
+      const again = await createTasker({ database: `sqlite:${path}`, logger: false });
+      try {
+        expect((await again.getTransitions(id)).map((t) => `${t.at}:${t.toState}`)).toEqual([
+          '10:pending',
+          '12:waiting_for_retry',
+          '13:pending',
+        ]);
+      } finally {
+        await again.close();
+      }
     },
   );
 

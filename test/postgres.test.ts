@@ -265,7 +265,7 @@ describe('PostgreSQL store', () => {
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
       new RegExp(
-        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor with: tasker db migrate`,
+        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log with: tasker db migrate`,
       ),
     );
   });
@@ -289,10 +289,15 @@ describe('PostgreSQL store', () => {
         `INSERT INTO "${schema}".tasks (id, namespace, name, version, status, context, correlation_id, created_at, updated_at)
          VALUES ('01900000-0000-7000-8000-000000000001', 'pgt', 'one', '1.0.0', 'complete', '{}', 'old-one', 1, 1)`,
       );
+      await admin.query(
+        `INSERT INTO "${schema}".transitions (task_id, step_name, from_state, to_state, at, attempt, reason, error_type)
+         VALUES ('01900000-0000-7000-8000-000000000001', NULL, NULL, 'pending', 1, NULL, 'created', NULL),
+                ('01900000-0000-7000-8000-000000000001', 'only', 'in_progress', 'error', 2, 1, 'no \\ "way"', 'Boom')`,
+      );
       const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
       expect((err as Error).message).toMatch(
-        /is at version 1; this tasker-engine needs 7\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor with: tasker db migrate/,
+        /is at version 1; this tasker-engine needs 8\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log with: tasker db migrate/,
       );
 
       const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });
@@ -306,6 +311,45 @@ describe('PostgreSQL store', () => {
         `SELECT reloptions FROM pg_class WHERE oid = '"${schema}".tasks'::regclass`,
       );
       expect(opts.rows[0]?.reloptions).toContain('fillfactor=75');
+      // 008: the old task's transitions were moved into the transition log, unchanged and in order, and new
+      // rows (the task just run) are numbered after them by the same sequence.
+      expect(await tasker.getTransitions('01900000-0000-7000-8000-000000000001')).toEqual([
+        {
+          taskId: '01900000-0000-7000-8000-000000000001',
+          stepName: null,
+          fromState: null,
+          toState: 'pending',
+          at: 1,
+          attempt: null,
+          reason: 'created',
+          errorType: null,
+        },
+        {
+          taskId: '01900000-0000-7000-8000-000000000001',
+          stepName: 'only',
+          fromState: 'in_progress',
+          toState: 'error',
+          at: 2,
+          attempt: 1,
+          reason: 'no \\ "way"',
+          errorType: 'Boom',
+        },
+      ]);
+      const ids = await admin.query<{ old: string; fresh: string }>(
+        `SELECT MAX(id) FILTER (WHERE task_id = '01900000-0000-7000-8000-000000000001') AS old,
+                MIN(id) FILTER (WHERE task_id = $1) AS fresh FROM "${schema}".transition_log`,
+        [task.id],
+      );
+      expect(Number(ids.rows[0]?.fresh)).toBeGreaterThan(Number(ids.rows[0]?.old));
+      expect(
+        (await tasker.getTransitions(task.id)).map((t) => `${t.stepName ?? 'task'}:${t.toState}`),
+      ).toEqual(['task:pending', 'task:in_progress', 'only:in_progress', 'only:complete', 'task:complete']);
+      // A worker of the older release still running against this schema is refused: its write fails whole.
+      await expect(
+        admin.query(
+          `INSERT INTO "${schema}".transitions (task_id, to_state, at) VALUES ('01900000-0000-7000-8000-000000000001', 'complete', 3)`,
+        ),
+      ).rejects.toThrow(/relation ".*\.transitions" does not exist/);
     } finally {
       await admin.end();
     }

@@ -4,13 +4,7 @@
  * …)`) and their values all come from these lists (sqlite/sql.ts, postgres/sql.ts), so adding a column
  * touches one place. JSON columns are bound as text in both dialects (PostgreSQL casts them to jsonb).
  */
-import type {
-  AttemptRecord,
-  NewStepRecord,
-  StepRecord,
-  TaskRecord,
-  TransitionRecord,
-} from '../core/records.js';
+import type { AttemptRecord, NewStepRecord, StepRecord, TaskRecord } from '../core/records.js';
 import type { StepWrite } from '../core/task-workspace.js';
 import type { WorkerRecord } from './port.js';
 import { jsonText } from './json-text.js';
@@ -226,9 +220,13 @@ export const STEP_UPDATE: UpdateSpec<StepWrite> = {
   ],
 };
 
-export const TRANSITION_INSERT = fields<TransitionRecord>()(
-  'task_id:uuid step_name from_state to_state at:bigint attempt:int reason error_type',
-);
+/** A transition-log row as written: the task and its entries' JSON (rows.ts transitionEntries). */
+export interface NewTransitionLogRow {
+  taskId: string;
+  entries: string;
+}
+
+export const TRANSITION_LOG_INSERT = fields<NewTransitionLogRow>()('task_id:uuid entries');
 
 /** A finished attempt and its failure group (core/failure-groups.ts attemptCause). */
 export interface AttemptRow {

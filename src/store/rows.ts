@@ -66,16 +66,10 @@ export interface AttemptRow {
   worker_id: string | null;
 }
 
-export interface TransitionRow {
-  id: number;
+/** A row of the transition log: one write's transitions of one task, in order (see transitionEntries). */
+export interface TransitionLogRow {
   task_id: string;
-  step_name: string | null;
-  from_state: string | null;
-  to_state: string;
-  at: number;
-  attempt: number | null;
-  reason: string | null;
-  error_type: string | null;
+  entries: string;
 }
 
 /** Parsed and frozen, exactly like the values the engine caches after writing them (core/json.ts). */
@@ -151,17 +145,47 @@ export function attemptFromRow(r: AttemptRow): AttemptRecord {
   };
 }
 
-export function transitionFromRow(r: TransitionRow): TransitionRecord {
-  return {
-    taskId: r.task_id,
-    stepName: r.step_name,
-    fromState: r.from_state,
-    toState: r.to_state,
-    at: r.at,
-    attempt: r.attempt,
-    reason: r.reason,
-    errorType: r.error_type,
-  };
+/** One entry of the transition log, positionally (the task is the row's). */
+type TransitionEntry = [
+  stepName: string | null,
+  fromState: string | null,
+  toState: string,
+  at: number,
+  attempt: number | null,
+  reason: string | null,
+  errorType: string | null,
+];
+
+/**
+ * The transitions one write made to one task, as the text of one transition-log row: a JSON array of
+ * positional entries. A one-step task's run writes two rows instead of four (claim: the task's and the
+ * step's; completion: the step's and the task's), and a chain's step one instead of two.
+ */
+export function transitionEntries(list: readonly TransitionRecord[]): string {
+  return jsonText(
+    list.map((t): TransitionEntry => [
+      t.stepName,
+      t.fromState,
+      t.toState,
+      t.at,
+      t.attempt,
+      t.reason,
+      t.errorType,
+    ]),
+  );
+}
+
+/** A task's transition-log rows, in id order, as the transitions they hold, in order. */
+export function transitionsFromLog(rows: readonly TransitionLogRow[]): TransitionRecord[] {
+  const out: TransitionRecord[] = [];
+  for (const r of rows) {
+    for (const [stepName, fromState, toState, at, attempt, reason, errorType] of JSON.parse(
+      r.entries,
+    ) as TransitionEntry[]) {
+      out.push({ taskId: r.task_id, stepName, fromState, toState, at, attempt, reason, errorType });
+    }
+  }
+  return out;
 }
 
 /** Results are stored as JSON; `undefined` (a handler that returns nothing) is stored as null. */

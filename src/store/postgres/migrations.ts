@@ -218,6 +218,33 @@ CREATE UNIQUE INDEX bulk_job_tasks_task ON {schema}.bulk_job_tasks (job_id, task
     // against reads and writes.
     sql: `ALTER TABLE {schema}.tasks SET (fillfactor = 75);`,
   },
+  {
+    version: 8,
+    name: 'transition_log',
+    // One row per write per task, holding that write's transitions in order (store/rows.ts
+    // transitionEntries), instead of one row per transition: a one-step task's run appended four rows
+    // with an index entry and a sequence value each, a fifth of the cycle's write. Ids keep coming from
+    // the same sequence, so existing rows, copied over, stay in order with new ones. Dropping the old
+    // table is what refuses a worker of an older tasker-engine still running against this schema: its
+    // next write fails ("relation … transitions does not exist") and rolls back whole, and its leases
+    // expire to the new workers; it can never write a history the new readers miss.
+    sql: `
+CREATE TABLE {schema}.transition_log (
+  task_id uuid NOT NULL,
+  id      bigint NOT NULL,
+  entries text NOT NULL,
+  PRIMARY KEY (task_id, id)
+);
+ALTER SEQUENCE {schema}.transitions_id_seq OWNED BY {schema}.transition_log.id;
+ALTER TABLE {schema}.transition_log ALTER COLUMN id SET DEFAULT nextval('{schema}.transitions_id_seq');
+INSERT INTO {schema}.transition_log (task_id, id, entries)
+  SELECT task_id, id,
+         json_build_array(json_build_array(step_name, from_state, to_state, at, attempt, reason, error_type))::text
+  FROM {schema}.transitions;
+DROP TABLE {schema}.transitions;
+ALTER SEQUENCE {schema}.transitions_id_seq RENAME TO transition_log_id_seq;
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

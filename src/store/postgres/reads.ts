@@ -8,12 +8,12 @@ import {
   attemptFromRow,
   stepFromRow,
   taskFromRow,
-  transitionFromRow,
+  transitionsFromLog,
   workerFromRow,
   type AttemptRow,
   type StepRow,
   type TaskRow,
-  type TransitionRow,
+  type TransitionLogRow,
   type WorkerRow,
 } from '../rows.js';
 import { taskWhere } from '../task-filter.js';
@@ -51,7 +51,7 @@ export class PgReads {
 
   async transitions(taskId: string): Promise<TransitionRecord[]> {
     if (!isUuid(taskId)) return [];
-    return (await this.db.query<TransitionRow>(this.sql.transitions, [taskId])).rows.map(transitionFromRow);
+    return transitionsFromLog((await this.db.query<TransitionLogRow>(this.sql.transitions, [taskId])).rows);
   }
 
   async listTasks(filter: port.TaskFilter): Promise<port.TaskPage> {

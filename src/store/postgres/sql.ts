@@ -261,7 +261,7 @@ export function statements(t: (table: string) => string) {
     attempts: `SELECT * FROM ${t('step_attempts')} WHERE task_id = ANY($1::uuid[])
       ORDER BY task_id, started_at, step_id, attempt`,
     /** $1 task id. */
-    transitions: `SELECT * FROM ${t('transitions')} WHERE task_id = $1 ORDER BY id`,
+    transitions: `SELECT task_id, entries FROM ${t('transition_log')} WHERE task_id = $1 ORDER BY id`,
     /** A page of tasks newest first, given a WHERE clause (store/task-filter.ts) and the limit's number. */
     listTasks: (where: string, limitParam: number) =>
       `SELECT ${selectList(TASK_COLUMNS, 't')} FROM ${t('tasks')} t ${where} ORDER BY t.id DESC LIMIT $${limitParam}`,

@@ -25,13 +25,13 @@ import {
   TASK_INSERT,
   TASK_SET,
   TASK_TAGS,
-  TRANSITION_INSERT,
+  TRANSITION_LOG_INSERT,
   type Columns,
   type UpdateSpec,
 } from '../columns.js';
 import { stepRef, type AsyncCycleIO } from '../cycle.js';
 import type { CreatedTask, HeldLease } from '../port.js';
-import { stepFromRow, taskFromRow, type StepRow, type TaskRow } from '../rows.js';
+import { stepFromRow, taskFromRow, transitionEntries, type StepRow, type TaskRow } from '../rows.js';
 import { SnapshotCache } from '../snapshot-cache.js';
 import type { Client, PgPool } from './pool.js';
 import * as sql from './sql.js';
@@ -126,9 +126,9 @@ export class PgTaskRows {
     await this.insertRows(c, 'task_tags', TASK_TAGS, tags, ' ON CONFLICT DO NOTHING');
     await this.insertRows(
       c,
-      'transitions',
-      TRANSITION_INSERT,
-      fresh.map((d) => d.transition),
+      'transition_log',
+      TRANSITION_LOG_INSERT,
+      fresh.map((d) => ({ taskId: d.task.id, entries: transitionEntries([d.transition]) })),
     );
     if (fresh.length > 0) await this.notify(c);
     return drafts.map((d): CreatedTask => {
@@ -264,7 +264,10 @@ export class PgTaskRows {
       return [{ record: ws.task, revision }];
     });
     const steps = changes.flatMap((ch) => ch.steps);
-    const transitions = changes.flatMap((ch) => ch.transitions);
+    const transitions = spaces.flatMap((ws, i) => {
+      const list = changes[i]?.transitions ?? [];
+      return list.length === 0 ? [] : [{ taskId: ws.task.id, entries: transitionEntries(list) }];
+    });
     const attempts = spaces.flatMap((ws, i) =>
       (changes[i]?.attempts ?? []).map((a) => ({ attempt: a, cause: attemptCause(ws.task, a) })),
     );
@@ -274,7 +277,7 @@ export class PgTaskRows {
       this.db.prepared(
         `WITH ut AS (${p.update(TASK_UPDATE, tasks, ', revision = v.k_revision + 1')} RETURNING 1),
        us AS (${p.update(STEP_UPDATE, steps)} RETURNING 1),
-       it AS (${p.insert('transitions', TRANSITION_INSERT, transitions)}),
+       it AS (${p.insert('transition_log', TRANSITION_LOG_INSERT, transitions)}),
        ia AS (${p.insert('step_attempts', ATTEMPT_INSERT, attempts)})
        SELECT (SELECT COUNT(*) FROM ut)::int AS tasks, (SELECT COUNT(*) FROM us)::int AS steps`,
         p.args,

@@ -213,6 +213,24 @@ CREATE TABLE bulk_job_tasks (
 CREATE UNIQUE INDEX bulk_job_tasks_task ON bulk_job_tasks (job_id, task_id);
 `,
   },
+  {
+    version: 6,
+    name: 'transition_log',
+    // See the PostgreSQL migration of the same name: one row per write per task. Copied rows keep their
+    // ids, and new ids are assigned above the largest, so a task's history stays in order across the move.
+    sql: `
+CREATE TABLE transition_log (
+  id      INTEGER PRIMARY KEY,
+  task_id TEXT NOT NULL,
+  entries TEXT NOT NULL
+);
+INSERT INTO transition_log (id, task_id, entries)
+  SELECT id, task_id, json_array(json_array(step_name, from_state, to_state, at, attempt, reason, error_type))
+  FROM transitions;
+CREATE INDEX transition_log_task ON transition_log (task_id, id);
+DROP TABLE transitions;
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -11,11 +11,11 @@ import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
 import {
   attemptFromRow,
   taskFromRow,
-  transitionFromRow,
+  transitionsFromLog,
   workerFromRow,
   type AttemptRow,
   type TaskRow,
-  type TransitionRow,
+  type TransitionLogRow,
   type WorkerRow,
 } from '../rows.js';
 import { taskWhere } from '../task-filter.js';
@@ -36,7 +36,7 @@ export class SqliteReads {
   }
 
   transitions(taskId: string): TransitionRecord[] {
-    return (this.selectTransitions.all(taskId) as TransitionRow[]).map(transitionFromRow);
+    return transitionsFromLog(this.selectTransitions.all(taskId) as TransitionLogRow[]);
   }
 
   listTasks(filter: port.TaskFilter): port.TaskPage {

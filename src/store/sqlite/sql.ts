@@ -37,7 +37,7 @@ export const SELECT_TASK_BY_KEY = 'SELECT * FROM tasks WHERE idempotency_key = ?
 export const SELECT_STEPS = 'SELECT * FROM steps WHERE task_id = ? ORDER BY position';
 export const SELECT_ATTEMPTS =
   'SELECT * FROM step_attempts WHERE task_id = ? ORDER BY started_at, step_id, attempt';
-export const SELECT_TRANSITIONS = 'SELECT * FROM transitions WHERE task_id = ? ORDER BY id';
+export const SELECT_TRANSITIONS = 'SELECT task_id, entries FROM transition_log WHERE task_id = ? ORDER BY id';
 export const SELECT_EXPIRED = `SELECT id, task_id FROM steps WHERE lease_expires_at IS NOT NULL AND lease_expires_at < ?
   ORDER BY lease_expires_at LIMIT ?`;
 export const SELECT_NEXT_READY = 'SELECT MIN(ready_at) AS at FROM steps WHERE ready_at IS NOT NULL';

@@ -9,7 +9,7 @@ import { attemptCause } from '../../core/failure-groups.js';
 import { businessKeys } from '../../core/business-impact.js';
 import type { StepRef } from '../../core/cycle-planner.js';
 import { buildTaskCreatedEvent } from '../../core/new-task.js';
-import type { NewStepRecord, TaskCreatedDraft, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type { NewStepRecord, TaskCreatedDraft, TaskSnapshot } from '../../core/records.js';
 import { TaskWorkspace, type WorkspaceChanges } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -23,14 +23,15 @@ import {
   TASK_ID,
   TASK_INSERT,
   TASK_SET,
-  TRANSITION_INSERT,
+  TRANSITION_LOG_INSERT,
+  type NewTransitionLogRow,
   type AttemptRow,
   type NewTaskRow,
   type UpdateSpec,
 } from '../columns.js';
 import { stepRef, type CycleIO } from '../cycle.js';
 import type { CreatedTask, HeldLease } from '../port.js';
-import { stepFromRow, taskFromRow, type StepRow, type TaskRow } from '../rows.js';
+import { stepFromRow, taskFromRow, transitionEntries, type StepRow, type TaskRow } from '../rows.js';
 import { SnapshotCache } from '../snapshot-cache.js';
 import { BatchInsert } from './batch-insert.js';
 import * as sql from './sql.js';
@@ -68,10 +69,10 @@ export class SqliteTaskRows implements CycleIO {
     Stmt
   >;
   private readonly readyStatements = new Map<string, Stmt>();
-  private readonly transitionRows: BatchInsert<TransitionRecord>;
+  private readonly transitionRows: BatchInsert<NewTransitionLogRow>;
   private readonly attemptRows: BatchInsert<AttemptRow>;
   /** Rows appended during the current transaction, written in bulk before it commits. */
-  private pendingTransitions: TransitionRecord[] = [];
+  private pendingTransitions: NewTransitionLogRow[] = [];
   private pendingAttempts: AttemptRow[] = [];
 
   constructor(
@@ -92,7 +93,7 @@ export class SqliteTaskRows implements CycleIO {
       extendLease: db.prepare(sql.EXTEND_LEASE),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
-    this.transitionRows = new BatchInsert(db, 'transitions', TRANSITION_INSERT);
+    this.transitionRows = new BatchInsert(db, 'transition_log', TRANSITION_LOG_INSERT);
     this.attemptRows = new BatchInsert(db, 'step_attempts', ATTEMPT_INSERT);
   }
 
@@ -149,7 +150,7 @@ export class SqliteTaskRows implements CycleIO {
       ...st,
       id: Number(insertStep(this.s.insertStep, st).lastInsertRowid),
     }));
-    this.pendingTransitions.push(draft.transition);
+    this.pendingTransitions.push({ taskId: t.id, entries: transitionEntries([draft.transition]) });
     this.cache.stage({ task: t, steps });
     return { task: t, created: true, events: [buildTaskCreatedEvent(t)] };
   }
@@ -236,7 +237,8 @@ export class SqliteTaskRows implements CycleIO {
           { stepId: w.record.id },
         );
     }
-    for (const t of c.transitions) this.pendingTransitions.push(t);
+    if (c.transitions.length > 0)
+      this.pendingTransitions.push({ taskId: ws.task.id, entries: transitionEntries(c.transitions) });
     for (const a of c.attempts) this.pendingAttempts.push({ attempt: a, cause: attemptCause(ws.task, a) });
     for (const e of c.events) events.push(e);
     if (c.task || c.steps.length > 0) this.cache.stage({ task: ws.task, steps: ws.steps });
