@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTasker, type TaskTemplate } from '../src/index.js';
 import { admin, baseUrl, withSchema } from './pg-admin.js';
+import { processCpuSeconds, serverCpuSeconds } from './proc-cpu.js';
 import { fmt, median } from './stats.js';
 
 const SINGLE: TaskTemplate = {
@@ -105,7 +106,7 @@ export async function postgresWorkerChild(jobJson: string): Promise<void> {
 async function engineRun(
   cfg: PgConfig,
   workers: number,
-): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number }> {
+): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number; cpu: CpuPerStep }> {
   const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
   const database = withSchema(cfg.url, schema);
   const seed = await createTasker({ database, templates: [SINGLE], logger: false, migrate: true });
@@ -129,6 +130,7 @@ async function engineRun(
   );
   try {
     await Promise.all(children.map((c) => new Promise<void>((r) => c.once('message', () => r()))));
+    const cpu0 = { server: serverCpuSeconds(), workers: workersCpu(children) };
     const t0 = performance.now();
     for (const c of children) c.send('go');
     const done = await admin(cfg.url, async (c) => {
@@ -141,10 +143,11 @@ async function engineRun(
         await new Promise((res) => setTimeout(res, 20));
       }
     });
+    const cpu = cpuPerStep(cpu0, { server: serverCpuSeconds(), workers: workersCpu(children) }, cfg.tasks);
     // Idle: nothing left to do; count every transaction the server sees for a few seconds. Vacuum first, so
     // autovacuum's own transactions after the churn are not counted against the workers.
     await admin(cfg.url, async (c) => {
-      for (const table of ['tasks', 'steps', 'transitions', 'step_attempts'])
+      for (const table of ['tasks', 'steps', 'transition_log', 'step_attempts'])
         await c.query(`VACUUM ANALYZE "${schema}".${table}`);
     });
     await new Promise((r) => setTimeout(r, 1500));
@@ -154,6 +157,7 @@ async function engineRun(
     return {
       stepsPerSec: cfg.tasks / ((done - t0) / 1000),
       idleTxPerSecPerWorker: (x1 - x0 - 1) / 5 / workers,
+      cpu,
     };
   } finally {
     await Promise.all(
@@ -208,7 +212,7 @@ async function latencyRun(cfg: PgConfig): Promise<{ p50: number; p99: number }> 
   return { p50: pct(gaps, 0.5), p99: pct(gaps, 0.99) };
 }
 
-async function graphileRun(cfg: PgConfig): Promise<number> {
+async function graphileRun(cfg: PgConfig): Promise<{ rate: number; cpu: CpuPerStep }> {
   const { run, makeWorkerUtils } = await import('graphile-worker');
   const connectionString = baseUrl(cfg.url);
   await admin(cfg.url, (c) => c.query('DROP SCHEMA IF EXISTS graphile_worker CASCADE'));
@@ -223,6 +227,8 @@ async function graphileRun(cfg: PgConfig): Promise<number> {
   let done = 0;
   let resolve!: () => void;
   const all = new Promise<void>((r) => (resolve = r));
+  // graphile-worker runs in this process: its worker CPU is this process's (the bench's own is idle then).
+  const cpu0 = { server: serverCpuSeconds(), workers: ownCpu() };
   const t0 = performance.now();
   // The tuned settings graphile-worker's docs recommend for throughput (see docs/performance.md).
   const runner = await run({
@@ -241,9 +247,10 @@ async function graphileRun(cfg: PgConfig): Promise<number> {
   });
   await all;
   const rate = cfg.tasks / ((performance.now() - t0) / 1000);
+  const cpu = cpuPerStep(cpu0, { server: serverCpuSeconds(), workers: ownCpu() }, cfg.tasks);
   await runner.stop();
   await admin(cfg.url, (c) => c.query('DROP SCHEMA IF EXISTS graphile_worker CASCADE'));
-  return rate;
+  return { rate, cpu };
 }
 
 async function pgBossRun(cfg: PgConfig): Promise<number> {
@@ -276,6 +283,50 @@ async function pgBossRun(cfg: PgConfig): Promise<number> {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
+/** CPU per step (µs) in the timed window: the database server's (null: not on this machine) and the workers'. */
+interface CpuPerStep {
+  server: number | null;
+  workers: number | null;
+}
+
+function workersCpu(children: ReadonlyArray<{ pid?: number | undefined }>): number | null {
+  let t = 0;
+  for (const c of children) {
+    const s = c.pid === undefined ? null : processCpuSeconds(c.pid);
+    if (s === null) return null;
+    t += s;
+  }
+  return t;
+}
+
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function cpuPerStep(
+  a: { server: number | null; workers: number | null },
+  b: { server: number | null; workers: number | null },
+  steps: number,
+): CpuPerStep {
+  const per = (x: number | null, y: number | null) =>
+    x === null || y === null ? null : ((y - x) / steps) * 1e6;
+  return { server: per(a.server, b.server), workers: per(a.workers, b.workers) };
+}
+
+const cpuText = (c: CpuPerStep): string =>
+  `CPU a step: server ${c.server === null ? 'n/a' : `${fmt(c.server)} µs`}, workers ${c.workers === null ? 'n/a' : `${fmt(c.workers)} µs`}`;
+
+const medianOrNull = (xs: Array<number | null>): number | null => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : median(v);
+};
+
+const medianCpu = (cs: CpuPerStep[]): CpuPerStep => ({
+  server: medianOrNull(cs.map((c) => c.server)),
+  workers: medianOrNull(cs.map((c) => c.workers)),
+});
+
 interface SizeReport {
   tasks: number;
   rows: Array<{
@@ -284,32 +335,38 @@ interface SizeReport {
     idleTxPerSecPerWorker: number;
     vsGraphile: number;
     vsPgBoss: number;
+    cpu: CpuPerStep;
   }>;
   graphileJobsPerSec: number;
+  graphileCpu: CpuPerStep;
   pgBossJobsPerSec: number;
 }
 
 /** The engine with each worker count, then the peers, all at one size. */
 async function measureSize(cfg: PgConfig, out: (s: string) => void): Promise<SizeReport> {
-  const engine: Record<number, { steps: number[]; idle: number[] }> = {};
+  const engine: Record<number, { steps: number[]; idle: number[]; cpu: CpuPerStep[] }> = {};
   for (const w of cfg.workers) {
-    engine[w] = { steps: [], idle: [] };
+    engine[w] = { steps: [], idle: [], cpu: [] };
     for (let r = 0; r < cfg.runs; r++) {
       const res = await engineRun(cfg, w);
       engine[w].steps.push(res.stepsPerSec);
       engine[w].idle.push(res.idleTxPerSecPerWorker);
+      engine[w].cpu.push(res.cpu);
       out(
-        `  ${count(cfg.tasks)} tasks, tasker, ${w} worker process(es), run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s; idle ${fmt(res.idleTxPerSecPerWorker, 2)} tx/s per worker`,
+        `  ${count(cfg.tasks)} tasks, tasker, ${w} worker process(es), run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s; idle ${fmt(res.idleTxPerSecPerWorker, 2)} tx/s per worker; ${cpuText(res.cpu)}`,
       );
     }
   }
   const graphile: number[] = [];
+  const graphileCpu: CpuPerStep[] = [];
   const boss: number[] = [];
   if (!cfg.engineOnly) {
     for (let r = 0; r < cfg.runs; r++) {
-      graphile.push(await graphileRun(cfg));
+      const g = await graphileRun(cfg);
+      graphile.push(g.rate);
+      graphileCpu.push(g.cpu);
       out(
-        `  ${count(cfg.tasks)} jobs, graphile-worker 0.17.3 run ${r + 1}: ${fmt(graphile[r] ?? NaN)} jobs/s`,
+        `  ${count(cfg.tasks)} jobs, graphile-worker 0.17.3 run ${r + 1}: ${fmt(g.rate)} jobs/s; ${cpuText(g.cpu)}`,
       );
       boss.push(await pgBossRun(cfg));
       out(`  ${count(cfg.tasks)} jobs, pg-boss 10.4.2 run ${r + 1}: ${fmt(boss[r] ?? NaN)} jobs/s`);
@@ -320,16 +377,18 @@ async function measureSize(cfg: PgConfig, out: (s: string) => void): Promise<Siz
   return {
     tasks: cfg.tasks,
     rows: cfg.workers.map((w) => {
-      const e = engine[w] ?? { steps: [], idle: [] };
+      const e = engine[w] ?? { steps: [], idle: [], cpu: [] };
       return {
         workers: w,
         stepsPerSec: median(e.steps),
         idleTxPerSecPerWorker: median(e.idle),
         vsGraphile: median(e.steps) / g,
         vsPgBoss: median(e.steps) / b,
+        cpu: medianCpu(e.cpu),
       };
     }),
     graphileJobsPerSec: g,
+    graphileCpu: medianCpu(graphileCpu),
     pgBossJobsPerSec: b,
   };
 }
@@ -410,18 +469,18 @@ export async function postgresMain(argv: string[]): Promise<void> {
   }
   const lines = [
     '',
-    '| tasks | workers | tasker steps/s | idle tx/s per worker | vs graphile-worker | vs pg-boss |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| tasks | workers | tasker steps/s | idle tx/s per worker | vs graphile-worker | vs pg-boss | server CPU µs/step | workers CPU µs/step |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...sizes.flatMap((z) =>
       z.rows.map(
         (r) =>
-          `| ${count(z.tasks)} | ${r.workers} | ${fmt(r.stepsPerSec)} | ${fmt(r.idleTxPerSecPerWorker, 2)} | ${fmt(r.vsGraphile, 2)}× | ${fmt(r.vsPgBoss, 2)}× |`,
+          `| ${count(z.tasks)} | ${r.workers} | ${fmt(r.stepsPerSec)} | ${fmt(r.idleTxPerSecPerWorker, 2)} | ${fmt(r.vsGraphile, 2)}× | ${fmt(r.vsPgBoss, 2)}× | ${r.cpu.server === null ? 'n/a' : fmt(r.cpu.server)} | ${r.cpu.workers === null ? 'n/a' : fmt(r.cpu.workers)} |`,
       ),
     ),
     '',
     ...sizes.map(
       (z) =>
-        `at ${count(z.tasks)} jobs: graphile-worker 0.17.3 (1 process, concurrency 24, localQueue 500, completeJobBatchDelay 0) ${fmt(z.graphileJobsPerSec)} jobs/s, pg-boss 10.4.2 (1 process, batchSize 1000, polling 0.5 s) ${fmt(z.pgBossJobsPerSec)} jobs/s (medians)`,
+        `at ${count(z.tasks)} jobs: graphile-worker 0.17.3 (1 process, concurrency 24, localQueue 500, completeJobBatchDelay 0) ${fmt(z.graphileJobsPerSec)} jobs/s (${cpuText(z.graphileCpu)}), pg-boss 10.4.2 (1 process, batchSize 1000, polling 0.5 s) ${fmt(z.pgBossJobsPerSec)} jobs/s (medians)`,
     ),
     `tasker dispatch, unsaturated 10-step chain: p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms (goal ≤ 3 ms: ${lat.p50 <= 3 ? 'met' : 'not met'})`,
     ...sizes.map((z) => {

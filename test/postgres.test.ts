@@ -344,6 +344,12 @@ describe('PostgreSQL store', () => {
       expect(
         (await tasker.getTransitions(task.id)).map((t) => `${t.stepName ?? 'task'}:${t.toState}`),
       ).toEqual(['task:pending', 'task:in_progress', 'only:in_progress', 'only:complete', 'task:complete']);
+      // Packed by write: created; claimed (the task's and the step's); completed (the step's and the task's).
+      const rows = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${schema}".transition_log WHERE task_id = $1`,
+        [task.id],
+      );
+      expect(rows.rows[0]?.n).toBe(3);
       // A worker of the older release still running against this schema is refused: its write fails whole.
       await expect(
         admin.query(
