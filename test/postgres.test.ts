@@ -254,6 +254,8 @@ describe('PostgreSQL store', () => {
       expect(() => binaryArray([1.5], 'bigint')).toThrow(/bigint column was given 1.5/);
       expect(() => binaryArray([2 ** 31], 'int')).toThrow(/int column was given 2147483648/);
       expect(() => binaryArray(['not-a-uuid'], 'uuid')).toThrow(/not a uuid: "not-a-uuid"/);
+      const long = '0190a5e2-7c3b-7d4e-8f00-0123456789abc';
+      expect(() => binaryArray([long], 'uuid')).toThrow(/not a uuid/);
     } finally {
       await c.end();
     }

@@ -150,21 +150,23 @@ for (let i = 0; i < 16; i++) {
   HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
 }
 
-/** A canonical 36-character uuid as its 16 bytes. */
+/** A uuid's 32 hex digits (dashes skipped) as its 16 bytes. */
 function uuidBytes(s: string, b: Buffer, at: number): void {
   let k = 0;
   let high = 0;
-  for (let i = 0; i < s.length && k < 32; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2d) continue;
     const h = c < 128 ? HEX[c]! : -1;
-    if (h < 0) throw new TaskerError('INVALID_ARGUMENT', `not a uuid: ${JSON.stringify(s)}`);
+    if (h < 0 || k === 32) throw notUuid(s);
     if (k % 2 === 0) high = h << 4;
     else b[at + (k >> 1)] = high | h;
     k++;
   }
-  if (k !== 32) throw new TaskerError('INVALID_ARGUMENT', `not a uuid: ${JSON.stringify(s)}`);
+  if (k !== 32) throw notUuid(s);
 }
+
+const notUuid = (s: string) => new TaskerError('INVALID_ARGUMENT', `not a uuid: ${JSON.stringify(s)}`);
 
 /** One statement's positional arguments, numbered as they are added. */
 export class Params {
