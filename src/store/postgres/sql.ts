@@ -53,27 +53,29 @@ const ELEMENT_OID: Record<PgType, number> = {
  */
 export function binaryArray(values: readonly unknown[], type: PgType): Buffer {
   const n = values.length;
-  if (n === 0) {
-    const empty = Buffer.alloc(12);
-    empty.writeInt32BE(ELEMENT_OID[type], 8);
-    return empty;
-  }
   let size = 20 + 4 * n;
   let nulls = 0;
+  const fixed = fixedSize(type);
   for (const v of values) {
     if (v === null || v === undefined) nulls = 1;
-    else size += fixedSize(type) ?? 3 * asText(v).length;
+    else size += fixed ?? 3 * asText(v).length;
   }
   const b = Buffer.allocUnsafe(size);
-  b.writeInt32BE(1, 0);
-  b.writeInt32BE(nulls, 4);
-  b.writeInt32BE(ELEMENT_OID[type], 8);
-  b.writeInt32BE(n, 12);
-  b.writeInt32BE(1, 16);
+  if (n === 0) {
+    int32(b, 0, 0); // no dimensions
+    int32(b, 4, 0);
+    int32(b, 8, ELEMENT_OID[type]);
+    return b.subarray(0, 12);
+  }
+  int32(b, 0, 1);
+  int32(b, 4, nulls);
+  int32(b, 8, ELEMENT_OID[type]);
+  int32(b, 12, n);
+  int32(b, 16, 1);
   let at = 20;
   for (const v of values) {
     if (v === null || v === undefined) {
-      b.writeInt32BE(-1, at);
+      int32(b, at, -1);
       at += 4;
       continue;
     }
@@ -81,40 +83,60 @@ export function binaryArray(values: readonly unknown[], type: PgType): Buffer {
       case 'bigint': {
         const x = integer(v, type);
         const hi = Math.floor(x / 0x100000000);
-        b.writeInt32BE(8, at);
-        b.writeInt32BE(hi, at + 4);
-        b.writeUInt32BE(x - hi * 0x100000000, at + 8);
+        int32(b, at, 8);
+        int32(b, at + 4, hi);
+        int32(b, at + 8, x - hi * 0x100000000);
         at += 12;
         break;
       }
       case 'int':
-        b.writeInt32BE(4, at);
-        b.writeInt32BE(integer(v, type), at + 4);
+        int32(b, at, 4);
+        int32(b, at + 4, integer(v, type));
         at += 8;
         break;
       case 'float8':
-        b.writeInt32BE(8, at);
+        int32(b, at, 8);
         b.writeDoubleBE(Number(v), at + 4);
         at += 12;
         break;
       case 'uuid':
-        b.writeInt32BE(16, at);
+        int32(b, at, 16);
         uuidBytes(asText(v), b, at + 4);
         at += 20;
         break;
       default: {
-        const str = asText(v);
-        const len = b.write(
-          str.includes('\u0000') ? str.replaceAll('\u0000', '\ufffd') : str,
-          at + 4,
-          'utf8',
-        );
-        b.writeInt32BE(len, at);
+        const len = utf8(asText(v), b, at + 4);
+        int32(b, at, len);
         at += 4 + len;
       }
     }
   }
   return b.subarray(0, at);
+}
+
+/** A 32-bit big-endian integer (signed or not: the low 32 bits of `x`). */
+function int32(b: Buffer, at: number, x: number): void {
+  b[at] = x >>> 24;
+  b[at + 1] = (x >>> 16) & 0xff;
+  b[at + 2] = (x >>> 8) & 0xff;
+  b[at + 3] = x & 0xff;
+}
+
+/**
+ * Text as UTF-8 at `at`, its length returned; U+0000 as U+FFFD. Short ASCII (status words, names, ids) is
+ * copied by a loop: a native write per value cost more than the copy.
+ */
+function utf8(s: string, b: Buffer, at: number): number {
+  if (s.length <= 64) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c > 0x7f) break;
+      b[at + i] = c;
+    }
+    if (i === s.length) return i;
+  }
+  return b.write(s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s, at, 'utf8');
 }
 
 /** Column readers give text columns strings (JSON ones already encoded); anything else as JSON. */
