@@ -2,7 +2,7 @@
  * The engine's span outlet writes OTLP/JSON itself (telemetry/otlp-span-json.ts): each record must come
  * out exactly as the SDK's own JSON serializer writes the same span built through the SDK.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
   BasicTracerProvider,
@@ -13,9 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { withForcedIds } from '../src/telemetry/forced-ids.js';
 import { BufferPool, OtlpSpanWriter, otlpRequest } from '../src/telemetry/otlp-span-json.js';
 import { TaskerIdGenerator } from '../src/telemetry/sdk.js';
-import type { SpanRecord } from '../src/telemetry/span-record.js';
+import { endLiveSpan, type SpanRecord } from '../src/telemetry/span-record.js';
 
-/** The same span through the SDK, serialized by the SDK's JsonTraceSerializer. */
+/** The same span through the SDK (as the live path builds it), serialized by the SDK's JsonTraceSerializer. */
 function viaSdk(r: SpanRecord): unknown {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
@@ -39,13 +39,7 @@ function viaSdk(r: SpanRecord): unknown {
       parent,
     ),
   );
-  if (r.error) {
-    span.setAttribute('error.type', r.error.type);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.message });
-    if (r.error.exception) span.recordException({ name: r.error.type, message: r.error.message }, r.end);
-  }
-  for (const e of r.events ?? []) span.addEvent(e.name, e.attributes, e.at);
-  span.end(r.end);
+  endLiveSpan(span, r);
   const body = JsonTraceSerializer.serializeRequest(exporter.getFinishedSpans());
   return JSON.parse(new TextDecoder().decode(body));
 }

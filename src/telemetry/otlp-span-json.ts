@@ -23,8 +23,8 @@ export interface EncodedSpans {
 
 /**
  * Buffers handed back after an export, for the next batch. Fresh memory costs a page fault per 4 KiB at
- * its first write: measured on the single-step bench, allocating each batch's buffers and request body
- * anew cost some 10 µs a step in those faults (seen as `put` and Buffer.concat's copy in the profile).
+ * its first write: in a traces-only profile of the single-step bench, writing spans and copying them into
+ * the request body took 10.1 µs a step with each batch's buffers and body allocated anew, 4.2 µs reused.
  */
 export class BufferPool {
   private readonly free: Buffer[] = [];

@@ -25,12 +25,23 @@ export interface OtlpSpanOutletOptions {
   endpoint?: string | undefined;
 }
 
+/**
+ * Batch sizes for the engine's outlet and the SDK's batch processor alike: larger than the SDK's defaults
+ * (2,048 queued, 512 a batch, every 5 s), which drop spans once a busy engine ends more than ~400 steps a
+ * second; OTEL_BSP_* still win.
+ */
+export function batchSettings() {
+  return {
+    maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
+    maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096,
+    scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000,
+  };
+}
+
 export class OtlpSpanOutlet implements SpanOutlet {
   private readonly ids = new RandomIdGenerator();
   private readonly exporter: OTLPExporterBase<EncodedSpans>;
-  private readonly maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536;
-  private readonly maxBatch = getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096;
-  private readonly delayMs = getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000;
+  private readonly batch = batchSettings();
   private readonly pool = new BufferPool();
   private readonly pending = new OtlpSpanWriter(this.pool);
   /** Each batch's request body, handed back to the pool with its spans' buffers once it is exported. */
@@ -71,10 +82,10 @@ export class OtlpSpanOutlet implements SpanOutlet {
   emit(span: SpanRecord): void {
     if (this.closed) return;
     // A full queue drops the span, as the SDK's batch processor does: the exporter could not keep up.
-    if (this.pending.spans >= this.maxQueue) return;
+    if (this.pending.spans >= this.batch.maxQueueSize) return;
     this.pending.span(span);
-    if (this.pending.spans >= this.maxBatch) void this.exportPending();
-    else this.timer ??= setTimeout(() => void this.exportPending(), this.delayMs).unref();
+    if (this.pending.spans >= this.batch.maxExportBatchSize) void this.exportPending();
+    else this.timer ??= setTimeout(() => void this.exportPending(), this.batch.scheduledDelayMillis).unref();
   }
 
   private exportPending(): Promise<void> {

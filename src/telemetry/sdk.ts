@@ -8,7 +8,7 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator, getNumberFromEnv } from '@opentelemetry/core';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   type Resource,
@@ -30,7 +30,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import { packageInfo } from '../package-root.js';
 import { takeForcedSpanId, takeForcedTraceId } from './forced-ids.js';
-import { OtlpSpanOutlet } from './otlp-span-outlet.js';
+import { batchSettings, OtlpSpanOutlet } from './otlp-span-outlet.js';
 import { registerSpanOutlet } from './span-record.js';
 
 /** Random ids, except for the engine's task spans (whose ids were fixed when their steps ran). */
@@ -79,15 +79,9 @@ function buildProvider(o: ProviderOptions, resource: Resource, exporter?: SpanEx
     resource,
     idGenerator: new TaskerIdGenerator(),
     spanProcessors: [
-      // Larger than the SDK's defaults (2,048 queued, 512 a batch, every 5 s), which drop spans once a busy
-      // engine ends more than ~400 steps a second; OTEL_BSP_* still win.
       new BatchSpanProcessor(
         exporter ?? new OTLPTraceExporter(o.endpoint === undefined ? {} : { url: o.endpoint }),
-        {
-          maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
-          maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 4_096,
-          scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 1_000,
-        },
+        batchSettings(),
       ),
     ],
   });

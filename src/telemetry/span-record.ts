@@ -8,7 +8,13 @@
  * set one up (telemetry/otlp-span-outlet.ts: straight to OTLP/JSON); a host's own provider has none and
  * gets live spans through the API. No SDK imports: the runtime path must not load the SDK.
  */
-import { ProxyTracerProvider, type Attributes, type TracerProvider } from '@opentelemetry/api';
+import {
+  ProxyTracerProvider,
+  SpanStatusCode,
+  type Attributes,
+  type Span,
+  type TracerProvider,
+} from '@opentelemetry/api';
 
 export interface SpanEventRecord {
   name: string;
@@ -55,4 +61,19 @@ export function registerSpanOutlet(provider: TracerProvider, outlet: SpanOutlet)
 export function spanOutletOf(provider: TracerProvider): SpanOutlet | undefined {
   const real = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
   return outlets.get(real);
+}
+
+/**
+ * A record applied to a live SDK span (a host's own provider, which has no outlet): its outcome and
+ * events, then its end. The outlet writes the same record as OTLP/JSON (otlp-span-json.ts); its test
+ * checks the two agree.
+ */
+export function endLiveSpan(span: Span, r: SpanRecord): void {
+  if (r.error) {
+    span.setAttribute('error.type', r.error.type);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.message });
+    if (r.error.exception) span.recordException({ name: r.error.type, message: r.error.message }, r.end);
+  }
+  for (const e of r.events ?? []) span.addEvent(e.name, e.attributes, e.at);
+  span.end(r.end);
 }

@@ -13,7 +13,6 @@
 import {
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   context,
   trace,
   type Attributes,
@@ -29,7 +28,7 @@ import { TASK_TERMINAL_EVENTS } from '../events/catalog.js';
 import type { AttemptEnd, AttemptObserver, AttemptScope } from '../runtime/attempt-observer.js';
 import type { ClaimedStep } from '../store/port.js';
 import { withForcedIds } from './forced-ids.js';
-import { spanOutletOf, type SpanOutlet, type SpanRecord } from './span-record.js';
+import { endLiveSpan, spanOutletOf, type SpanOutlet, type SpanRecord } from './span-record.js';
 
 function remoteParent(traceId: string, spanId: string, sampled: boolean): Context {
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? 1 : 0, isRemote: true });
@@ -131,7 +130,7 @@ export class TaskTracing implements AttemptObserver {
       spanId = live.isRecording() ? live.spanContext().spanId : undefined;
       active = trace.setSpan(parent, live);
     }
-    const finish = (r: SpanRecord) => (live ? finishLive(live, r) : outlet?.emit(r));
+    const finish = (r: SpanRecord) => (live ? endLiveSpan(live, r) : outlet?.emit(r));
     return {
       spanId,
       logFields: { trace_id: tc.traceId, span_id: spanId ?? tc.spanId },
@@ -340,7 +339,7 @@ export class TaskTracing implements AttemptObserver {
   private emit(r: SpanRecord, start: (r: SpanRecord) => Span): void {
     const outlet = this.outlet;
     if (outlet) outlet.emit(r);
-    else finishLive(start(r), r);
+    else endLiveSpan(start(r), r);
   }
 
   private startTaskSpan(tc: TaskTraceContext, name: string, startTime: number, attributes: Attributes) {
@@ -364,17 +363,6 @@ export class TaskTracing implements AttemptObserver {
     // as a child of the id the steps point to (trace viewers show that parent as missing).
     return this.tracer.startSpan(name, options, remoteParent(tc.traceId, tc.spanId, tc.sampled));
   }
-}
-
-/** A record's outcome on a live span (what the outlet writes from the record), then its end. */
-function finishLive(span: Span, r: SpanRecord): void {
-  if (r.error) {
-    span.setAttribute('error.type', r.error.type);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.message });
-    if (r.error.exception) span.recordException({ name: r.error.type, message: r.error.message }, r.end);
-  }
-  for (const e of r.events ?? []) span.addEvent(e.name, e.attributes, e.at);
-  span.end(r.end);
 }
 
 function retryAttributes(retry: StepEventPayload): Attributes {
