@@ -26,6 +26,7 @@ const BEHAVIOURAL = [
   'test/browser/live.test.ts',
   'test/browser/triage.test.ts',
   'test/store-contract.test.ts',
+  'test/retention.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

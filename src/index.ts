@@ -1,11 +1,20 @@
 // The public surface of tasker-engine. Everything not exported here is internal.
 export { Tasker } from './tasker.js';
 export { createTasker } from './engine/create-tasker.js';
-export type { CreateTaskInput, CreateTaskResult, TaskDetails, TaskQuery, WorkerView } from './tasker.js';
+export type {
+  CreateTaskInput,
+  CreateTaskResult,
+  PruneOptions,
+  PruneReport,
+  TaskDetails,
+  TaskQuery,
+  WorkerView,
+} from './tasker.js';
 export type { TaskerSettings } from './engine/create-tasker.js';
 export type { TemplateCatalog } from './engine/template-catalog.js';
 export type { WaitOptions } from './engine/wait-for-task.js';
 export type { TaskerOptions } from './config/options.js';
+export type { RetentionOptions } from './config/retention.js';
 export type { ConsoleOptions } from './config/console.js';
 export {
   TaskerError,

@@ -14,6 +14,7 @@ import type { Redactor } from './core/redact.js';
 import type { StepWait } from './core/step-waits.js';
 import type { TaskDescription } from './core/task-description.js';
 import type { TaskerParts, TaskerSettings } from './engine/create-tasker.js';
+import type { PruneOptions, PruneReport } from './engine/pruner.js';
 import type { RefusalFields } from './engine/task-commands.js';
 import type { CreateTaskInput, CreateTaskResult } from './engine/task-drafts.js';
 import {
@@ -50,6 +51,7 @@ import type { Comparison } from './triage/compare.js';
 import type { FailureGroupsQuery, FailureGroupsReport } from './triage/failure-groups.js';
 
 export type { CreateTaskInput, CreateTaskResult } from './engine/task-drafts.js';
+export type { PruneOptions, PruneReport } from './engine/pruner.js';
 export type { TaskDetails, TaskQuery, WorkerView } from './engine/task-reads.js';
 
 export class Tasker {
@@ -125,6 +127,16 @@ export class Tasker {
 
   async resolveTask(taskId: string, reason: string | null = null, by: Actor = {}): Promise<TaskSnapshot> {
     return this.open.commands.resolveTask(taskId, reason, by);
+  }
+
+  /**
+   * Delete finished tasks (whole: steps, attempts, transitions) that the retention policy no longer keeps,
+   * and audit entries past their age, in small batches; with `dryRun`, count them and change nothing.
+   * Pending and running tasks are never deleted, however old. Templates' own `retention` overrides the
+   * policy for their tasks (this process's registered templates are the ones that count).
+   */
+  prune(options?: PruneOptions): Promise<PruneReport> {
+    return this.open.pruner.prune(options);
   }
 
   /** What a bulk action would do, task by task; changes nothing. */

@@ -275,7 +275,7 @@ describe('every setting everywhere', () => {
       .map((e) =>
         e.key === 'apiTokens'
           ? 'auth: {tokens: []}'
-          : e.key === 'console' || e.key === 'telemetry'
+          : e.key === 'console' || e.key === 'telemetry' || e.key === 'retention'
             ? `${e.file}: {}`
             : `${e.file}: ${JSON.stringify(e.kind.type === 'paths' ? ['a'] : sample(e.kind, e.key))}`,
       );

@@ -7,6 +7,7 @@ import { CONSOLE_SETTINGS } from './console.js';
 import { SETTINGS } from './settings-table.js';
 import type { SettingSpec } from './spec.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from './telemetry-table.js';
+import { RETENTION_SETTINGS } from './retention.js';
 
 export const BEGIN_MARKER = '<!-- BEGIN GENERATED: settings tables (npm run docs:config) -->';
 export const END_MARKER = '<!-- END GENERATED: settings tables -->';
@@ -35,6 +36,8 @@ function kindText(k: Kind): string {
       return '`sqlite:<path>` or `postgres://…`';
     case 'object':
       return 'object (library only)';
+    case 'duration':
+      return k.never ? 'duration (`7d`, `12h`, `30m`) or `never`' : 'duration (`7d`, `12h`, `30m`)';
     case 'section':
       return 'section';
     case 'string':
@@ -74,6 +77,7 @@ export function renderSettingsTables(): string {
     table('Top-level settings', '', '', SETTINGS),
     table('`telemetry:`', 'telemetry.', 'telemetry.', TELEMETRY_SETTINGS),
     table('`telemetry.prometheus:`', 'telemetry.prometheus.', 'telemetry.', PROMETHEUS_SETTINGS),
+    table('`retention:`', 'retention.', 'retention.', RETENTION_SETTINGS),
     table("`console:` (the API server's `console` option)", 'console.', 'console.', CONSOLE_SETTINGS),
   ].join('\n\n');
 }

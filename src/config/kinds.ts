@@ -4,6 +4,7 @@
  * was given; only the name in the error changes, so people find it where they wrote it.
  */
 import { TaskerError } from '../errors.js';
+import { parseDuration } from '../core/duration.js';
 import { parseDatabase, type DatabaseTarget } from './database.js';
 
 export type Kind =
@@ -18,6 +19,8 @@ export type Kind =
   | { readonly type: 'path' }
   | { readonly type: 'paths' }
   | { readonly type: 'object'; readonly has: string; readonly expected: string }
+  /** `7d`, `12h`, `30m` … (core/duration.ts), checked into milliseconds; `never` (null) when allowed. */
+  | { readonly type: 'duration'; readonly never: boolean }
   | { readonly type: 'section' };
 
 /** A setting as given (a section or a host object is checked by its own compiler, so never here). */
@@ -36,11 +39,15 @@ export type InputOf<K extends Kind> = K extends { type: 'int' | 'number' }
 /** A setting once checked. */
 export type CheckedOf<K extends Kind> = K extends { type: 'database' }
   ? DatabaseTarget
-  : K extends { type: 'list' | 'paths' }
-    ? readonly string[]
-    : K extends { type: 'object' | 'section' }
-      ? unknown
-      : InputOf<K>;
+  : K extends { type: 'duration'; never: true }
+    ? number | null
+    : K extends { type: 'duration' }
+      ? number
+      : K extends { type: 'list' | 'paths' }
+        ? readonly string[]
+        : K extends { type: 'object' | 'section' }
+          ? unknown
+          : InputOf<K>;
 
 export function fail(field: string, expected: string, value: unknown): never {
   throw new TaskerError('CONFIG_INVALID', `${field}: expected ${expected}, got ${JSON.stringify(value)}`, {
@@ -105,6 +112,8 @@ function check(kind: Kind, v: unknown, field: string): unknown {
     case 'object':
       if (typeof v !== 'object' || v === null || !(kind.has in v)) fail(field, kind.expected, '[object]');
       return v;
+    case 'duration':
+      return parseDuration(v, field, kind.never);
     case 'section':
       return v;
   }

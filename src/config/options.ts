@@ -14,6 +14,7 @@ import {
   type TelemetryOptions,
 } from './telemetry.js';
 import type { HandlerMap } from '../runtime/handlers.js';
+import { compileRetention, type ResolvedRetention, type RetentionOptions } from './retention.js';
 import type { TaskStore } from '../store/port.js';
 
 export interface TaskerOptions {
@@ -66,6 +67,12 @@ export interface TaskerOptions {
   filterParameters?: string[];
   /** What a masked value becomes. @default '[FILTERED]' */
   filterMask?: string;
+  /**
+   * How long finished tasks are kept, by how they ended, and audit entries: durations such as `7d`, `12h`
+   * or `never`. A template's own `retention` overrides it for its tasks. `tasker db prune` and
+   * `Tasker.prune()` delete what is older. @default {completed: '7d', failed: '30d', cancelled: '7d', audit: '365d'}
+   */
+  retention?: RetentionOptions;
   /** Logs, traces, metrics, redaction, event sampling and thresholds (the seed's `config.telemetry`). */
   telemetry?: TelemetryOptions;
   /**
@@ -93,6 +100,7 @@ export interface ResolvedOptions {
   filterParameters: readonly string[];
   filterMask: string;
   telemetry: ResolvedTelemetry;
+  retention: ResolvedRetention;
   workerRegistry: boolean;
   now: () => number;
   random: () => number;
@@ -124,6 +132,9 @@ export function compileOptions(o: TaskerOptions, name: SettingNamer = libraryNam
   const telemetryNames: FieldNamer = (p) =>
     name(p ? `telemetry.${p}` : 'telemetry', p ? `telemetry.${p}` : 'telemetry');
   const telemetry = compileTelemetry(v.telemetry, telemetryNames);
+  const retention = compileRetention(v.retention, (p) =>
+    name(p ? `retention.${p}` : 'retention', p ? `retention.${p}` : 'retention'),
+  );
   const leaseMs = Math.round(v.leaseSeconds * 1000);
   return {
     database: v.database,
@@ -139,6 +150,7 @@ export function compileOptions(o: TaskerOptions, name: SettingNamer = libraryNam
     filterParameters: telemetry.filterParameters ?? v.filterParameters,
     filterMask: telemetry.filterMask ?? v.filterMask,
     telemetry,
+    retention,
     workerRegistry: v.workerRegistry,
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,

@@ -116,6 +116,13 @@ export const ENGINE_SETTINGS = [
     doc: "Record this process's worker in the shared registry (the console's and `GET /tasker/workers`' list).",
   },
   {
+    key: 'retention',
+    file: 'retention',
+    kind: { type: 'section' },
+    defaultDoc: 'see below',
+    doc: 'How long finished tasks and audit entries are kept before `tasker db prune` deletes them (the `retention` table).',
+  },
+  {
     key: 'telemetry',
     file: 'telemetry',
     kind: { type: 'section' },

@@ -15,6 +15,7 @@ import { compileOptions, type ResolvedOptions, type SettingNamer, type TaskerOpt
 import { normaliseSection } from './spec.js';
 import { PROMETHEUS_SETTINGS, TELEMETRY_SETTINGS } from './telemetry-table.js';
 import { compileConsole } from './console.js';
+import { RETENTION_SETTINGS } from './retention.js';
 import { checkValue, fromText } from './kinds.js';
 import { CLI_SETTINGS, ENGINE_SETTINGS, LOADED_SETTINGS, SETTINGS } from './settings-table.js';
 import type { AssertNever, SettingSpec } from './spec.js';
@@ -43,6 +44,8 @@ export interface Settings {
   console?: Record<string, unknown> | boolean | undefined;
   /** The `telemetry:` section, snake_case as in the seed's config.telemetry; compiled once with the rest. */
   telemetry?: Record<string, unknown> | undefined;
+  /** The `retention:` section (durations as text); compiled once with the rest. */
+  retention?: Record<string, unknown> | undefined;
   /** The config file that was read, if any. */
   configFile?: string | undefined;
   /**
@@ -84,6 +87,7 @@ function readValue(e: SettingSpec, value: unknown, source: string): unknown {
       section.prometheus = normaliseSection(section.prometheus, `${source}.prometheus`, PROMETHEUS_SETTINGS);
     return section;
   }
+  if (e.key === 'retention') return normaliseSection(value, source, RETENTION_SETTINGS);
   return typeof value === 'string' ? fromText(e.kind, value) : value;
 }
 
@@ -152,15 +156,20 @@ export function readEnv(env: NodeJS.ProcessEnv): Settings {
     names[e.key] = `environment variable ${name}`;
   }
   // Variables that set one key of a section (TASKER_LOG_FORMAT: telemetry.log_format).
-  for (const e of TELEMETRY_SETTINGS as readonly SettingSpec[]) {
-    const name = (e.env ?? []).find((n) => env[n] !== undefined && env[n] !== '');
-    const text = name === undefined ? undefined : env[name];
-    if (name === undefined || text === undefined) continue;
-    out.telemetry = {
-      ...(out.telemetry as Record<string, unknown> | undefined),
-      [e.file]: fromText(e.kind, text),
-    };
-    names[`telemetry.${e.file}`] = `environment variable ${name}`;
+  for (const [section, table] of [
+    ['telemetry', TELEMETRY_SETTINGS],
+    ['retention', RETENTION_SETTINGS],
+  ] as const) {
+    for (const e of table as readonly SettingSpec[]) {
+      const name = (e.env ?? []).find((n) => env[n] !== undefined && env[n] !== '');
+      const text = name === undefined ? undefined : env[name];
+      if (name === undefined || text === undefined) continue;
+      out[section] = {
+        ...(out[section] as Record<string, unknown> | undefined),
+        [e.file]: fromText(e.kind, text),
+      };
+      names[`${section}.${e.file}`] = `environment variable ${name}`;
+    }
   }
   return { ...(out as Settings), names };
 }
@@ -187,7 +196,7 @@ export function resolveSettings(
       if (v === undefined || k === 'config' || k === 'names') continue;
       // Sections merge (TASKER_LOG_FORMAT changes one key of the file's telemetry section).
       const prev = (merged as Record<string, unknown>)[k];
-      const section = k === 'telemetry' || k === 'console';
+      const section = k === 'telemetry' || k === 'retention' || k === 'console';
       (merged as Record<string, unknown>)[k] =
         section && isSection(prev) && isSection(v)
           ? { ...prev, ...v }

@@ -10,6 +10,7 @@ import type { BusinessFields, RetryPolicy, StepTemplate, TaskTemplate } from './
 
 import { checkContextSchema } from './template-context-schema.js';
 import { parseMonitoring } from './template-monitoring.js';
+import { parseRetention } from './template-retention.js';
 import {
   bool,
   bt,
@@ -63,6 +64,7 @@ export const TEMPLATE_KEYS = {
       'sla_seconds',
       'critical',
       'handler_config',
+      'retention',
     ],
     aliases: ['namespace_name', 'schema', 'step_templates'],
     ignored: {
@@ -148,6 +150,7 @@ export function parseTemplate(raw: unknown): ParseResult {
   const business = parseBusiness(c, raw);
   const steps = parseSteps(c, raw);
   const monitoring = parseMonitoring(c, raw);
+  const retention = parseRetention(c, raw);
   if (c.list.length > 0 || !namespace || !name || !version) return { issues: c.list, warnings: c.warnings };
   const template: TaskTemplate = {
     namespace: namespace.value,
@@ -158,6 +161,7 @@ export function parseTemplate(raw: unknown): ParseResult {
   if (description) template.description = description.value;
   if (schema) template.contextSchema = schema.value;
   if (business) template.business = business;
+  if (retention) template.retention = retention;
   Object.assign(template, monitoring);
   return { template, issues: [], warnings: c.warnings };
 }

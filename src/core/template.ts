@@ -43,6 +43,8 @@ export interface BusinessFields {
   customerField?: string | undefined;
 }
 
+import type { RetentionSpec } from './template-retention.js';
+
 export interface TaskTemplate {
   namespace: string;
   name: string;
@@ -62,6 +64,11 @@ export interface TaskTemplate {
   alertOnFailure?: boolean | undefined;
   /** Tasker's `handler_config.business_metrics` (what to track): kept and shown. */
   businessMetrics?: Record<string, unknown> | undefined;
+  /**
+   * How long this template's finished tasks are kept, per class (`{completed: '1d', failed: '90d'}`, or
+   * `never`); classes left out follow the configured `retention`.
+   */
+  retention?: RetentionSpec | undefined;
   /** The template's top-level `handler_config` as written (Tasker files), for handlers and for people. */
   handlerConfig?: Record<string, unknown> | undefined;
   /** Where the template came from (file path), for messages. */

@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { compileOptions, type ResolvedOptions, type TaskerOptions } from '../config/options.js';
 import { deepFreeze } from '../core/json.js';
 import { withTemplateDefaults } from '../core/template.js';
+import { Pruner } from './pruner.js';
 import { formatIssue, ValidationError } from '../errors.js';
 import { ChangeFeed } from '../events/change-feed.js';
 import { packageInfo } from '../package-root.js';
@@ -110,6 +111,7 @@ export interface TaskerParts {
   runner: BulkRunner;
   changes: ChangeFeed;
   worker: WorkerSlot;
+  pruner: Pruner;
   telemetry: ResolvedOptions['telemetry'];
 }
 
@@ -178,6 +180,7 @@ function assemble(
     opts.now,
   );
   const catalog = new TemplateCatalog(templates, handlers, opts.telemetry.slowStepThresholdMs);
+  const pruner = new Pruner(store, templates, opts.retention, logger, opts.now);
   const settings: TaskerSettings = Object.freeze({
     correlationIdHeader: opts.telemetry.correlationIdHeader,
     metricsEndpoint: opts.telemetry.metricsEndpoint,
@@ -194,6 +197,7 @@ function assemble(
     runner,
     changes,
     worker,
+    pruner,
     telemetry: opts.telemetry,
   });
 }

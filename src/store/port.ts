@@ -16,9 +16,12 @@ import type {
 import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
 import type { TaskerEvent } from '../events/catalog.js';
+import type { PruneRule } from '../core/retention.js';
 import type * as triage from './port-triage.js';
+import type { PrunableTask, PruneCount } from './prune-sql.js';
 
 export * from './port-triage.js';
+export type { PrunableTask, PruneCount } from './prune-sql.js';
 
 /** How many ready steps to claim and under which limits (see core/cycle-planner.ts). */
 export type ClaimSpec = ClaimRules;
@@ -186,6 +189,20 @@ export interface TaskStore {
   failureGroups(q: triage.FailureGroupQuery): Promise<triage.FailureGroupData>;
   /** The tasks of one failure group (not stuck ones: those come with failureGroups), last to fail first. */
   failureGroupTaskIds(q: triage.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
+  /** Finished tasks one prune rule (core/retention.ts) selects now, oldest first, at most `limit`. */
+  findPrunable(rule: PruneRule, limit: number): Promise<PrunableTask[]>;
+  /** How many tasks each rule selects now, by template and state (a dry run). */
+  countPrunable(rules: readonly PruneRule[]): Promise<PruneCount[]>;
+  /**
+   * Delete tasks whole (attempts, transitions, tags, steps, the task row) in one transaction, each only
+   * if `rule` still selects it and it is unchanged since it was read (`updatedAt`). Returns the ids
+   * deleted: a task retried or resolved meanwhile stays.
+   */
+  deleteTasks(tasks: readonly PrunableTask[], rule: PruneRule): Promise<string[]>;
+  /** Delete at most `limit` audit entries written before `before` (with their task links); how many. */
+  pruneAudit(before: number, limit: number): Promise<number>;
+  /** How many audit entries were written before `before`. */
+  countAudit(before: number): Promise<number>;
   /** Append audit entries (outside any task mutation: refusals, bulk job events). */
   appendAudit(entries: readonly triage.AuditDraft[]): Promise<void>;
   /** Audit entries, newest first. */

@@ -9,6 +9,7 @@ import { compareSemver, parseSemver } from '../core/semver.js';
 import { suggest } from '../core/suggest.js';
 import { templateKey } from '../core/template.js';
 import type { RetryPolicy, TaskTemplate } from '../core/template.js';
+import { retentionProblems } from '../core/template-retention.js';
 
 export class TemplateRegistry {
   readonly #byKey = new Map<string, TaskTemplate>();
@@ -123,6 +124,7 @@ function assertUsable(t: TaskTemplate, key: string): void {
     problems.push(`slaSeconds ${JSON.stringify(t.slaSeconds)} is not a number > 0`);
   if (t.critical !== undefined && typeof t.critical !== 'boolean')
     problems.push(`critical ${JSON.stringify(t.critical)} is not true or false`);
+  problems.push(...retentionProblems(t));
   const versionProblems = problems.length;
   if (!Array.isArray(t.steps) || t.steps.length === 0) problems.push('no steps');
   const names = new Set<string>();

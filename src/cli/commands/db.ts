@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { MigrationStatus, TaskStore } from '../../store/port.js';
 import { openStore } from '../../store/open-store.js';
 import { settingsFrom, type CliIo, type CommonFlags } from '../context.js';
+import { registerPrune } from './prune.js';
 
 type Flags = CommonFlags & { json?: boolean; schema?: string };
 
@@ -18,7 +19,7 @@ function describe(s: MigrationStatus, store: TaskStore): string {
 }
 
 export function registerDb(program: Command, io: CliIo, common: (c: Command) => Command): void {
-  const db = program.command('db').description('database schema: migrate, status');
+  const db = program.command('db').description('database schema and history: migrate, status, prune');
   for (const [name, migrate, text] of [
     ['migrate', true, 'apply pending schema migrations (safe when several processes run it at once)'],
     ['status', false, 'show the schema version and pending migrations'],
@@ -41,4 +42,5 @@ export function registerDb(program: Command, io: CliIo, common: (c: Command) => 
         }
       });
   }
+  registerPrune(db, io, common);
 }

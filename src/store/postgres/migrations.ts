@@ -245,6 +245,17 @@ DROP TABLE {schema}.transitions;
 ALTER SEQUENCE {schema}.transitions_id_seq RENAME TO transition_log_id_seq;
 `,
   },
+  {
+    version: 9,
+    name: 'retention',
+    // Pruning deletes a task's rows by task id, and audit entries' task links by entry. task_tags' key
+    // starts with the tag, so each deleted task's ON DELETE CASCADE scanned the whole table; audit_tasks'
+    // starts with the task.
+    sql: `
+CREATE INDEX task_tags_task ON {schema}.task_tags (task_id);
+CREATE INDEX audit_tasks_audit ON {schema}.audit_tasks (audit_id);
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -11,6 +11,7 @@ import type {
   TaskSnapshot,
   TransitionRecord,
 } from '../../core/records.js';
+import type { PruneRule } from '../../core/retention.js';
 import type { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -21,6 +22,7 @@ import { resolvePostgres, type PostgresOptions } from './connect.js';
 import { changePayloads, channelName, listenOn, parseChangePayload } from './listen.js';
 import { NulSafeClient } from './nul-safe-client.js';
 import { PgPool, type Client } from './pool.js';
+import { PgPrune } from './prune.js';
 import { PgReads } from './reads.js';
 import { assertCurrent, migratePostgres, postgresSchemaStatus } from './schema.js';
 import * as sql from './sql.js';
@@ -37,6 +39,7 @@ export class PostgresStore implements port.TaskStore {
   private readonly rows: PgTaskRows;
   private readonly reads: PgReads;
   private readonly triage: PgTriage;
+  private readonly pruning: PgPrune;
 
   private constructor(
     pool: pg.Pool,
@@ -51,6 +54,7 @@ export class PostgresStore implements port.TaskStore {
     this.rows = new PgTaskRows(this.db, this.channel, random);
     this.reads = new PgReads(this.db);
     this.triage = new PgTriage(this.db);
+    this.pruning = new PgPrune(this.db);
   }
 
   /**
@@ -192,6 +196,26 @@ export class PostgresStore implements port.TaskStore {
 
   failureGroupTaskIds(q: port.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
     return this.triage.failureGroupTaskIds(q, fingerprint, limit);
+  }
+
+  findPrunable(rule: PruneRule, limit: number): Promise<port.PrunableTask[]> {
+    return this.pruning.find(rule, limit);
+  }
+
+  countPrunable(rules: readonly PruneRule[]): Promise<port.PruneCount[]> {
+    return this.pruning.count(rules);
+  }
+
+  deleteTasks(tasks: readonly port.PrunableTask[], rule: PruneRule): Promise<string[]> {
+    return this.pruning.delete(tasks, rule);
+  }
+
+  pruneAudit(before: number, limit: number): Promise<number> {
+    return this.pruning.pruneAudit(before, limit);
+  }
+
+  countAudit(before: number): Promise<number> {
+    return this.pruning.countAudit(before);
   }
 
   appendAudit(entries: readonly port.AuditDraft[]): Promise<void> {

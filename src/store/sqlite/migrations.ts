@@ -231,6 +231,16 @@ CREATE INDEX transition_log_task ON transition_log (task_id, id);
 DROP TABLE transitions;
 `,
   },
+  {
+    version: 7,
+    name: 'retention',
+    // Pruning deletes a task's rows by task id, and audit entries' task links by entry: these are the two
+    // tables where that was not an index range (their keys start with the tag and the task).
+    sql: `
+CREATE INDEX task_tags_task ON task_tags (task_id);
+CREATE INDEX audit_tasks_audit ON audit_tasks (audit_id);
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

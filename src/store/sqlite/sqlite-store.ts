@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TaskCreatedDraft, TaskRecord, TaskSnapshot } from '../../core/records.js';
+import type { PruneRule } from '../../core/retention.js';
 import type { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
@@ -13,6 +14,7 @@ import { runCycle } from '../cycle.js';
 import type * as port from '../port.js';
 import { migrateSqlite, sqliteSchemaStatus } from './migrate.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
+import { SqlitePrune } from './prune.js';
 import { SqliteReads } from './reads.js';
 import { copySnapshot, SqliteTaskRows } from './task-rows.js';
 import { SqliteTriage } from './triage.js';
@@ -27,6 +29,7 @@ export class SqliteStore implements port.TaskStore {
   private readonly rows: SqliteTaskRows;
   private readonly reads: SqliteReads;
   private readonly triage: SqliteTriage;
+  private readonly pruning: SqlitePrune;
 
   private constructor(db: Database.Database, location: string, random: () => number) {
     this.db = db;
@@ -35,6 +38,7 @@ export class SqliteStore implements port.TaskStore {
     this.rows = new SqliteTaskRows(db, random);
     this.reads = new SqliteReads(db);
     this.triage = new SqliteTriage(db);
+    this.pruning = new SqlitePrune(db, (fn) => this.rows.tx(fn));
   }
 
   /** Open (creating the file and its folder if needed) and bring the schema up to date. */
@@ -94,6 +98,26 @@ export class SqliteStore implements port.TaskStore {
 
   failureGroupTaskIds(q: port.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
     return this.guard(() => this.triage.failureGroupTaskIds(q, fingerprint, limit));
+  }
+
+  findPrunable(rule: PruneRule, limit: number): Promise<port.PrunableTask[]> {
+    return this.guard(() => this.pruning.find(rule, limit));
+  }
+
+  countPrunable(rules: readonly PruneRule[]): Promise<port.PruneCount[]> {
+    return this.guard(() => this.pruning.count(rules));
+  }
+
+  deleteTasks(tasks: readonly port.PrunableTask[], rule: PruneRule): Promise<string[]> {
+    return this.guard(() => this.pruning.delete(tasks, rule));
+  }
+
+  pruneAudit(before: number, limit: number): Promise<number> {
+    return this.guard(() => this.pruning.pruneAudit(before, limit));
+  }
+
+  countAudit(before: number): Promise<number> {
+    return this.guard(() => this.pruning.countAudit(before));
   }
 
   appendAudit(entries: readonly port.AuditDraft[]): Promise<void> {

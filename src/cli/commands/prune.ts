@@ -1,0 +1,100 @@
+/** `tasker db prune`: delete what the retention policy no longer keeps, or (--dry-run) say what would go. */
+import type { Command } from 'commander';
+import { retentionClass, type RetentionClass } from '../../core/retention.js';
+import { ageArgument, type PruneReport } from '../../engine/pruner.js';
+import {
+  closeTasker,
+  numberFlag,
+  openTasker,
+  settingsFrom,
+  type CliIo,
+  type CommonFlags,
+} from '../context.js';
+
+type Flags = CommonFlags & {
+  json?: boolean;
+  dryRun?: boolean;
+  olderThan?: string;
+  status?: string;
+  namespace?: string;
+  batchSize: string;
+  pauseMs: string;
+  maxTasks?: string;
+};
+
+function classes(text: string | undefined): RetentionClass[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => retentionClass(s, '--status'));
+}
+
+export function describePrune(r: PruneReport, location: string): string {
+  const verb = r.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    `${r.dryRun ? 'dry run: nothing deleted. ' : ''}${location}: ${verb} ${r.tasks} finished task(s)` +
+      ` and ${r.audit} audit entr${r.audit === 1 ? 'y' : 'ies'}` +
+      (r.dryRun ? '' : ` in ${r.batches} batch(es), ${r.seconds.toFixed(2)} s`),
+  ];
+  lines.push('rules:');
+  for (const rule of r.rules) {
+    const scope = rule.name
+      ? `${rule.namespace}/${rule.name}`
+      : rule.namespace
+        ? `namespace ${rule.namespace}`
+        : 'all templates';
+    lines.push(`  ${rule.class.padEnd(9)} finished more than ${rule.age} ago  (${rule.from}; ${scope})`);
+  }
+  if (r.byTemplate.length > 0) {
+    lines.push(`${r.dryRun ? 'would go' : 'gone'}:`);
+    for (const row of r.byTemplate)
+      lines.push(`  ${String(row.count).padStart(8)}  ${row.namespace}/${row.name}  ${row.status}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Command): void {
+  common(
+    db
+      .command('prune')
+      .description(
+        'delete finished tasks (whole) and audit entries older than the retention policy keeps; never a pending or running task',
+      ),
+  )
+    .option('--dry-run', 'count what would be deleted, by template and status; delete nothing')
+    .option('--older-than <age>', 'one age for every class and template instead of the policy, e.g. 30d')
+    .option('--status <classes>', 'only these: completed, failed, cancelled (comma-separated)')
+    .option('--namespace <ns>', 'only tasks of this namespace')
+    .option('--batch-size <n>', 'tasks deleted per transaction (1–10000)', '500')
+    .option('--pause-ms <ms>', 'pause between batches (0–60000)', '50')
+    .option('--max-tasks <n>', 'stop after this many tasks')
+    .action(async (o: Flags) => {
+      if (o.olderThan !== undefined) ageArgument(o.olderThan, '--older-than');
+      const options = {
+        dryRun: o.dryRun === true,
+        olderThan: o.olderThan,
+        status: classes(o.status),
+        namespace: o.namespace,
+        batchSize: numberFlag('--batch-size', o.batchSize, 1, 10_000, true),
+        pauseMs: numberFlag('--pause-ms', o.pauseMs, 0, 60_000, true),
+        maxTasks:
+          o.maxTasks === undefined
+            ? undefined
+            : numberFlag('--max-tasks', o.maxTasks, 1, Number.MAX_SAFE_INTEGER, true),
+      };
+      // Templates are loaded: their own retention overrides the policy for their tasks.
+      const tasker = await openTasker(io, settingsFrom(io, o), { templates: true, defaultLogLevel: 'warn' });
+      try {
+        const report = await tasker.prune(options);
+        io.out(
+          o.json
+            ? JSON.stringify({ location: tasker.settings.storeLocation, ...report }, null, 2)
+            : describePrune(report, tasker.settings.storeLocation),
+        );
+      } finally {
+        await closeTasker(tasker);
+      }
+    });
+}

@@ -1,0 +1,141 @@
+/**
+ * The prune statements' shared parts (both adapters): which tasks a rule selects (core/retention.ts), as
+ * an index range. A policy rule reads tasks_status (status, id), a template's rule tasks_template_status
+ * (namespace, name, status, id); either way the id bound (uuidFloor of the rule's cutoff) ends the range
+ * at tasks created before the cutoff, so a prune that finds nothing to do reads nothing. A task that a
+ * running bulk job has yet to act on is never selected (bulk_jobs_running, then the job's task index).
+ */
+import { uuidFloor, type PruneRule } from '../core/retention.js';
+import type { TaskState } from '../core/states.js';
+
+export interface PruneDialect {
+  /** The placeholder for the n-th argument (1-based). */
+  param(n: number): string;
+  /** The same, typed as a task id. */
+  uuid(n: number): string;
+  table(name: string): string;
+}
+
+export interface PruneSql {
+  sql: string;
+  args: unknown[];
+}
+
+/** A task a prune selected: enough to delete it only if it has not changed since, and to report it. */
+export interface PrunableTask {
+  id: string;
+  namespace: string;
+  name: string;
+  status: TaskState;
+  finishedAt: number;
+  updatedAt: number;
+}
+
+/** What a dry run reports: the tasks a prune would delete now, by template and state. */
+export interface PruneCount {
+  namespace: string;
+  name: string;
+  status: TaskState;
+  count: number;
+  oldestFinishedAt: number;
+  newestFinishedAt: number;
+}
+
+export const PRUNABLE_COLUMNS =
+  't.id, t.namespace, t.name, t.status, t.finished_at AS finished_at, t.updated_at AS updated_at';
+
+/** `t` (tasks) is one the rule selects. */
+export function ruleWhere(
+  d: PruneDialect,
+  r: PruneRule,
+  arg: (v: unknown, uuid?: boolean) => string,
+): string {
+  const where = [
+    `t.status = ${arg(r.status)}`,
+    `t.finished_at < ${arg(r.finishedBefore)}`,
+    `t.id < ${arg(uuidFloor(r.finishedBefore), true)}`,
+  ];
+  if (r.namespace !== undefined) where.push(`t.namespace = ${arg(r.namespace)}`);
+  if (r.name !== undefined) where.push(`t.name = ${arg(r.name)}`);
+  for (const x of r.except ?? [])
+    where.push(`NOT (t.namespace = ${arg(x.namespace)} AND t.name = ${arg(x.name)})`);
+  where.push(
+    `NOT EXISTS (SELECT 1 FROM ${d.table('bulk_jobs')} j JOIN ${d.table('bulk_job_tasks')} b
+       ON b.job_id = j.id AND b.task_id = t.id WHERE j.status = 'running' AND b.status = 'pending')`,
+  );
+  return where.join(' AND ');
+}
+
+function builder(d: PruneDialect) {
+  const args: unknown[] = [];
+  const arg = (v: unknown, uuid = false): string => {
+    args.push(v);
+    return uuid ? d.uuid(args.length) : d.param(args.length);
+  };
+  return { args, arg };
+}
+
+/** One rule's tasks, oldest first, at most `limit`. */
+export function candidatesSql(d: PruneDialect, r: PruneRule, limit: number): PruneSql {
+  const { args, arg } = builder(d);
+  const where = ruleWhere(d, r, arg);
+  return {
+    sql: `SELECT ${PRUNABLE_COLUMNS} FROM ${d.table('tasks')} t WHERE ${where} ORDER BY t.id LIMIT ${arg(limit)}`,
+    args,
+  };
+}
+
+/** One rule's tasks counted by template and state. */
+export function countSql(d: PruneDialect, r: PruneRule): PruneSql {
+  const { args, arg } = builder(d);
+  const where = ruleWhere(d, r, arg);
+  return {
+    sql: `SELECT t.namespace, t.name, t.status, COUNT(*) AS count, MIN(t.finished_at) AS oldest,
+            MAX(t.finished_at) AS newest
+          FROM ${d.table('tasks')} t WHERE ${where} GROUP BY t.namespace, t.name, t.status`,
+    args,
+  };
+}
+
+/** Tables holding a task's rows, children first (deleted in this order, the task row last). */
+export const TASK_CHILD_TABLES = ['step_attempts', 'transition_log', 'task_tags', 'steps'] as const;
+
+export interface CountRow {
+  namespace: string;
+  name: string;
+  status: string;
+  count: number | string;
+  oldest: number | string;
+  newest: number | string;
+}
+
+export function countFromRow(r: CountRow): PruneCount {
+  return {
+    namespace: r.namespace,
+    name: r.name,
+    status: r.status as TaskState,
+    count: Number(r.count),
+    oldestFinishedAt: Number(r.oldest),
+    newestFinishedAt: Number(r.newest),
+  };
+}
+
+export interface PrunableRow {
+  id: string;
+  namespace: string;
+  name: string;
+  status: string;
+  finished_at: number | string;
+  updated_at: number | string;
+}
+
+export function prunableFromRow(r: PrunableRow): PrunableTask {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    name: r.name,
+    status: r.status as TaskState,
+    finishedAt: Number(r.finished_at),
+    updatedAt: Number(r.updated_at),
+  };
+}

@@ -1,0 +1,288 @@
+/**
+ * Retention and pruning (Tasker.prune, `tasker db prune`): on both stores, what goes and what stays.
+ * The engine's clock is moved forward instead of creating tasks in the past, as time passes in production.
+ */
+import { describe, expect, it } from 'vitest';
+import { TaskerError } from '../src/index.js';
+import { compileRetention } from '../src/config/retention.js';
+import { formatDuration, parseDuration } from '../src/core/duration.js';
+import { pruneRules } from '../src/core/retention.js';
+import { loadTemplateSource } from '../src/templates/load.js';
+import { nextEvent, signal, startEngine } from './support/harness.js';
+
+const DAY = 86_400_000;
+
+const TEMPLATES = [
+  `
+namespace: shop
+name: order
+version: 1.0.0
+steps:
+  - { name: pay, handler: ok }
+`,
+  `
+namespace: shop
+name: keep
+version: 1.0.0
+retention: { completed: never }
+steps:
+  - { name: pay, handler: ok }
+`,
+  `
+namespace: shop
+name: brief
+version: 1.0.0
+retention: { completed: 1h }
+steps:
+  - { name: pay, handler: ok }
+`,
+  `
+namespace: shop
+name: fail
+version: 1.0.0
+steps:
+  - { name: pay, handler: boom, retry: { max_attempts: 1 } }
+`,
+  `
+namespace: shop
+name: slow
+version: 1.0.0
+steps:
+  - { name: pay, handler: hang }
+`,
+];
+
+async function setup() {
+  let clock = Date.now();
+  const release = signal();
+  const h = await startEngine(
+    TEMPLATES,
+    {
+      ok: () => ({ ok: true }),
+      boom: () => {
+        throw new Error('card declined');
+      },
+      hang: () => release.promise,
+    },
+    { now: () => clock },
+  );
+  const { tasker } = h;
+  const make = async (name: string) =>
+    (await tasker.createTask({ namespace: 'shop', name, context: { n: 1 } })).task.id;
+  const order = await make('order');
+  const keep = await make('keep');
+  const brief = await make('brief');
+  const failed = await make('fail');
+  for (const id of [order, keep, brief, failed]) await tasker.waitForTask(id, { timeoutMs: 10_000 });
+  const started = nextEvent(tasker, 'step.started');
+  const running = await make('slow');
+  await started;
+  const cancelledStarted = nextEvent(tasker, 'step.started');
+  const cancelled = await make('slow');
+  await cancelledStarted;
+  await tasker.cancelTask(cancelled, 'customer changed their mind');
+  // A pending task: the worker is stopped before it is created (the running one's handler is released
+  // only at the end, so stop() would wait for it: it is told to give up at once).
+  await tasker.stop(1);
+  const pending = await make('order');
+  const ids = { order, keep, brief, failed, running, cancelled, pending };
+  return {
+    tasker,
+    ids,
+    advance: (ms: number) => (clock += ms),
+    exists: async (id: string) => (await tasker.taskSnapshots([id])).length === 1,
+    release: () => release.fire(),
+  };
+}
+
+describe('prune', () => {
+  it('deletes finished tasks past their age whole, keeps recent, pending and running ones, and a dry run changes nothing', async () => {
+    const s = await setup();
+    const { tasker, ids } = s;
+
+    // A day later: only `brief` (its own 1h) is due.
+    s.advance(DAY);
+    const early = await tasker.prune({ dryRun: true });
+    expect(early.tasks).toBe(1);
+    expect(early.byTemplate).toEqual([{ namespace: 'shop', name: 'brief', status: 'complete', count: 1 }]);
+    expect(await s.exists(ids.brief)).toBe(true);
+
+    // 40 days later: completed (7d), failed (30d) and cancelled (7d) are due; `keep` never is.
+    s.advance(39 * DAY);
+    const dry = await tasker.prune({ dryRun: true });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.tasks).toBe(4);
+    expect(dry.byTemplate).toEqual([
+      { namespace: 'shop', name: 'brief', status: 'complete', count: 1 },
+      { namespace: 'shop', name: 'fail', status: 'error', count: 1 },
+      { namespace: 'shop', name: 'order', status: 'complete', count: 1 },
+      { namespace: 'shop', name: 'slow', status: 'cancelled', count: 1 },
+    ]);
+    for (const id of Object.values(ids)) expect(await s.exists(id)).toBe(true);
+
+    const attemptsBefore = await tasker.attemptsOf([ids.failed]);
+    expect(attemptsBefore.length).toBe(1);
+    const done = await tasker.prune({ batchSize: 2, pauseMs: 0 });
+    expect(done.dryRun).toBe(false);
+    expect(done.tasks).toBe(4);
+    expect(done.byTemplate).toEqual(dry.byTemplate);
+    for (const id of [ids.order, ids.brief, ids.failed, ids.cancelled]) {
+      expect(await s.exists(id)).toBe(false);
+      expect(await tasker.attemptsOf([id])).toEqual([]);
+      expect(await tasker.getTransitions(id)).toEqual([]);
+      await expect(tasker.getTask(id)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    }
+    for (const id of [ids.keep, ids.running, ids.pending]) expect(await s.exists(id)).toBe(true);
+    expect((await tasker.getTask(ids.running)).task.status).toBe('in_progress');
+    expect((await tasker.getTask(ids.pending)).task.status).toBe('pending');
+    expect((await tasker.getTransitions(ids.keep)).length).toBeGreaterThan(0);
+
+    // Nothing left to do: a second prune deletes nothing, and the lists no longer name the pruned tasks.
+    expect((await tasker.prune()).tasks).toBe(0);
+    const listed = (await tasker.listTasks({ limit: 100 })).tasks.map((t) => t.id).sort();
+    expect(listed).toEqual([ids.keep, ids.running, ids.pending].sort());
+    s.release();
+  });
+
+  it('narrows to a class, a namespace and an age given on demand, and keeps audit entries to their own age', async () => {
+    const s = await setup();
+    const { tasker, ids } = s;
+    s.advance(2 * DAY);
+    // --older-than replaces every age, templates' own included, for the classes asked for only.
+    const r = await tasker.prune({ olderThan: '1d', status: 'completed' });
+    expect(r.rules).toEqual([
+      { class: 'completed', age: '1d', from: 'request', namespace: null, name: null },
+    ]);
+    expect(r.byTemplate.map((x) => x.name).sort()).toEqual(['brief', 'keep', 'order']);
+    expect(await s.exists(ids.failed)).toBe(true);
+    expect(await s.exists(ids.cancelled)).toBe(true);
+    expect(r.audit).toBe(0);
+    expect((await tasker.prune({ olderThan: '1d', namespace: 'elsewhere' })).tasks).toBe(0);
+    expect(await s.exists(ids.failed)).toBe(true);
+
+    // The cancel wrote an audit entry; a policy prune keeps it for a year, then deletes it.
+    expect((await tasker.listAudit({ taskId: ids.cancelled })).length).toBe(1);
+    s.advance(400 * DAY);
+    const late = await tasker.prune({ dryRun: true });
+    expect(late.audit).toBe(1);
+    const gone = await tasker.prune();
+    expect(gone.audit).toBe(1);
+    expect(await tasker.listAudit({})).toEqual([]);
+    expect(await s.exists(ids.running)).toBe(true);
+    expect(await s.exists(ids.pending)).toBe(true);
+    s.release();
+  });
+
+  it('leaves a task that changed between selection and delete', async () => {
+    const s = await setup();
+    const { tasker, ids } = s;
+    s.advance(40 * DAY);
+    const [rule] = pruneRules({
+      now: Date.now() + 40 * DAY + 1000,
+      policy: { completed: null, failed: 30 * DAY, cancelled: null },
+      templates: [],
+      classes: ['failed'],
+    });
+    if (!rule) throw new Error('no rule');
+    const batch = await tasker.store.findPrunable(rule, 10);
+    expect(batch.map((t) => t.id)).toEqual([ids.failed]);
+    await tasker.retryTask(ids.failed, 'one more go');
+    expect(await tasker.store.deleteTasks(batch, rule)).toEqual([]);
+    expect(await s.exists(ids.failed)).toBe(true);
+    s.release();
+  });
+
+  it('refuses bad options by name and deletes nothing', async () => {
+    const s = await setup();
+    const { tasker, ids } = s;
+    s.advance(40 * DAY);
+    const bad: unknown[] = [
+      'all',
+      { batchSize: 'x' },
+      { batchSize: 0 },
+      { status: 'done' },
+      { olderThan: '5x' },
+      { olderThan: 30 },
+      { dryrun: true },
+      { namespace: 7 },
+    ];
+    for (const options of bad) {
+      const err = await tasker.prune(options as never).catch((e: unknown) => e);
+      expect(err, JSON.stringify(options)).toBeInstanceOf(TaskerError);
+      expect((err as TaskerError).code).toBe('INVALID_ARGUMENT');
+    }
+    await expect(tasker.prune({ status: 'done' as never })).rejects.toThrow(
+      'status: expected one of completed, failed, cancelled, got "done"',
+    );
+    for (const id of Object.values(ids)) expect(await s.exists(id)).toBe(true);
+    s.release();
+  });
+});
+
+describe('retention settings', () => {
+  it('reads durations, never, and refuses anything else by name', () => {
+    expect(parseDuration('7d', 'x')).toBe(7 * DAY);
+    expect(parseDuration('1d12h', 'x')).toBe(1.5 * DAY);
+    expect(parseDuration('90s', 'x')).toBe(90_000);
+    expect(parseDuration('never', 'x', true)).toBeNull();
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(() => parseDuration('never', 'retention.x')).toThrow(/retention.x: expected a duration/);
+    expect(compileRetention(undefined)).toEqual({
+      policy: { completed: 7 * DAY, failed: 30 * DAY, cancelled: 7 * DAY },
+      auditMs: 365 * DAY,
+    });
+    expect(compileRetention({ completed: '1d', failed: 'never' }).policy).toEqual({
+      completed: DAY,
+      failed: null,
+      cancelled: 7 * DAY,
+    });
+    expect(() => compileRetention({ complete: '1d' })).toThrow(
+      /retention.complete: unknown setting \(did you mean "completed"\?\)/,
+    );
+    expect(() => compileRetention({ failed: 30 })).toThrow(/retention.failed: expected a duration .* got 30/);
+  });
+
+  it('checks a template’s own retention, in YAML and in code', async () => {
+    const { issues } = loadTemplateSource(
+      `
+namespace: shop
+name: x
+version: 1.0.0
+retention: { completed: soon, kept: 1d }
+steps:
+  - { name: a, handler: ok }
+`,
+      'x.yaml',
+    );
+    expect(issues.map((i) => i.message).join('\n')).toMatch(/expected a duration .* got "soon"/);
+    expect(issues.map((i) => i.message).join('\n')).toMatch(/unknown key `kept`/);
+    const { createTasker } = await import('../src/index.js');
+    await expect(
+      createTasker({
+        database: ':memory:',
+        logger: false,
+        templates: [
+          {
+            namespace: 'shop',
+            name: 'x',
+            version: '1.0.0',
+            retention: { failed: '10 days' },
+            steps: [
+              {
+                name: 'a',
+                handler: 'ok',
+                dependsOn: [],
+                handlerConfig: {},
+                retry: {
+                  retryable: true,
+                  maxAttempts: 1,
+                  backoff: { baseSeconds: 1, multiplier: 2, maxSeconds: 1, jitter: 0 },
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    ).rejects.toThrow(/retention.failed "10 days" is not a duration/);
+  });
+});
