@@ -14,7 +14,7 @@ import type { Redactor } from './core/redact.js';
 import type { StepWait } from './core/step-waits.js';
 import type { TaskDescription } from './core/task-description.js';
 import type { TaskerParts, TaskerSettings } from './engine/create-tasker.js';
-import type { PruneOptions, PruneReport } from './engine/pruner.js';
+import type { PruneOptions, PruneReport, PruneStatus } from './engine/pruner.js';
 import type { RefusalFields } from './engine/task-commands.js';
 import type { CreateTaskInput, CreateTaskResult } from './engine/task-drafts.js';
 import {
@@ -36,6 +36,7 @@ import type { Worker } from './runtime/worker.js';
 import type {
   ActiveCounts,
   AuditQuery,
+  StoreStats,
   AuditRecord,
   BulkItemRecord,
   BulkJobView,
@@ -351,11 +352,28 @@ export class Tasker {
     }
     engine.worker.start();
     engine.runner.start();
+    engine.pruneSchedule.start();
   }
 
-  /** Stop claiming; let running attempts finish and commit (up to timeoutMs). */
+  /** Stop claiming; let running attempts finish and commit (up to timeoutMs). A prune in progress stops. */
   async stop(timeoutMs?: number): Promise<void> {
-    await this.engine.worker.current?.stop(timeoutMs);
+    await Promise.all([this.engine.worker.current?.stop(timeoutMs), this.engine.pruneSchedule.stop()]);
+  }
+
+  /**
+   * Retention as configured, this process's last prune (null before one), and when its worker prunes next
+   * (null without a started worker or with `retention.enabled` false).
+   */
+  retentionStatus(): {
+    retention: ResolvedOptions['retention'];
+    last: PruneStatus | null;
+    nextAt: number | null;
+  } {
+    return {
+      retention: this.engine.pruner.retention,
+      last: this.engine.pruner.last,
+      nextAt: this.engine.pruneSchedule.nextAt,
+    };
   }
 
   /** Counters of the running worker (ticks, claimed, committed, stale, recovered, storeErrors). */
@@ -365,6 +383,11 @@ export class Tasker {
 
   whenIdle(): Promise<void> {
     return this.engine.worker.current?.whenIdle() ?? Promise.resolve();
+  }
+
+  /** The store's size on disk and when its oldest task was created. */
+  storeStats(): Promise<StoreStats> {
+    return this.store.storeStats();
   }
 
   /** One round trip to the store; throws when it does not answer. */

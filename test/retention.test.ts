@@ -8,7 +8,8 @@ import { compileRetention } from '../src/config/retention.js';
 import { formatDuration, parseDuration } from '../src/core/duration.js';
 import { pruneRules } from '../src/core/retention.js';
 import { loadTemplateSource } from '../src/templates/load.js';
-import { nextEvent, signal, startEngine } from './support/harness.js';
+import type { TaskerOptions } from '../src/index.js';
+import { nextEvent, signal, sleep, startEngine, storeKind } from './support/harness.js';
 
 const DAY = 86_400_000;
 
@@ -52,7 +53,7 @@ steps:
 `,
 ];
 
-async function setup() {
+async function setup(options: Partial<TaskerOptions> = {}) {
   let clock = Date.now();
   const release = signal();
   const h = await startEngine(
@@ -64,7 +65,7 @@ async function setup() {
       },
       hang: () => release.promise,
     },
-    { now: () => clock },
+    { now: () => clock, ...options },
   );
   const { tasker } = h;
   const make = async (name: string) =>
@@ -88,6 +89,7 @@ async function setup() {
   const ids = { order, keep, brief, failed, running, cancelled, pending };
   return {
     tasker,
+    database: h.database,
     ids,
     advance: (ms: number) => (clock += ms),
     exists: async (id: string) => (await tasker.taskSnapshots([id])).length === 1,
@@ -219,6 +221,78 @@ describe('prune', () => {
   });
 });
 
+describe('pruning in workers', () => {
+  it('prunes on its own every prune_interval, counts it in metrics and reports it in health', async () => {
+    const s = await setup({ retention: { pruneInterval: '1s' }, telemetry: { metricsEnabled: true } });
+    const { tasker, ids } = s;
+    tasker.enableMetrics();
+    s.advance(40 * DAY);
+    expect(tasker.retentionStatus().nextAt).toBeNull(); // stopped by setup
+    tasker.start();
+    expect(tasker.retentionStatus().nextAt).toBeGreaterThan(Date.now());
+    const deadline = Date.now() + 10_000;
+    while (tasker.retentionStatus().last === null && Date.now() < deadline) await sleep(50);
+    const last = tasker.retentionStatus().last;
+    expect(last).toMatchObject({ tasks: 4, error: null, skipped: null });
+    expect(await s.exists(ids.order)).toBe(false);
+    expect(await s.exists(ids.keep)).toBe(true);
+    const text = await tasker.metrics.metrics();
+    expect(text).toMatch(/^tasker_pruned_tasks_total\{status="complete"\} 2$/m);
+    expect(text).toMatch(/^tasker_pruned_tasks_total\{status="error"\} 1$/m);
+    expect(text).toMatch(/^tasker_pruned_tasks_total\{status="cancelled"\} 1$/m);
+    const bytes = Number(/^tasker_store_size_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(bytes).toBeGreaterThan(10_000);
+    const stats = await tasker.storeStats();
+    expect(stats.bytes).toBeGreaterThan(10_000);
+    // The oldest task left is `keep`, created first of those left.
+    const keep = await tasker.getTask(ids.keep);
+    expect(stats.oldestTaskCreatedAt).toBe(keep.task.createdAt);
+    expect(text).toContain(`tasker_oldest_task_timestamp_seconds ${keep.task.createdAt / 1000}`);
+    await tasker.stop(1);
+    expect(tasker.retentionStatus().nextAt).toBeNull();
+    s.release();
+  });
+
+  it('runs one prune at a time: a second one is skipped while the first holds the prune lock', async () => {
+    const s = await setup();
+    const { tasker, ids } = s;
+    s.advance(40 * DAY);
+    const held = signal();
+    let inner: Awaited<ReturnType<typeof tasker.prune>> | undefined;
+    const holder = tasker.store.exclusive('prune', async () => {
+      inner = await tasker.prune({ dryRun: true });
+      await held.promise;
+    });
+    await sleep(50);
+    expect(inner?.skipped).toBe('another prune is running');
+    if (storeKind() === 'postgres') {
+      // Another process on the same schema (a second worker) is refused by the advisory lock.
+      const other = await startEngine(
+        TEMPLATES,
+        { ok: () => null, boom: () => null, hang: () => null },
+        {
+          database: s.database,
+          start: false,
+          migrate: false,
+          now: () => Date.now() + 40 * DAY,
+        },
+      );
+      const report = await other.tasker.prune();
+      expect(report).toMatchObject({ skipped: 'another prune is running', tasks: 0 });
+      expect(await s.exists(ids.order)).toBe(true);
+      held.fire();
+      await holder;
+      expect((await other.tasker.prune()).tasks).toBe(4);
+    } else {
+      held.fire();
+      await holder;
+      expect((await tasker.prune()).tasks).toBe(4);
+    }
+    expect(await s.exists(ids.order)).toBe(false);
+    s.release();
+  });
+});
+
 describe('retention settings', () => {
   it('reads durations, never, and refuses anything else by name', () => {
     expect(parseDuration('7d', 'x')).toBe(7 * DAY);
@@ -230,7 +304,14 @@ describe('retention settings', () => {
     expect(compileRetention(undefined)).toEqual({
       policy: { completed: 7 * DAY, failed: 30 * DAY, cancelled: 7 * DAY },
       auditMs: 365 * DAY,
+      enabled: true,
+      intervalMs: 600_000,
+      batchSize: 500,
+      batchPauseMs: 100,
     });
+    expect(() => compileRetention({ prune_interval: 'never' })).toThrow(
+      /retention.prune_interval: expected a duration such as 7d, 12h, 30m, 90s or 2w, got "never"/,
+    );
     expect(compileRetention({ completed: '1d', failed: 'never' }).policy).toEqual({
       completed: DAY,
       failed: null,

@@ -40,6 +40,36 @@ export const RETENTION_SETTINGS = [
     default: '365d',
     doc: "How long audit-log entries (operators' actions, bulk jobs) are kept; independent of the tasks they name.",
   },
+  {
+    key: 'enabled',
+    file: 'enabled',
+    env: ['TASKER_RETENTION_ENABLED'],
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Prune in every worker process (`tasker worker`, `tasker serve` with a worker, `Tasker.start()`), every `prune_interval`; on PostgreSQL one process at a time. `false`: only `tasker db prune` deletes.',
+  },
+  {
+    key: 'pruneInterval',
+    file: 'prune_interval',
+    env: ['TASKER_RETENTION_PRUNE_INTERVAL'],
+    kind: { type: 'duration', never: false },
+    default: '10m',
+    doc: "How often a worker prunes; the first prune comes one interval after the worker starts.",
+  },
+  {
+    key: 'batchSize',
+    file: 'batch_size',
+    kind: { type: 'int', min: 1, max: 10_000 },
+    default: 500,
+    doc: 'Tasks deleted per transaction.',
+  },
+  {
+    key: 'batchPauseMs',
+    file: 'batch_pause_ms',
+    kind: { type: 'int', min: 0, max: 60_000 },
+    default: 100,
+    doc: "Pause between two batches, so pruning never holds the store's write lock for long.",
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** The section as the library takes it (durations as text, either spelling of the keys). */
@@ -48,12 +78,21 @@ export interface RetentionOptions {
   failed?: string;
   cancelled?: string;
   audit?: string;
+  enabled?: boolean;
+  pruneInterval?: string;
+  batchSize?: number;
+  batchPauseMs?: number;
 }
 
 export interface ResolvedRetention {
   policy: RetentionPolicy;
   /** Milliseconds audit entries are kept; null: for ever. */
   auditMs: number | null;
+  /** Workers prune every `intervalMs`. */
+  enabled: boolean;
+  intervalMs: number;
+  batchSize: number;
+  batchPauseMs: number;
 }
 
 /** `name('completed')` names a field in errors (`retention.completed`, or where the CLI read it). */
@@ -70,5 +109,9 @@ export function compileRetention(
   return {
     policy: { completed: v.completed, failed: v.failed, cancelled: v.cancelled },
     auditMs: v.audit,
+    enabled: v.enabled,
+    intervalMs: v.pruneInterval,
+    batchSize: v.batchSize,
+    batchPauseMs: v.batchPauseMs,
   };
 }

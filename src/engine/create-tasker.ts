@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { compileOptions, type ResolvedOptions, type TaskerOptions } from '../config/options.js';
 import { deepFreeze } from '../core/json.js';
 import { withTemplateDefaults } from '../core/template.js';
+import { PruneSchedule } from './prune-schedule.js';
 import { Pruner } from './pruner.js';
 import { formatIssue, ValidationError } from '../errors.js';
 import { ChangeFeed } from '../events/change-feed.js';
@@ -112,6 +113,7 @@ export interface TaskerParts {
   changes: ChangeFeed;
   worker: WorkerSlot;
   pruner: Pruner;
+  pruneSchedule: PruneSchedule;
   telemetry: ResolvedOptions['telemetry'];
 }
 
@@ -180,7 +182,8 @@ function assemble(
     opts.now,
   );
   const catalog = new TemplateCatalog(templates, handlers, opts.telemetry.slowStepThresholdMs);
-  const pruner = new Pruner(store, templates, opts.retention, logger, opts.now);
+  const pruner = new Pruner(store, templates, opts.retention, logger, opts.now, (r) => wired.pruned(r));
+  const pruneSchedule = new PruneSchedule(pruner, logger);
   const settings: TaskerSettings = Object.freeze({
     correlationIdHeader: opts.telemetry.correlationIdHeader,
     metricsEndpoint: opts.telemetry.metricsEndpoint,
@@ -198,6 +201,7 @@ function assemble(
     changes,
     worker,
     pruner,
+    pruneSchedule,
     telemetry: opts.telemetry,
   });
 }

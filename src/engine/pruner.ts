@@ -28,9 +28,9 @@ export interface PruneOptions {
   status?: RetentionClass | readonly RetentionClass[];
   /** Only tasks of this namespace. */
   namespace?: string;
-  /** Tasks deleted per transaction. @default 500 */
+  /** Tasks deleted per transaction. @default retention.batch_size (500) */
   batchSize?: number;
-  /** Pause between two batches, so a prune never holds the store for long. @default 50 */
+  /** Pause between two batches, so a prune never holds the store for long. @default retention.batch_pause_ms (100) */
   pauseMs?: number;
   /** Stop after this many tasks. @default no limit */
   maxTasks?: number;
@@ -53,6 +53,23 @@ export interface PruneReport {
   audit: number;
   batches: number;
   seconds: number;
+  /** Why nothing ran: another process holds the prune lock (PostgreSQL), or a prune runs here already. */
+  skipped: string | null;
+}
+
+/** How this process's last prune went (health, metrics). */
+export interface PruneStatus {
+  at: number;
+  tasks: number;
+  audit: number;
+  seconds: number;
+  skipped: string | null;
+  error: string | null;
+}
+
+/** Internal controls: the schedule stops a prune between batches when the worker stops. */
+export interface PruneControl {
+  signal?: AbortSignal | undefined;
 }
 
 interface Checked {
@@ -85,7 +102,7 @@ export function ageArgument(value: unknown, field: string): number {
   }
 }
 
-export function checkPruneOptions(o: unknown): Checked {
+export function checkPruneOptions(o: unknown, defaults = { batchSize: 500, pauseMs: 100 }): Checked {
   if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o)))
     throw new TaskerError('INVALID_ARGUMENT', `prune options: expected an object, got ${JSON.stringify(o)}`);
   const p = (o ?? {}) as Record<string, unknown>;
@@ -116,19 +133,24 @@ export function checkPruneOptions(o: unknown): Checked {
     olderThanMs,
     classes: statuses?.map((s: unknown) => retentionClass(s, 'status')),
     namespace: p.namespace,
-    batchSize: checkInt(p.batchSize, 'batchSize', 1, 10_000, 500),
-    pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, 50),
+    batchSize: checkInt(p.batchSize, 'batchSize', 1, 10_000, defaults.batchSize),
+    pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, defaults.pauseMs),
     maxTasks: checkInt(p.maxTasks, 'maxTasks', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
   };
 }
 
 export class Pruner {
+  /** This process's last prune (by the schedule or on demand), null before the first. */
+  last: PruneStatus | null = null;
+
   constructor(
     private readonly store: TaskStore,
     private readonly templates: TemplateRegistry,
-    private readonly retention: ResolvedRetention,
+    readonly retention: ResolvedRetention,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Told of every prune that deleted something (the metrics). */
+    private readonly onPruned: (report: PruneReport) => void = () => {},
   ) {}
 
   /** The templates' own ages: the latest registered version of each template speaks for it. */
@@ -142,8 +164,46 @@ export class Pruner {
     return [...latest.values()].filter((t): t is TemplateRetention => t !== undefined);
   }
 
-  async prune(options?: PruneOptions): Promise<PruneReport> {
-    const o = checkPruneOptions(options);
+  /**
+   * One prune, under the store's prune lock: with another process (or this one) pruning already, nothing
+   * runs and the report says why.
+   */
+  async prune(options?: PruneOptions, control: PruneControl = {}): Promise<PruneReport> {
+    const o = checkPruneOptions(options, {
+      batchSize: this.retention.batchSize,
+      pauseMs: this.retention.batchPauseMs,
+    });
+    const at = this.now();
+    const t0 = performance.now();
+    try {
+      const out = await this.store.exclusive('prune', () => this.run(o, control));
+      const report = out.ran ? out.value : { ...emptyReport(o.dryRun), skipped: 'another prune is running' };
+      report.seconds = (performance.now() - t0) / 1000;
+      if (!o.dryRun)
+        this.last = {
+          at,
+          tasks: report.tasks,
+          audit: report.audit,
+          seconds: report.seconds,
+          skipped: report.skipped,
+          error: null,
+        };
+      return report;
+    } catch (err) {
+      if (!o.dryRun)
+        this.last = {
+          at,
+          tasks: 0,
+          audit: 0,
+          seconds: (performance.now() - t0) / 1000,
+          skipped: null,
+          error: err instanceof Error ? err.message : String(err),
+        };
+      throw err;
+    }
+  }
+
+  private async run(o: Checked, control: PruneControl): Promise<PruneReport> {
     const started = performance.now();
     const now = this.now();
     const rules = pruneRules({
@@ -156,15 +216,7 @@ export class Pruner {
     });
     const policyRun = o.olderThanMs === undefined && o.classes === undefined && o.namespace === undefined;
     const auditBefore = policyRun && this.retention.auditMs !== null ? now - this.retention.auditMs : null;
-    const report: PruneReport = {
-      dryRun: o.dryRun,
-      rules: describeRules(rules),
-      tasks: 0,
-      byTemplate: [],
-      audit: 0,
-      batches: 0,
-      seconds: 0,
-    };
+    const report: PruneReport = { ...emptyReport(o.dryRun), rules: describeRules(rules) };
     const tally = new Map<string, PruneReport['byTemplate'][number]>();
     const count = (namespace: string, name: string, status: TaskState, n: number) => {
       const key = `${namespace}\u0000${name}\u0000${status}`;
@@ -177,9 +229,9 @@ export class Pruner {
       for (const c of await this.store.countPrunable(rules)) count(c.namespace, c.name, c.status, c.count);
       if (auditBefore !== null) report.audit = await this.store.countAudit(auditBefore);
     } else {
-      for (const rule of rules) await this.pruneRule(rule, o, report, count);
+      for (const rule of rules) await this.pruneRule(rule, o, report, count, control.signal);
       if (auditBefore !== null) {
-        for (;;) {
+        while (control.signal?.aborted !== true) {
           const n = await this.store.pruneAudit(auditBefore, o.batchSize);
           report.audit += n;
           if (n < o.batchSize) break;
@@ -194,11 +246,13 @@ export class Pruner {
         a.status.localeCompare(b.status),
     );
     report.seconds = (performance.now() - started) / 1000;
-    if (!o.dryRun && (report.tasks > 0 || report.audit > 0))
+    if (!o.dryRun && (report.tasks > 0 || report.audit > 0)) {
+      this.onPruned(report);
       this.logger.info(
         { pruned_tasks: report.tasks, pruned_audit_entries: report.audit, batches: report.batches },
         `pruned ${report.tasks} finished task(s) and ${report.audit} audit entr${report.audit === 1 ? 'y' : 'ies'}`,
       );
+    }
     return report;
   }
 
@@ -207,9 +261,10 @@ export class Pruner {
     o: Checked,
     report: PruneReport,
     count: (namespace: string, name: string, status: TaskState, n: number) => void,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     let fruitless = 0;
-    for (;;) {
+    while (signal?.aborted !== true) {
       const room = o.maxTasks - report.tasks;
       if (room <= 0) return;
       const batch = await this.store.findPrunable(rule, Math.min(o.batchSize, room));
@@ -224,6 +279,10 @@ export class Pruner {
       await pause(o.pauseMs);
     }
   }
+}
+
+function emptyReport(dryRun: boolean): PruneReport {
+  return { dryRun, rules: [], tasks: 0, byTemplate: [], audit: 0, batches: 0, seconds: 0, skipped: null };
 }
 
 const pause = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());

@@ -24,6 +24,7 @@ import { startMetricsPush, type MetricsPusher } from '../telemetry/push.js';
 import { timedStore } from '../telemetry/store-timing.js';
 import { TaskTracing } from '../telemetry/tracing.js';
 import type { TemplateRegistry } from '../templates/registry.js';
+import type { PruneReport } from './pruner.js';
 
 export interface EngineTelemetry {
   /** The store, every operation timed (telemetry.slow_query_threshold_seconds). */
@@ -41,6 +42,8 @@ export interface EngineTelemetry {
   readonly maskFailure: (claimed: ClaimedStep, failure: NormalizedFailure) => NormalizedFailure;
   /** Start counting into `metrics` (idempotent; a no-op with telemetry.metrics_enabled false). */
   enableMetrics(): void;
+  /** A prune deleted what `report` says (tasker_pruned_tasks_total and its kin). */
+  pruned(report: PruneReport): void;
   /** Detach every subscription, push the metrics one last time, unregister the families. */
   close(): Promise<void>;
 }
@@ -138,6 +141,7 @@ export function wireTelemetry(
       templateOf: (ns, name, version) => templates.find(ns, name, version),
       templates: () => templates.list(),
       readGauges: () => store.activeCounts(opts.now()),
+      readStoreStats: () => store.storeStats(),
       steps: () =>
         templates.list().flatMap((tpl) =>
           tpl.steps.map((s) => ({
@@ -190,6 +194,15 @@ export function wireTelemetry(
       return { ...failure, message: maskValues(failure.message, values, redactor.mask) };
     },
     enableMetrics,
+    pruned: (report) => {
+      const byStatus = new Map<string, number>();
+      for (const r of report.byTemplate) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + r.count);
+      engineMetrics?.pruned(
+        [...byStatus].map(([status, count]) => ({ status, count })),
+        report.audit,
+        opts.now(),
+      );
+    },
     close: async () => {
       for (const off of detachers) off();
       await pusher?.stop(); // the final push, while the metrics are still registered

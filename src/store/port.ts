@@ -157,6 +157,8 @@ export interface TaskStore {
   getTasks(taskIds: readonly string[]): Promise<TaskSnapshot[]>;
   /** Attempts of several tasks in one read (analytics). */
   getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]>;
+  /** The store's size and its oldest task (metrics, health); cheap: catalog figures and one index probe. */
+  storeStats(): Promise<StoreStats>;
   /** One cheap round trip: proves the store answers (health checks). */
   ping(): Promise<void>;
   /** Running tasks by template and ready, unclaimed steps by namespace (the metrics gauges). */
@@ -199,6 +201,11 @@ export interface TaskStore {
    * deleted: a task retried or resolved meanwhile stays.
    */
   deleteTasks(tasks: readonly PrunableTask[], rule: PruneRule): Promise<string[]>;
+  /**
+   * Run `fn` unless another process runs something under the same name now (PostgreSQL: an advisory lock;
+   * SQLite: in this process only, where a second pruner would merely find nothing left to delete).
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** Delete at most `limit` audit entries written before `before` (with their task links); how many. */
   pruneAudit(before: number, limit: number): Promise<number>;
   /** How many audit entries were written before `before`. */
@@ -275,6 +282,13 @@ export interface ThroughputRow {
 export interface ReadyCountOptions {
   before?: readonly number[] | undefined;
   namespaces?: readonly string[] | null | undefined;
+}
+
+export interface StoreStats {
+  /** Bytes on disk: PostgreSQL, the schema's tables with their indexes and TOAST; SQLite, the file's pages. */
+  bytes: number;
+  /** created_at of the oldest task stored, null when there is none. */
+  oldestTaskCreatedAt: number | null;
 }
 
 /** A worker process as the registry knows it. */

@@ -13,6 +13,8 @@ import type { EventBus } from '../events/bus.js';
 import { TaskerError } from '../errors.js';
 import type { TaskTemplate } from '../core/template.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
+import type { StoreStats } from '../store/port.js';
+import { registerRetentionMetrics, type RetentionMetrics } from './retention-metrics.js';
 import { registerStoreGauges, type StoreGauges } from './store-gauges.js';
 import { attachTaskSla } from './task-sla-metrics.js';
 
@@ -51,6 +53,8 @@ export interface EngineMetricsOptions {
   templates?: () => readonly TemplateFacts[];
   /** Reads the store for the gauges; called at most once a second, at scrape time. */
   readGauges?: () => Promise<StoreGauges>;
+  /** The store's size and oldest task (retention's gauges), read the same way. */
+  readStoreStats?: () => Promise<StoreStats>;
   /**
    * Every registered template's steps with their SLA (seconds), read at scrape time: the
    * tasker_step_sla_seconds gauge alert rules compare step durations with, and the (namespace, name)
@@ -78,6 +82,8 @@ export interface EngineMetrics {
   subscriberError(subscriber: string, event: string): void;
   eventWithheld(event: string): void;
   pushFailed(): void;
+  /** A prune deleted these (retention-metrics.ts). */
+  pruned: RetentionMetrics['pruned'];
   detach(): void;
 }
 
@@ -279,6 +285,11 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
   }).set({ version: o.version }, 1);
 
   if (o.readGauges) registerStoreGauges(o.registry, p, o.readGauges, o.steps ?? (() => []));
+  const retention = registerRetentionMetrics(
+    o.registry,
+    p,
+    o.readStoreStats ?? (() => Promise.reject(new Error('no store'))),
+  );
 
   const errorType = capped();
   const subscriberLabel = capped();
@@ -376,6 +387,7 @@ export function attachEngineMetrics(bus: EventBus, o: EngineMetricsOptions): Eng
       subscriberErrors.inc({ subscriber: subscriberLabel(subscriber), event: eventLabel(event) }),
     eventWithheld: (event) => sampledOut.inc({ event: eventLabel(event) }),
     pushFailed: () => pushFailures.inc(),
+    pruned: (byStatus, audit, at) => retention.pruned(byStatus, audit, at),
     detach: () => {
       off();
       // A closed Tasker leaves a shared registry as it found it (a new Tasker may count into it again).

@@ -4,6 +4,7 @@
  * is alive). Every figure is measured when asked, none is a constant.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { formatDuration } from '../../core/duration.js';
 import type { TaskFilter } from '../../store/port.js';
 import { seesNamespace, type Principal } from '../auth.js';
 import type { ApiContext } from '../plugin.js';
@@ -41,6 +42,32 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       [...p.namespaces].map((namespace) => tasker.countTasks({ ...filter, namespace })),
     );
     return counts.reduce((a, b) => a + b, 0);
+  };
+
+  /** Retention as configured, this process's last prune, the store's size and oldest task. */
+  const retentionCheck = async (dbOk: boolean) => {
+    const { retention: r, last, nextAt } = tasker.retentionStatus();
+    const stats = dbOk ? await tasker.storeStats().catch(() => null) : null;
+    const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+    return {
+      // A prune that failed is worth a look; history keeps growing meanwhile.
+      status: last?.error ? 'degraded' : 'healthy',
+      pruning: r.enabled ? 'in_workers' : 'on_demand',
+      keep: {
+        completed: formatDuration(r.policy.completed),
+        failed: formatDuration(r.policy.failed),
+        cancelled: formatDuration(r.policy.cancelled),
+        audit: formatDuration(r.auditMs),
+      },
+      last_prune_at: iso(last?.at),
+      last_pruned_tasks: last?.tasks ?? null,
+      last_pruned_audit_entries: last?.audit ?? null,
+      ...(last?.skipped ? { last_prune_skipped: last.skipped } : {}),
+      ...(last?.error ? { last_prune_error: last.error } : {}),
+      next_prune_at: iso(nextAt),
+      store_size_bytes: stats?.bytes ?? null,
+      oldest_task_created_at: iso(stats?.oldestTaskCreatedAt),
+    };
   };
 
   return async (app) => {
@@ -118,6 +145,7 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           ...(missing.length > 0 ? { missing_handlers: missing } : {}),
         };
         const mem = process.memoryUsage();
+        const retention = await retentionCheck(db.ok);
         const checks = {
           database: {
             status: !db.ok ? 'unhealthy' : db.ms > SLOW_STORE_MS ? 'degraded' : 'healthy',
@@ -126,6 +154,7 @@ export function healthRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           },
           task_processing: processing,
           step_handlers: handlers,
+          retention,
         };
         const statuses = Object.values(checks).map((c) => c.status);
         const status =

@@ -17,8 +17,8 @@ type Flags = CommonFlags & {
   olderThan?: string;
   status?: string;
   namespace?: string;
-  batchSize: string;
-  pauseMs: string;
+  batchSize?: string;
+  pauseMs?: string;
   maxTasks?: string;
 };
 
@@ -32,6 +32,8 @@ function classes(text: string | undefined): RetentionClass[] | undefined {
 }
 
 export function describePrune(r: PruneReport, location: string): string {
+  if (r.skipped !== null)
+    return `${location}: nothing done: ${r.skipped} (on PostgreSQL one process prunes at a time)`;
   const verb = r.dryRun ? 'would delete' : 'deleted';
   const lines = [
     `${r.dryRun ? 'dry run: nothing deleted. ' : ''}${location}: ${verb} ${r.tasks} finished task(s)` +
@@ -67,8 +69,8 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
     .option('--older-than <age>', 'one age for every class and template instead of the policy, e.g. 30d')
     .option('--status <classes>', 'only these: completed, failed, cancelled (comma-separated)')
     .option('--namespace <ns>', 'only tasks of this namespace')
-    .option('--batch-size <n>', 'tasks deleted per transaction (1–10000)', '500')
-    .option('--pause-ms <ms>', 'pause between batches (0–60000)', '50')
+    .option('--batch-size <n>', 'tasks deleted per transaction (1–10000; default retention.batch_size)')
+    .option('--pause-ms <ms>', 'pause between batches (0–60000; default retention.batch_pause_ms)')
     .option('--max-tasks <n>', 'stop after this many tasks')
     .action(async (o: Flags) => {
       if (o.olderThan !== undefined) ageArgument(o.olderThan, '--older-than');
@@ -77,8 +79,9 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
         olderThan: o.olderThan,
         status: classes(o.status),
         namespace: o.namespace,
-        batchSize: numberFlag('--batch-size', o.batchSize, 1, 10_000, true),
-        pauseMs: numberFlag('--pause-ms', o.pauseMs, 0, 60_000, true),
+        batchSize:
+          o.batchSize === undefined ? undefined : numberFlag('--batch-size', o.batchSize, 1, 10_000, true),
+        pauseMs: o.pauseMs === undefined ? undefined : numberFlag('--pause-ms', o.pauseMs, 0, 60_000, true),
         maxTasks:
           o.maxTasks === undefined
             ? undefined
@@ -88,6 +91,7 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
       const tasker = await openTasker(io, settingsFrom(io, o), { templates: true, defaultLogLevel: 'warn' });
       try {
         const report = await tasker.prune(options);
+        if (report.skipped !== null) io.exitCode = 1;
         io.out(
           o.json
             ? JSON.stringify({ location: tasker.settings.storeLocation, ...report }, null, 2)

@@ -69,6 +69,23 @@ export class PgPool {
   }
 
   /**
+   * Run `fn` while this process holds the session advisory lock named `key` (on a connection of its own;
+   * `fn` queries on others). Another process holding it: `fn` does not run. A lost connection ends the
+   * lock with the session, so a process that dies never leaves it held.
+   */
+  async exclusive<T>(key: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    return this.withClient(async (c) => {
+      const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (got.rows[0]?.ok !== true) return { ran: false };
+      try {
+        return { ran: true, value: await fn() };
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      }
+    });
+  }
+
+  /**
    * A read whose partial index (steps_ready, steps_lease) holds the few rows it wants. On a young or
    * freshly loaded table without statistics the planner guesses a sequential scan of every step (70 ms at
    * 500,000 steps, measured); forbidding it inside a read-only transaction keeps these reads proportional

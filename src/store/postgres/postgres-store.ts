@@ -214,6 +214,14 @@ export class PostgresStore implements port.TaskStore {
     return this.pruning.pruneAudit(before, limit);
   }
 
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    return this.db.exclusive(`tasker.${name}.${this.schema}`, fn);
+  }
+
+  storeStats(): Promise<port.StoreStats> {
+    return this.pruning.stats();
+  }
+
   countAudit(before: number): Promise<number> {
     return this.pruning.countAudit(before);
   }

@@ -17,6 +17,7 @@ import {
   type PruneCount,
   type PruneDialect,
 } from '../prune-sql.js';
+import type { StoreStats } from '../port.js';
 import type { PgPool } from './pool.js';
 
 export class PgPrune {
@@ -81,6 +82,23 @@ export class PgPrune {
       const r = await c.query(`DELETE FROM ${t('audit_log')} WHERE id = ANY($1::bigint[])`, [ids]);
       return r.rowCount ?? 0;
     });
+  }
+
+  async stats(): Promise<StoreStats> {
+    const size = await this.db.query<{ bytes: string | null }>(
+      `SELECT SUM(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+      [this.db.schema],
+    );
+    const oldest = await this.db.query<{ created_at: string }>(
+      `SELECT created_at FROM ${this.db.t('tasks')} ORDER BY id LIMIT 1`,
+      [],
+    );
+    const at = oldest.rows[0]?.created_at;
+    return {
+      bytes: Number(size.rows[0]?.bytes ?? 0),
+      oldestTaskCreatedAt: at === undefined ? null : Number(at),
+    };
   }
 
   async countAudit(before: number): Promise<number> {

@@ -8,6 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { PruneRule } from '../../core/retention.js';
+import type { StoreStats } from '../port.js';
 import {
   candidatesSql,
   countFromRow,
@@ -95,6 +96,14 @@ export class SqlitePrune {
       }
       return n;
     });
+  }
+
+  stats(): StoreStats {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    const at = this.db.prepare('SELECT created_at FROM tasks ORDER BY id LIMIT 1').pluck().get() as
+      number | undefined;
+    return { bytes: pages * size, oldestTaskCreatedAt: at ?? null };
   }
 
   countAudit(before: number): number {

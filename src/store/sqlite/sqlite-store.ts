@@ -116,6 +116,22 @@ export class SqliteStore implements port.TaskStore {
     return this.guard(() => this.pruning.pruneAudit(before, limit));
   }
 
+  private readonly held = new Set<string>();
+
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    if (this.held.has(name)) return { ran: false };
+    this.held.add(name);
+    try {
+      return { ran: true, value: await fn() };
+    } finally {
+      this.held.delete(name);
+    }
+  }
+
+  storeStats(): Promise<port.StoreStats> {
+    return this.guard(() => this.pruning.stats());
+  }
+
   countAudit(before: number): Promise<number> {
     return this.guard(() => this.pruning.countAudit(before));
   }
