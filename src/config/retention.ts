@@ -54,7 +54,7 @@ export const RETENTION_SETTINGS = [
     env: ['TASKER_RETENTION_PRUNE_INTERVAL'],
     kind: { type: 'duration', never: false },
     default: '10m',
-    doc: "How often a worker prunes; the first prune comes one interval after the worker starts.",
+    doc: 'How often a worker prunes; the first prune comes one interval after the worker starts.',
   },
   {
     key: 'batchSize',
