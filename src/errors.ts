@@ -32,6 +32,7 @@ export type TaskerErrorCode =
   | 'FAILURE_GROUP_NOT_FOUND'
   | 'BULK_JOB_NOT_FOUND'
   | 'TOO_MANY_TASKS'
+  | 'ARCHIVE_FAILED'
   | 'INTERNAL';
 
 export class TaskerError extends Error {

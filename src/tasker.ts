@@ -140,6 +140,17 @@ export class Tasker {
     return this.open.pruner.prune(options);
   }
 
+  /**
+   * Load an archive file written by a prune (`retention.archive_dir`, `tasker db prune --archive`) back into
+   * the store, every task whole and as it was archived; tasks already present are skipped. The file is
+   * read and checked whole before anything is written, and written in one transaction.
+   */
+  importArchive(
+    path: string,
+  ): Promise<{ file: string; tasks: number; imported: string[]; skipped: string[] }> {
+    return this.open.pruner.importArchive(path);
+  }
+
   /** What a bulk action would do, task by task; changes nothing. */
   previewBulkAction(req: BulkRequest): Promise<BulkPreview> {
     return this.open.commands.previewBulkAction(req);

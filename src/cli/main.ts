@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { TaskerError } from '../errors.js';
 import type { CliIo } from './context.js';
 import { registerDb } from './commands/db.js';
+import { registerArchive } from './commands/prune.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
@@ -46,6 +47,7 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
   registerWorker(program, ctx, common);
   registerDemo(program, ctx, common);
   registerDb(program, ctx, common);
+  registerArchive(program, ctx, common);
   registerServe(program, ctx, common);
 
   try {

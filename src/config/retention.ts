@@ -70,6 +70,14 @@ export const RETENTION_SETTINGS = [
     default: 100,
     doc: "Pause between two batches, so pruning never holds the store's write lock for long.",
   },
+  {
+    key: 'archiveDir',
+    file: 'archive_dir',
+    env: ['TASKER_RETENTION_ARCHIVE_DIR'],
+    kind: { type: 'path' },
+    defaultDoc: 'none (no archive)',
+    doc: 'Before deleting, write each batch of pruned tasks (whole, redacted per filter_parameters) to a gzip JSON Lines file here; `tasker archive import FILE` loads one back. Relative to the config file.',
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** The section as the library takes it (durations as text, either spelling of the keys). */
@@ -82,6 +90,7 @@ export interface RetentionOptions {
   pruneInterval?: string;
   batchSize?: number;
   batchPauseMs?: number;
+  archiveDir?: string;
 }
 
 export interface ResolvedRetention {
@@ -93,6 +102,8 @@ export interface ResolvedRetention {
   intervalMs: number;
   batchSize: number;
   batchPauseMs: number;
+  /** Where pruned tasks are archived before their delete; undefined: not archived. */
+  archiveDir: string | undefined;
 }
 
 /** `name('completed')` names a field in errors (`retention.completed`, or where the CLI read it). */
@@ -113,5 +124,6 @@ export function compileRetention(
     intervalMs: v.pruneInterval,
     batchSize: v.batchSize,
     batchPauseMs: v.batchPauseMs,
+    archiveDir: v.archiveDir,
   };
 }

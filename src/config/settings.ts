@@ -141,6 +141,10 @@ export function readConfigFile(path: string): Settings {
     }
     if (k === 'auth') Object.assign(out, authFlags(v, `${path}: auth`));
     out[e.key] = relativeTo(base, e, readValue(e, v, `${path}: ${k}`));
+    // The one path inside a section: relative to the file too.
+    const section = out[e.key] as Record<string, unknown> | undefined;
+    if (e.key === 'retention' && typeof section?.archive_dir === 'string')
+      section.archive_dir = resolve(base, section.archive_dir);
     names[e.key] = `${path}: ${k}`;
   }
   return { ...(out as Settings), configFile: path, names };

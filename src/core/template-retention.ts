@@ -59,19 +59,24 @@ export function retentionProblems(t: Pick<TaskTemplate, 'retention'>): string[] 
 /** The template's ages for the prune rules (undefined: it follows the policy in every class). */
 export function templateRetention(t: TaskTemplate): TemplateRetention | undefined {
   if (!t.retention) return undefined;
+  return {
+    namespace: t.namespace,
+    name: t.name,
+    ages: retentionAges(t.retention, `template ${t.namespace}/${t.name}@${t.version}`),
+  };
+}
+
+/** A spec's ages in milliseconds (null: never); a spec that does not parse is a TEMPLATE_INVALID naming `where`. */
+export function retentionAges(spec: RetentionSpec, where: string): TemplateRetention['ages'] {
   const ages: Partial<Record<RetentionClass, number | null>> = {};
   for (const cls of RETENTION_CLASSES) {
-    const v = t.retention[cls];
+    const v = spec[cls];
     if (v === undefined) continue;
     try {
       ages[cls] = parseDuration(v, `retention.${cls}`, true);
     } catch (err) {
-      // Registered templates were checked; a template mutated since is refused by name.
-      throw new TaskerError(
-        'TEMPLATE_INVALID',
-        `template ${t.namespace}/${t.name}@${t.version}: ${(err as Error).message}`,
-      );
+      throw new TaskerError('TEMPLATE_INVALID', `${where}: ${(err as Error).message}`);
     }
   }
-  return { namespace: t.namespace, name: t.name, ages };
+  return ages;
 }

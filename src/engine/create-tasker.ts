@@ -182,7 +182,15 @@ function assemble(
     opts.now,
   );
   const catalog = new TemplateCatalog(templates, handlers, opts.telemetry.slowStepThresholdMs);
-  const pruner = new Pruner(store, templates, opts.retention, logger, opts.now, (r) => wired.pruned(r));
+  const pruner = new Pruner(
+    store,
+    templates,
+    opts.retention,
+    logger,
+    opts.now,
+    (v) => wired.redactor.redact(v),
+    (r) => wired.pruned(r),
+  );
   const pruneSchedule = new PruneSchedule(pruner, logger);
   const settings: TaskerSettings = Object.freeze({
     correlationIdHeader: opts.telemetry.correlationIdHeader,

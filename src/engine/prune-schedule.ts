@@ -25,6 +25,11 @@ export class PruneSchedule {
 
   start(): void {
     if (!this.enabled || this.timer !== undefined) return;
+    // Publish this process's templates' retention now, not at the first prune: another process may prune
+    // before this one does.
+    this.pruner
+      .publish()
+      .catch((err: unknown) => this.logger.warn({ err }, 'cannot publish template retention'));
     this.arm();
   }
 

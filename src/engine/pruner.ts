@@ -14,9 +14,12 @@ import {
   type TemplateRetention,
 } from '../core/retention.js';
 import type { TaskState } from '../core/states.js';
-import { templateRetention } from '../core/template-retention.js';
+import { retentionAges, type RetentionSpec } from '../core/template-retention.js';
+import { compareSemver } from '../core/semver.js';
+import { archiveLine, parseArchiveLine, type ArchivedTask } from '../core/archive-format.js';
 import { TaskerError } from '../errors.js';
-import type { TaskStore } from '../store/port.js';
+import { readArchiveFile, writeArchiveFile } from './archive-files.js';
+import type { StoredTemplateRetention, TaskStore } from '../store/port.js';
 import type { TemplateRegistry } from '../templates/registry.js';
 
 export interface PruneOptions {
@@ -34,6 +37,11 @@ export interface PruneOptions {
   pauseMs?: number;
   /** Stop after this many tasks. @default no limit */
   maxTasks?: number;
+  /**
+   * Write each batch's tasks, whole and redacted, to a gzip JSON Lines file in this folder before they
+   * are deleted. @default retention.archive_dir (none: no archive)
+   */
+  archiveDir?: string;
 }
 
 export interface PruneReport {
@@ -55,6 +63,8 @@ export interface PruneReport {
   seconds: number;
   /** Why nothing ran: another process holds the prune lock (PostgreSQL), or a prune runs here already. */
   skipped: string | null;
+  /** The archive files written (one per batch), oldest first; empty without an archive folder. */
+  archiveFiles: string[];
 }
 
 /** How this process's last prune went (health, metrics). */
@@ -70,6 +80,8 @@ export interface PruneStatus {
 /** Internal controls: the schedule stops a prune between batches when the worker stops. */
 export interface PruneControl {
   signal?: AbortSignal | undefined;
+  /** Called once a batch's archive file is durable, before its delete (the crash tests stop here). */
+  afterArchive?: ((path: string) => Promise<void>) | undefined;
 }
 
 interface Checked {
@@ -80,6 +92,7 @@ interface Checked {
   batchSize: number;
   pauseMs: number;
   maxTasks: number;
+  archiveDir: string | undefined;
 }
 
 function checkInt(v: unknown, field: string, min: number, max: number, fallback: number): number {
@@ -102,11 +115,26 @@ export function ageArgument(value: unknown, field: string): number {
   }
 }
 
-export function checkPruneOptions(o: unknown, defaults = { batchSize: 500, pauseMs: 100 }): Checked {
+export function checkPruneOptions(
+  o: unknown,
+  defaults: { batchSize: number; pauseMs: number; archiveDir?: string | undefined } = {
+    batchSize: 500,
+    pauseMs: 100,
+  },
+): Checked {
   if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o)))
     throw new TaskerError('INVALID_ARGUMENT', `prune options: expected an object, got ${JSON.stringify(o)}`);
   const p = (o ?? {}) as Record<string, unknown>;
-  const known = ['dryRun', 'olderThan', 'status', 'namespace', 'batchSize', 'pauseMs', 'maxTasks'];
+  const known = [
+    'dryRun',
+    'olderThan',
+    'status',
+    'namespace',
+    'batchSize',
+    'pauseMs',
+    'maxTasks',
+    'archiveDir',
+  ];
   for (const k of Object.keys(p))
     if (!known.includes(k))
       throw new TaskerError(
@@ -126,6 +154,12 @@ export function checkPruneOptions(o: unknown, defaults = { batchSize: 500, pause
       'INVALID_ARGUMENT',
       `namespace: expected a non-empty string, got ${JSON.stringify(p.namespace)}`,
     );
+  if (p.archiveDir !== undefined && (typeof p.archiveDir !== 'string' || p.archiveDir.trim() === ''))
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `archiveDir: expected a folder path, got ${JSON.stringify(p.archiveDir)}`,
+      { field: 'archiveDir' },
+    );
   const olderThanMs = p.olderThan === undefined ? undefined : ageArgument(p.olderThan, 'olderThan');
   const statuses = p.status === undefined ? undefined : Array.isArray(p.status) ? p.status : [p.status];
   return {
@@ -136,6 +170,7 @@ export function checkPruneOptions(o: unknown, defaults = { batchSize: 500, pause
     batchSize: checkInt(p.batchSize, 'batchSize', 1, 10_000, defaults.batchSize),
     pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, defaults.pauseMs),
     maxTasks: checkInt(p.maxTasks, 'maxTasks', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    archiveDir: (p.archiveDir as string | undefined) ?? defaults.archiveDir,
   };
 }
 
@@ -149,19 +184,54 @@ export class Pruner {
     readonly retention: ResolvedRetention,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Masks filter_parameters in what goes to an archive file. */
+    private readonly redact: <T>(value: T) => T,
     /** Told of every prune that deleted something (the metrics). */
     private readonly onPruned: (report: PruneReport) => void = () => {},
   ) {}
 
-  /** The templates' own ages: the latest registered version of each template speaks for it. */
-  private templateAges(): TemplateRetention[] {
-    const latest = new Map<string, TemplateRetention | undefined>();
+  /**
+   * Publish this process's templates' own retention to the store (a template's newest version speaks for
+   * it: a row is replaced only by an equal or newer version), and return every template's as stored: so
+   * whichever process prunes honours templates it never loaded.
+   */
+  async publish(): Promise<TemplateRetention[]> {
+    const stored = new Map<string, StoredTemplateRetention>();
+    for (const r of await this.store.templateRetentions()) stored.set(`${r.namespace}/${r.name}`, r);
+    const newer: StoredTemplateRetention[] = [];
     for (const t of this.templates.list()) {
       const key = `${t.namespace}/${t.name}`;
-      if (latest.has(key)) continue;
-      latest.set(key, templateRetention(this.templates.get(t.namespace, t.name)));
+      if (newer.some((n) => `${n.namespace}/${n.name}` === key)) continue;
+      const latest = this.templates.get(t.namespace, t.name);
+      const mine = {
+        namespace: latest.namespace,
+        name: latest.name,
+        version: latest.version,
+        retention: JSON.stringify(latest.retention ?? {}),
+      };
+      const theirs = stored.get(key);
+      const cmp = theirs === undefined ? 1 : compareSemver(mine.version, theirs.version);
+      if (cmp > 0 || (cmp === 0 && theirs?.retention !== mine.retention)) newer.push(mine);
     }
-    return [...latest.values()].filter((t): t is TemplateRetention => t !== undefined);
+    if (newer.length > 0) await this.store.saveTemplateRetentions(newer, this.now());
+    for (const n of newer) stored.set(`${n.namespace}/${n.name}`, n);
+    const out: TemplateRetention[] = [];
+    for (const r of stored.values()) {
+      try {
+        const ages = retentionAges(
+          JSON.parse(r.retention) as RetentionSpec,
+          `stored retention of ${r.namespace}/${r.name}@${r.version}`,
+        );
+        if (Object.keys(ages).length > 0) out.push({ namespace: r.namespace, name: r.name, ages });
+      } catch (err) {
+        // A row this version cannot read (written by a newer release?): that template follows the policy.
+        this.logger.warn(
+          { err, namespace: r.namespace, name: r.name },
+          'ignoring a stored template retention',
+        );
+      }
+    }
+    return out;
   }
 
   /**
@@ -172,6 +242,7 @@ export class Pruner {
     const o = checkPruneOptions(options, {
       batchSize: this.retention.batchSize,
       pauseMs: this.retention.batchPauseMs,
+      archiveDir: this.retention.archiveDir,
     });
     const at = this.now();
     const t0 = performance.now();
@@ -209,7 +280,7 @@ export class Pruner {
     const rules = pruneRules({
       now,
       policy: this.retention.policy,
-      templates: this.templateAges(),
+      templates: await this.publish(),
       olderThanMs: o.olderThanMs,
       classes: o.classes,
       namespace: o.namespace,
@@ -229,7 +300,7 @@ export class Pruner {
       for (const c of await this.store.countPrunable(rules)) count(c.namespace, c.name, c.status, c.count);
       if (auditBefore !== null) report.audit = await this.store.countAudit(auditBefore);
     } else {
-      for (const rule of rules) await this.pruneRule(rule, o, report, count, control.signal);
+      for (const rule of rules) await this.pruneRule(rule, o, report, count, control);
       if (auditBefore !== null) {
         while (control.signal?.aborted !== true) {
           const n = await this.store.pruneAudit(auditBefore, o.batchSize);
@@ -256,19 +327,60 @@ export class Pruner {
     return report;
   }
 
+  /**
+   * The batch's tasks as they are now, whole, in one durable file. A task that changes after this read
+   * fails the delete's re-check and stays in the store; the file then holds a copy that import skips.
+   */
+  private async archive(dir: string, batch: readonly { id: string }[]): Promise<string> {
+    const ids = batch.map((t) => t.id);
+    const [snapshots, attempts, transitions] = await Promise.all([
+      this.store.getTasks(ids),
+      this.store.getAttemptsFor(ids),
+      this.store.getTransitionsFor(ids),
+    ]);
+    const lines = snapshots.map((snap) =>
+      archiveLine(
+        {
+          task: snap.task,
+          steps: snap.steps,
+          attempts: attempts.filter((a) => a.taskId === snap.task.id),
+          transitions: transitions.filter((t) => t.taskId === snap.task.id),
+        },
+        this.redact,
+      ),
+    );
+    return writeArchiveFile(dir, lines, this.now());
+  }
+
+  /** Archived tasks back into the store (an investigation): every line checked before any is written. */
+  async importArchive(
+    path: string,
+  ): Promise<{ file: string; tasks: number; imported: string[]; skipped: string[] }> {
+    if (typeof path !== 'string' || path.trim() === '')
+      throw new TaskerError('INVALID_ARGUMENT', `archive file: expected a path, got ${JSON.stringify(path)}`);
+    const tasks: ArchivedTask[] = [];
+    for await (const { n, text } of readArchiveFile(path)) tasks.push(parseArchiveLine(text, `${path}:${n}`));
+    const out = await this.store.importTasks(tasks);
+    return { file: path, tasks: tasks.length, ...out };
+  }
+
   private async pruneRule(
     rule: PruneRule,
     o: Checked,
     report: PruneReport,
     count: (namespace: string, name: string, status: TaskState, n: number) => void,
-    signal: AbortSignal | undefined,
+    control: PruneControl,
   ): Promise<void> {
     let fruitless = 0;
-    while (signal?.aborted !== true) {
+    while (control.signal?.aborted !== true) {
       const room = o.maxTasks - report.tasks;
       if (room <= 0) return;
       const batch = await this.store.findPrunable(rule, Math.min(o.batchSize, room));
       if (batch.length === 0) return;
+      if (o.archiveDir !== undefined) {
+        report.archiveFiles.push(await this.archive(o.archiveDir, batch));
+        await control.afterArchive?.(report.archiveFiles[report.archiveFiles.length - 1] ?? '');
+      }
       const gone = new Set(await this.store.deleteTasks(batch, rule));
       report.batches += 1;
       for (const t of batch) if (gone.has(t.id)) count(t.namespace, t.name, t.status, 1);
@@ -282,7 +394,17 @@ export class Pruner {
 }
 
 function emptyReport(dryRun: boolean): PruneReport {
-  return { dryRun, rules: [], tasks: 0, byTemplate: [], audit: 0, batches: 0, seconds: 0, skipped: null };
+  return {
+    dryRun,
+    rules: [],
+    tasks: 0,
+    byTemplate: [],
+    audit: 0,
+    batches: 0,
+    seconds: 0,
+    skipped: null,
+    archiveFiles: [],
+  };
 }
 
 const pause = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());

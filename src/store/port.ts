@@ -16,6 +16,7 @@ import type {
 import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
 import type { TaskerEvent } from '../events/catalog.js';
+import type { ArchivedTask } from '../core/archive-format.js';
 import type { PruneRule } from '../core/retention.js';
 import type * as triage from './port-triage.js';
 import type { PrunableTask, PruneCount } from './prune-sql.js';
@@ -208,6 +209,17 @@ export interface TaskStore {
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** Delete at most `limit` audit entries written before `before` (with their task links); how many. */
   pruneAudit(before: number, limit: number): Promise<number>;
+  /** Several tasks' transitions in one read (archiving), each task's in order. */
+  getTransitionsFor(taskIds: readonly string[]): Promise<TransitionRecord[]>;
+  /**
+   * Archived tasks back in (core/archive-format.ts), whole and as they were, in one transaction: a task
+   * whose id or idempotency key is taken is skipped, never overwritten.
+   */
+  importTasks(tasks: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }>;
+  /** Every template's own retention as stored (`retention`: the RetentionSpec's JSON, `{}` for none). */
+  templateRetentions(): Promise<StoredTemplateRetention[]>;
+  /** Insert or replace these templates' rows (the caller keeps only those at a version ≥ the stored one). */
+  saveTemplateRetentions(rows: readonly StoredTemplateRetention[], now: number): Promise<void>;
   /** How many audit entries were written before `before`. */
   countAudit(before: number): Promise<number>;
   /** Append audit entries (outside any task mutation: refusals, bulk job events). */
@@ -282,6 +294,13 @@ export interface ThroughputRow {
 export interface ReadyCountOptions {
   before?: readonly number[] | undefined;
   namespaces?: readonly string[] | null | undefined;
+}
+
+export interface StoredTemplateRetention {
+  namespace: string;
+  name: string;
+  version: string;
+  retention: string;
 }
 
 export interface StoreStats {

@@ -1,4 +1,5 @@
 /** `tasker db prune`: delete what the retention policy no longer keeps, or (--dry-run) say what would go. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { retentionClass, type RetentionClass } from '../../core/retention.js';
 import { ageArgument, type PruneReport } from '../../engine/pruner.js';
@@ -20,6 +21,7 @@ type Flags = CommonFlags & {
   batchSize?: string;
   pauseMs?: string;
   maxTasks?: string;
+  archive?: string;
 };
 
 function classes(text: string | undefined): RetentionClass[] | undefined {
@@ -49,12 +51,47 @@ export function describePrune(r: PruneReport, location: string): string {
         : 'all templates';
     lines.push(`  ${rule.class.padEnd(9)} finished more than ${rule.age} ago  (${rule.from}; ${scope})`);
   }
+  for (const f of r.archiveFiles) lines.push(`archived to ${f}`);
   if (r.byTemplate.length > 0) {
     lines.push(`${r.dryRun ? 'would go' : 'gone'}:`);
     for (const row of r.byTemplate)
       lines.push(`  ${String(row.count).padStart(8)}  ${row.namespace}/${row.name}  ${row.status}`);
   }
   return lines.join('\n');
+}
+
+/** `tasker archive import FILE…`: archived tasks back into the store, for an investigation. */
+export function registerArchive(program: Command, io: CliIo, common: (c: Command) => Command): void {
+  const archive = program.command('archive').description('archive files written by pruning: import');
+  common(
+    archive
+      .command('import')
+      .argument(
+        '<files...>',
+        'archive files (.jsonl.gz) written by tasker db prune --archive or retention.archive_dir',
+      )
+      .description(
+        'load archived tasks back into the store, whole and as archived; tasks already there are skipped',
+      ),
+  ).action(async (files: string[], o: CommonFlags & { json?: boolean }) => {
+    const tasker = await openTasker(io, settingsFrom(io, o), { defaultLogLevel: 'warn' });
+    try {
+      const results = [];
+      for (const f of files) results.push(await tasker.importArchive(resolve(io.cwd, f)));
+      io.out(
+        o.json
+          ? JSON.stringify(results, null, 2)
+          : results
+              .map(
+                (r) =>
+                  `${r.file}: ${r.imported.length} of ${r.tasks} task(s) imported, ${r.skipped.length} already there`,
+              )
+              .join('\n'),
+      );
+    } finally {
+      await closeTasker(tasker);
+    }
+  });
 }
 
 export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Command): void {
@@ -72,6 +109,10 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
     .option('--batch-size <n>', 'tasks deleted per transaction (1–10000; default retention.batch_size)')
     .option('--pause-ms <ms>', 'pause between batches (0–60000; default retention.batch_pause_ms)')
     .option('--max-tasks <n>', 'stop after this many tasks')
+    .option(
+      '--archive <dir>',
+      'first write each batch, whole and redacted, to a gzip JSON Lines file in <dir>',
+    )
     .action(async (o: Flags) => {
       if (o.olderThan !== undefined) ageArgument(o.olderThan, '--older-than');
       const options = {
@@ -79,6 +120,7 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
         olderThan: o.olderThan,
         status: classes(o.status),
         namespace: o.namespace,
+        archiveDir: o.archive === undefined ? undefined : resolve(io.cwd, o.archive),
         batchSize:
           o.batchSize === undefined ? undefined : numberFlag('--batch-size', o.batchSize, 1, 10_000, true),
         pauseMs: o.pauseMs === undefined ? undefined : numberFlag('--pause-ms', o.pauseMs, 0, 60_000, true),

@@ -250,10 +250,19 @@ ALTER SEQUENCE {schema}.transitions_id_seq RENAME TO transition_log_id_seq;
     name: 'retention',
     // Pruning deletes a task's rows by task id, and audit entries' task links by entry. task_tags' key
     // starts with the tag, so each deleted task's ON DELETE CASCADE scanned the whole table; audit_tasks'
-    // starts with the task.
+    // starts with the task. template_retention: each template's own retention as its newest version
+    // says, so the process that prunes honours templates it has not loaded itself.
     sql: `
 CREATE INDEX task_tags_task ON {schema}.task_tags (task_id);
 CREATE INDEX audit_tasks_audit ON {schema}.audit_tasks (audit_id);
+CREATE TABLE {schema}.template_retention (
+  namespace  text NOT NULL,
+  name       text NOT NULL,
+  version    text NOT NULL,
+  retention  text NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
 `,
   },
 ];

@@ -11,6 +11,7 @@ import type {
   TaskSnapshot,
   TransitionRecord,
 } from '../../core/records.js';
+import type { ArchivedTask } from '../../core/archive-format.js';
 import type { PruneRule } from '../../core/retention.js';
 import type { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
@@ -216,6 +217,22 @@ export class PostgresStore implements port.TaskStore {
 
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
     return this.db.exclusive(`tasker.${name}.${this.schema}`, fn);
+  }
+
+  getTransitionsFor(taskIds: readonly string[]): Promise<TransitionRecord[]> {
+    return this.pruning.transitionsFor(taskIds);
+  }
+
+  importTasks(tasks: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }> {
+    return this.pruning.importTasks(tasks);
+  }
+
+  templateRetentions(): Promise<port.StoredTemplateRetention[]> {
+    return this.pruning.templateRetentions();
+  }
+
+  saveTemplateRetentions(rows: readonly port.StoredTemplateRetention[], now: number): Promise<void> {
+    return this.pruning.saveTemplateRetentions(rows, now);
   }
 
   storeStats(): Promise<port.StoreStats> {

@@ -17,8 +17,22 @@ import {
   type PruneCount,
   type PruneDialect,
 } from '../prune-sql.js';
-import type { StoreStats } from '../port.js';
-import type { PgPool } from './pool.js';
+import type { ArchivedTask } from '../../core/archive-format.js';
+import { businessKeys } from '../../core/business-impact.js';
+import { attemptCause } from '../../core/failure-groups.js';
+import type { TransitionRecord } from '../../core/records.js';
+import {
+  ATTEMPT_INSERT,
+  STEP_READ,
+  TASK_INSERT,
+  TASK_TAGS,
+  TRANSITION_LOG_INSERT,
+  type Columns,
+} from '../columns.js';
+import type { StoredTemplateRetention, StoreStats } from '../port.js';
+import { transitionEntries, transitionsFromLog, type TransitionLogRow } from '../rows.js';
+import type { Client, PgPool } from './pool.js';
+import * as sql from './sql.js';
 
 export class PgPrune {
   private readonly dialect: PruneDialect;
@@ -82,6 +96,102 @@ export class PgPrune {
       const r = await c.query(`DELETE FROM ${t('audit_log')} WHERE id = ANY($1::bigint[])`, [ids]);
       return r.rowCount ?? 0;
     });
+  }
+
+  /** Several tasks' transitions in one read, each task's in order. */
+  async transitionsFor(ids: readonly string[]): Promise<TransitionRecord[]> {
+    if (ids.length === 0) return [];
+    const r = await this.db.query<TransitionLogRow>(
+      `SELECT task_id, entries FROM ${this.db.t('transition_log')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, id`,
+      [ids],
+    );
+    return transitionsFromLog(r.rows);
+  }
+
+  /**
+   * Archived tasks back in, whole and as they were (ids, times, history), in one transaction. A task
+   * whose id (or idempotency key) is taken is skipped, not overwritten.
+   */
+  importTasks(list: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }> {
+    if (list.length === 0) return Promise.resolve({ imported: [], skipped: [] });
+    return this.db.tx(async (c) => {
+      const p = new sql.Params(this.db.t);
+      const rows = list.map((a) => ({ task: a.task, keys: businessKeys(a.task.business, a.task.context) }));
+      const ins = await c.query<{ id: string }>(
+        `${p.insert('tasks', TASK_INSERT, rows)} ON CONFLICT DO NOTHING RETURNING id`,
+        p.args,
+      );
+      const fresh = new Set(ins.rows.map((r) => r.id));
+      const mine = list.filter((a) => fresh.has(a.task.id));
+      await this.insertRows(
+        c,
+        'steps',
+        STEP_READ,
+        mine.flatMap((a) => a.steps),
+      );
+      await this.insertRows(
+        c,
+        'task_tags',
+        TASK_TAGS,
+        mine.flatMap((a) => a.task.tags.map((tag) => ({ taskId: a.task.id, tag }))),
+        ' ON CONFLICT DO NOTHING',
+      );
+      await this.insertRows(
+        c,
+        'step_attempts',
+        ATTEMPT_INSERT,
+        mine.flatMap((a) => a.attempts.map((x) => ({ attempt: x, cause: attemptCause(a.task, x) }))),
+      );
+      await this.insertRows(
+        c,
+        'transition_log',
+        TRANSITION_LOG_INSERT,
+        mine
+          .filter((a) => a.transitions.length > 0)
+          .map((a) => ({ taskId: a.task.id, entries: transitionEntries(a.transitions) })),
+      );
+      // Steps came with their ids: the sequence must not hand them out again.
+      const seq = this.db.t('steps_id_seq');
+      await c.query(
+        `SELECT setval('${seq}', GREATEST((SELECT last_value FROM ${seq}), (SELECT COALESCE(MAX(id), 1) FROM ${this.db.t('steps')})))`,
+      );
+      return {
+        imported: list.filter((a) => fresh.has(a.task.id)).map((a) => a.task.id),
+        skipped: list.filter((a) => !fresh.has(a.task.id)).map((a) => a.task.id),
+      };
+    });
+  }
+
+  private async insertRows<R>(c: Client, table: string, cols: Columns<R>, rows: readonly R[], tail = '') {
+    if (rows.length === 0) return;
+    const p = new sql.Params(this.db.t);
+    await c.query(p.insert(table, cols, rows) + tail, p.args);
+  }
+
+  async templateRetentions(): Promise<StoredTemplateRetention[]> {
+    return (
+      await this.db.query<StoredTemplateRetention>(
+        `SELECT namespace, name, version, retention FROM ${this.db.t('template_retention')}`,
+        [],
+      )
+    ).rows;
+  }
+
+  async saveTemplateRetentions(rows: readonly StoredTemplateRetention[], now: number): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.query(
+      `INSERT INTO ${this.db.t('template_retention')} (namespace, name, version, retention, updated_at)
+       SELECT n, m, v, r, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(n, m, v, r)
+       ON CONFLICT (namespace, name) DO UPDATE
+         SET version = excluded.version, retention = excluded.retention, updated_at = excluded.updated_at`,
+      [
+        rows.map((r) => r.namespace),
+        rows.map((r) => r.name),
+        rows.map((r) => r.version),
+        rows.map((r) => r.retention),
+        now,
+      ],
+    );
   }
 
   async stats(): Promise<StoreStats> {

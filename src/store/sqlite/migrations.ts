@@ -235,10 +235,19 @@ DROP TABLE transitions;
     version: 7,
     name: 'retention',
     // Pruning deletes a task's rows by task id, and audit entries' task links by entry: these are the two
-    // tables where that was not an index range (their keys start with the tag and the task).
+    // tables where that was not an index range (their keys start with the tag and the task). See the
+    // PostgreSQL migration of the same name for template_retention.
     sql: `
 CREATE INDEX task_tags_task ON task_tags (task_id);
 CREATE INDEX audit_tasks_audit ON audit_tasks (audit_id);
+CREATE TABLE template_retention (
+  namespace  TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  retention  TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
 `,
   },
 ];

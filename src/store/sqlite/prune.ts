@@ -8,7 +8,24 @@
  */
 import type Database from 'better-sqlite3';
 import type { PruneRule } from '../../core/retention.js';
-import type { StoreStats } from '../port.js';
+import type { ArchivedTask } from '../../core/archive-format.js';
+import { businessKeys } from '../../core/business-impact.js';
+import { attemptCause } from '../../core/failure-groups.js';
+import type { StepRecord, TransitionRecord } from '../../core/records.js';
+import {
+  ATTEMPT_INSERT,
+  rowRunner,
+  STEP_READ,
+  TASK_INSERT,
+  TASK_TAGS,
+  TRANSITION_LOG_INSERT,
+  type AttemptRow,
+  type NewTaskRow,
+  type NewTransitionLogRow,
+} from '../columns.js';
+import type { StoredTemplateRetention, StoreStats } from '../port.js';
+import { transitionEntries, transitionsFromLog, type TransitionLogRow } from '../rows.js';
+import { insertSql } from './sql.js';
 import {
   candidatesSql,
   countFromRow,
@@ -22,6 +39,12 @@ import {
   type PruneCount,
   type PruneDialect,
 } from '../prune-sql.js';
+
+const runTask = rowRunner<NewTaskRow, Database.RunResult>(TASK_INSERT);
+const runStep = rowRunner<StepRecord, Database.RunResult>(STEP_READ);
+const runTag = rowRunner<{ taskId: string; tag: string }, Database.RunResult>(TASK_TAGS);
+const runAttempt = rowRunner<AttemptRow, Database.RunResult>(ATTEMPT_INSERT);
+const runLog = rowRunner<NewTransitionLogRow, Database.RunResult>(TRANSITION_LOG_INSERT);
 
 const DIALECT: PruneDialect = { param: (n) => `?${n}`, uuid: (n) => `?${n}`, table: (name) => name };
 
@@ -95,6 +118,56 @@ export class SqlitePrune {
         n += entry.run(id, before).changes;
       }
       return n;
+    });
+  }
+
+  /** Several tasks' transitions in one read, each task's in order. */
+  transitionsFor(ids: readonly string[]): TransitionRecord[] {
+    const one = this.db.prepare('SELECT task_id, entries FROM transition_log WHERE task_id = ? ORDER BY id');
+    return ids.flatMap((id) => transitionsFromLog(one.all(id) as TransitionLogRow[]));
+  }
+
+  /** See the PostgreSQL adapter: whole tasks back in, one transaction, taken ids skipped. */
+  importTasks(list: readonly ArchivedTask[]): { imported: string[]; skipped: string[] } {
+    const task = this.db.prepare(`${insertSql('tasks', TASK_INSERT)} ON CONFLICT DO NOTHING`);
+    const step = this.db.prepare(insertSql('steps', STEP_READ));
+    const tag = this.db.prepare(`${insertSql('task_tags', TASK_TAGS)} ON CONFLICT DO NOTHING`);
+    const attempt = this.db.prepare(insertSql('step_attempts', ATTEMPT_INSERT));
+    const log = this.db.prepare(insertSql('transition_log', TRANSITION_LOG_INSERT));
+    return this.tx(() => {
+      const imported: string[] = [];
+      const skipped: string[] = [];
+      for (const a of list) {
+        const t = a.task;
+        if (runTask(task, { task: t, keys: businessKeys(t.business, t.context) }).changes === 0) {
+          skipped.push(t.id);
+          continue;
+        }
+        for (const s of a.steps) runStep(step, s);
+        for (const x of t.tags) runTag(tag, { taskId: t.id, tag: x });
+        for (const x of a.attempts) runAttempt(attempt, { attempt: x, cause: attemptCause(t, x) });
+        if (a.transitions.length > 0)
+          runLog(log, { taskId: t.id, entries: transitionEntries(a.transitions) });
+        imported.push(t.id);
+      }
+      return { imported, skipped };
+    });
+  }
+
+  templateRetentions(): StoredTemplateRetention[] {
+    return this.db
+      .prepare('SELECT namespace, name, version, retention FROM template_retention')
+      .all() as StoredTemplateRetention[];
+  }
+
+  saveTemplateRetentions(rows: readonly StoredTemplateRetention[], now: number): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO template_retention (namespace, name, version, retention, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (namespace, name) DO UPDATE
+         SET version = excluded.version, retention = excluded.retention, updated_at = excluded.updated_at`,
+    );
+    this.tx(() => {
+      for (const r of rows) upsert.run(r.namespace, r.name, r.version, r.retention, now);
     });
   }
 

@@ -5,7 +5,8 @@
  * tick with every outcome gathered since the last tick.
  */
 import type Database from 'better-sqlite3';
-import type { TaskCreatedDraft, TaskRecord, TaskSnapshot } from '../../core/records.js';
+import type { TaskCreatedDraft, TaskRecord, TaskSnapshot, TransitionRecord } from '../../core/records.js';
+import type { ArchivedTask } from '../../core/archive-format.js';
 import type { PruneRule } from '../../core/retention.js';
 import type { TaskWorkspace } from '../../core/task-workspace.js';
 import { TaskerError } from '../../errors.js';
@@ -126,6 +127,22 @@ export class SqliteStore implements port.TaskStore {
     } finally {
       this.held.delete(name);
     }
+  }
+
+  getTransitionsFor(taskIds: readonly string[]): Promise<TransitionRecord[]> {
+    return this.guard(() => this.pruning.transitionsFor(taskIds));
+  }
+
+  importTasks(tasks: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }> {
+    return this.guard(() => this.pruning.importTasks(tasks));
+  }
+
+  templateRetentions(): Promise<port.StoredTemplateRetention[]> {
+    return this.guard(() => this.pruning.templateRetentions());
+  }
+
+  saveTemplateRetentions(rows: readonly port.StoredTemplateRetention[], now: number): Promise<void> {
+    return this.guard(() => this.pruning.saveTemplateRetentions(rows, now));
   }
 
   storeStats(): Promise<port.StoreStats> {
