@@ -114,7 +114,7 @@ export function parseArchiveLine(text: string, where: string): ArchivedTask {
     tags: r
       .list(t.tags, 'task.tags')
       .map((x, i) => (typeof x === 'string' ? x : r.fail(`task.tags[${i}]`, 'a string', x))),
-    business: t.business === null ? null : (r.rec(t.business, 'task.business')),
+    business: t.business === null ? null : r.rec(t.business, 'task.business'),
     traceparent: r.strOrNull(t, 'traceparent', 'task'),
     createdAt: r.int(t, 'createdAt', 'task'),
     updatedAt: r.int(t, 'updatedAt', 'task'),

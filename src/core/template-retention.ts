@@ -56,16 +56,6 @@ export function retentionProblems(t: Pick<TaskTemplate, 'retention'>): string[] 
   return problems;
 }
 
-/** The template's ages for the prune rules (undefined: it follows the policy in every class). */
-export function templateRetention(t: TaskTemplate): TemplateRetention | undefined {
-  if (!t.retention) return undefined;
-  return {
-    namespace: t.namespace,
-    name: t.name,
-    ages: retentionAges(t.retention, `template ${t.namespace}/${t.name}@${t.version}`),
-  };
-}
-
 /** A spec's ages in milliseconds (null: never); a spec that does not parse is a TEMPLATE_INVALID naming `where`. */
 export function retentionAges(spec: RetentionSpec, where: string): TemplateRetention['ages'] {
   const ages: Partial<Record<RetentionClass, number | null>> = {};

@@ -170,7 +170,7 @@ export function checkPruneOptions(
     batchSize: checkInt(p.batchSize, 'batchSize', 1, 10_000, defaults.batchSize),
     pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, defaults.pauseMs),
     maxTasks: checkInt(p.maxTasks, 'maxTasks', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-    archiveDir: (p.archiveDir) ?? defaults.archiveDir,
+    archiveDir: p.archiveDir ?? defaults.archiveDir,
   };
 }
 
