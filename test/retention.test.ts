@@ -429,6 +429,30 @@ describe('pruning in workers', () => {
   });
 });
 
+describe.skipIf(storeKind() !== 'sqlite')('SQLite space', () => {
+  it('gives the pages of pruned tasks back to the filesystem, a batch at a time', async () => {
+    let clock = Date.now();
+    const database = `sqlite:${join(tempDir(), 'space.db')}`;
+    const { tasker } = await startEngine(
+      TEMPLATES[0] ?? '',
+      { ok: () => ({ ok: true }) },
+      { database, now: () => clock },
+    );
+    const blob = 'x'.repeat(20_000);
+    const created = await tasker.createTasks(
+      Array.from({ length: 300 }, (_, n) => ({ namespace: 'shop', name: 'order', context: { n, blob } })),
+    );
+    for (const c of created) await tasker.waitForTask(c.task.id, { timeoutMs: 20_000 });
+    await tasker.stop();
+    const before = (await tasker.storeStats()).bytes;
+    expect(before).toBeGreaterThan(6_000_000);
+    clock += 40 * DAY;
+    expect((await tasker.prune({ pauseMs: 0 })).tasks).toBe(300);
+    const after = (await tasker.storeStats()).bytes;
+    expect(after).toBeLessThan(before / 4);
+  });
+});
+
 describe('retention settings', () => {
   it('reads durations, never, and refuses anything else by name', () => {
     expect(parseDuration('7d', 'x')).toBe(7 * DAY);

@@ -28,6 +28,9 @@ export function openSqlite(options: SqliteOptions): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    // A new file keeps a map of its free pages, so pruning can hand them back to the filesystem a few at a
+    // time (sqlite/prune.ts). Only possible before the first table exists; older files keep their mode.
+    if (db.pragma('page_count', { simple: true }) === 0) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');

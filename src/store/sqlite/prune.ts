@@ -46,6 +46,9 @@ const runTag = rowRunner<{ taskId: string; tag: string }, Database.RunResult>(TA
 const runAttempt = rowRunner<AttemptRow, Database.RunResult>(ATTEMPT_INSERT);
 const runLog = rowRunner<NewTransitionLogRow, Database.RunResult>(TRANSITION_LOG_INSERT);
 
+/** 8 MiB of 4 KiB pages: a few milliseconds of page moves. */
+const GIVE_BACK_PAGES = 2048;
+
 const DIALECT: PruneDialect = { param: (n) => `?${n}`, uuid: (n) => `?${n}`, table: (name) => name };
 
 /** better-sqlite3 binds numbered parameters from an object keyed by number. */
@@ -86,21 +89,35 @@ export class SqlitePrune {
     const enforced = this.db.pragma('foreign_keys', { simple: true }) === 1;
     // A no-op inside a transaction, so set around it; nothing else runs on this connection meanwhile.
     if (enforced) this.db.pragma('foreign_keys = OFF');
+    let gone: string[];
     try {
-      return this.tx(() => {
-        const gone: string[] = [];
+      gone = this.tx(() => {
+        const out: string[] = [];
         for (const t of tasks) {
           args[0] = t.id;
           args[1] = t.updatedAt;
           if (check.get(numbered(args)) === undefined) continue;
           for (const c of children) c.run(t.id);
-          if (task.run(t.id).changes === 1) gone.push(t.id);
+          if (task.run(t.id).changes === 1) out.push(t.id);
         }
-        return gone;
+        return out;
       });
     } finally {
       if (enforced) this.db.pragma('foreign_keys = ON');
     }
+    this.giveBack();
+    return gone;
+  }
+
+  /**
+   * Hand freed pages back to the filesystem, at most GIVE_BACK_PAGES per batch so the write lock is held
+   * briefly (a database created before incremental auto-vacuum reuses its free pages instead: see
+   * docs/retention.md).
+   */
+  private giveBack(): void {
+    if (this.db.pragma('auto_vacuum', { simple: true }) !== 2) return;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    if (free > 0) this.db.pragma(`incremental_vacuum(${Math.min(free, GIVE_BACK_PAGES)})`);
   }
 
   pruneAudit(before: number, limit: number): number {
