@@ -26,16 +26,17 @@ import {
 } from './scenarios.js';
 import { summarize, type Summary } from './stats.js';
 import { formatTelemetryReport, runTelemetryComparison } from './telemetry.js';
+import { formatPruneReport, runPruneComparison } from './prune.js';
 import { formatRegistryReport, runRegistryComparison } from './registry.js';
 
 type Job = EngineJob | LatencyJob | RawJob;
 type JobResult = EngineResult | RawResult;
 type ScenarioName = ShapeName | 'latency' | 'raw';
 /** Scenarios --only accepts: the table's, and the telemetry on/off comparison (its own section). */
-type Pick = ScenarioName | 'telemetry' | 'registry';
+type Pick = ScenarioName | 'telemetry' | 'registry' | 'prune';
 
 const SCENARIOS: readonly ScenarioName[] = ['single', 'chain', 'fanout', 'latency', 'raw'];
-const PICKS: readonly Pick[] = [...SCENARIOS, 'telemetry', 'registry'];
+const PICKS: readonly Pick[] = [...SCENARIOS, 'telemetry', 'registry', 'prune'];
 const ALIASES: Record<string, Pick> = {
   a: 'single',
   b: 'chain',
@@ -43,6 +44,7 @@ const ALIASES: Record<string, Pick> = {
   d: 'latency',
   t: 'telemetry',
   r: 'registry',
+  p: 'prune',
 };
 /** Sizes at the default --tasks 20000. */
 const BASE_SIZES: Record<ScenarioName, number> = {
@@ -72,7 +74,9 @@ const HELP = `usage: node dist/bench/main.js [options]
                      raw 20000 steps)
   --only LIST        comma-separated subset of: ${PICKS.join(', ')} (a=single b=chain c=fanout d=latency
                      t=telemetry: the single workload with telemetry off, then on, alternating;
-                     r=registry: the single workload with the worker registry off, then on)
+                     r=registry: the single workload with the worker registry off, then on;
+                     p=prune: the single workload on a store holding as many old finished tasks,
+                     without and with a prune deleting them meanwhile)
   --concurrency N    worker concurrency (default 256)
   --in-flight N      tasks alive at once in the latency scenario (default ${LATENCY_IN_FLIGHT})
   --sync MODE        sqliteSynchronous: full (default, the engine's default) or normal
@@ -95,6 +99,8 @@ interface Config {
   telemetry: boolean;
   /** Run the worker-registry on/off comparison. */
   registry: boolean;
+  /** Run the prune-under-load comparison. */
+  prune: boolean;
   concurrency: number;
   inFlight: number;
   sync: Sync;
@@ -147,6 +153,7 @@ function parseConfig(argv: string[]): Config {
   let only: ScenarioName[] = [...SCENARIOS];
   let telemetry = true;
   let registry = true;
+  let prune = true;
   if (values.only !== undefined) {
     const picked = new Set<Pick>();
     for (const raw of values.only.split(',')) {
@@ -159,7 +166,8 @@ function parseConfig(argv: string[]): Config {
     only = SCENARIOS.filter((s) => picked.has(s));
     telemetry = picked.has('telemetry');
     registry = picked.has('registry');
-    if (only.length === 0 && !telemetry && !registry) fail('--only: no scenario named');
+    prune = picked.has('prune');
+    if (only.length === 0 && !telemetry && !registry && !prune) fail('--only: no scenario named');
   }
   return {
     runs: positive(values.runs, '--runs', 3),
@@ -167,6 +175,7 @@ function parseConfig(argv: string[]): Config {
     only,
     telemetry,
     registry,
+    prune,
     concurrency: positive(values.concurrency, '--concurrency', 256),
     inFlight: positive(values['in-flight'], '--in-flight', LATENCY_IN_FLIGHT),
     sync,
@@ -621,6 +630,24 @@ async function main(): Promise<void> {
         (line) => progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`),
       )
     : null;
+  const prune = cfg.prune
+    ? await runPruneComparison(
+        {
+          runs: cfg.runs,
+          tasks: sizeOf('single', cfg),
+          oldTasks: sizeOf('single', cfg),
+          concurrency: cfg.concurrency,
+          sync: cfg.sync,
+          stallMs: STALL_MS,
+        },
+        async (job) => {
+          const r = cfg.inProcess ? await runJob(job) : await runInChild(job);
+          if (r.kind === 'raw') throw new Error('internal: prune run returned a raw result');
+          return r;
+        },
+        (line) => progress(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`),
+      )
+    : null;
   const extra = extras(reports);
   const wallSeconds = (Date.now() - t0) / 1000;
   if (cfg.json) {
@@ -647,6 +674,7 @@ async function main(): Promise<void> {
       goals: extra.goals,
       telemetry,
       registry,
+      prune,
       wallSeconds,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -654,6 +682,7 @@ async function main(): Promise<void> {
     if (reports.length > 0) printTable(m, cfg, reports, extra);
     if (telemetry) process.stdout.write(`\n${formatTelemetryReport(telemetry)}\n`);
     if (registry) process.stdout.write(`\n${formatRegistryReport(registry)}\n`);
+    if (prune) process.stdout.write(`\n${formatPruneReport(prune)}\n`);
     process.stdout.write(`(bench wall time ${wallSeconds.toFixed(0)} s)\n`);
   }
 }

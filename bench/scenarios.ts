@@ -213,6 +213,12 @@ export interface EngineJob {
   /** Record the worker in the registry (the library default: true). */
   workerRegistry?: boolean | undefined;
   leaseSeconds?: number | undefined;
+  /**
+   * Retention's cost: `oldTasks` one-step tasks finished 40 days ago are in the store before the run (made
+   * by this engine with its clock set back); with `whileRunning`, a prune deletes them (the default batches
+   * and pauses; with `archive`, archiving each batch first) from the moment the timed run starts.
+   */
+  prune?: { oldTasks: number; whileRunning: boolean; archive?: boolean | undefined } | undefined;
 }
 
 export interface LatencyJob {
@@ -261,6 +267,8 @@ export interface EngineResult {
   gc: GcFigures;
   /** CPU profiles written (with --profile). */
   profiles: string[];
+  /** Prune bench: old tasks the prune deleted while the run was timed. */
+  prunedInRun?: number;
 }
 
 /** A handler that keeps the CPU busy for `ms` (0: returns at once). */
@@ -318,6 +326,28 @@ function telemetryFor(
       dest?.flushSync();
     },
   };
+}
+
+/** `n` one-step tasks run to completion before the measured run (the prune bench's old history). */
+async function seedFinished(
+  tasker: Tasker,
+  n: number,
+  dbPath: string,
+  stallMs: number,
+  name: string,
+): Promise<void> {
+  for (let i = 0; i < n; i += CREATE_BATCH) {
+    const batch = Array.from({ length: Math.min(CREATE_BATCH, n - i) }, (_, k) => ({
+      namespace: NAMESPACE,
+      name,
+      context: { old: i + k },
+    }));
+    await tasker.createTasks(batch);
+  }
+  const { done } = completions(tasker, n, dbPath, stallMs);
+  tasker.start();
+  await done;
+  await tasker.stop();
 }
 
 function tempDb(): { dir: string; path: string } {
@@ -407,6 +437,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
   const rss = new RssSampler().start();
   const clock = sh.names.length > 1 ? new StepClock(sh) : null;
   const t = telemetryFor(job, dir);
+  let clockShift = job.prune ? 40 * 86_400_000 : 0;
   const tasker = await createTasker({
     database: `sqlite:${path}`,
     templates: [sh.template],
@@ -417,12 +448,19 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     sqliteSynchronous: job.sync,
     workerRegistry: job.workerRegistry,
     leaseSeconds: job.leaseSeconds,
+    now: () => Date.now() - clockShift,
   });
   if (job.telemetry?.mode === 'on') tasker.enableMetrics();
   const cycles = new CycleTimer(tasker.store);
   const profiler = new PhaseProfiler(job.profileDir, job.profilePrefix ?? job.scenario);
   const profiles: string[] = [];
   try {
+    let pruning: Promise<number> | undefined;
+    if (job.prune) {
+      // The old tasks first (ids and times 40 days back), run to their end; then the clock is set right.
+      await seedFinished(tasker, job.prune.oldTasks, path, job.stallMs, sh.name);
+      clockShift = 0;
+    }
     await profiler.start();
     const c0 = performance.now();
     // Bulk enqueue, as a producer with many tasks would: createTasks() commits each batch in one transaction.
@@ -444,12 +482,26 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
     const cpu0 = process.cpuUsage();
     const r0 = performance.now();
     tasker.start();
+    const stopPruning = new AbortController();
+    if (job.prune?.whileRunning)
+      pruning = tasker
+        .prune({
+          archiveDir: job.prune.archive ? join(dir, 'archive') : undefined,
+          signal: stopPruning.signal,
+        })
+        .then((r) => r.tasks);
     const r1 = await done;
     const runMs = r1 - r0;
     const cpu = process.cpuUsage(cpu0);
     const gc = gcObserver.stop();
     const runProfile = await profiler.stop('run');
     if (runProfile !== undefined) profiles.push(runProfile);
+    // Old tasks left when the run ended: what the prune deleted meanwhile (counted outside the timing).
+    stopPruning.abort();
+    await pruning;
+    const prunedInRun = job.prune
+      ? job.prune.oldTasks - (await tasker.countTasks({ createdBefore: Date.now() - 39 * 86_400_000 }))
+      : undefined;
     const worker = counters(tasker);
     if (job.telemetry?.mode === 'on') await tasker.metrics.metrics(); // one scrape, as Prometheus would
     await tasker.close();
@@ -486,6 +538,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
       cycle: cycles.summary(runMs),
       gc,
       profiles,
+      ...(prunedInRun === undefined ? {} : { prunedInRun }),
     };
   } finally {
     rss.stop();

@@ -213,6 +213,7 @@ describe('prune', () => {
       { olderThan: 30 },
       { dryrun: true },
       { namespace: 7 },
+      { signal: 'stop' },
     ];
     for (const options of bad) {
       const err = await tasker.prune(options as never).catch((e: unknown) => e);
@@ -222,6 +223,12 @@ describe('prune', () => {
     await expect(tasker.prune({ status: 'done' as never })).rejects.toThrow(
       'status: expected one of completed, failed, cancelled, got "done"',
     );
+    for (const id of Object.values(ids)) expect(await s.exists(id)).toBe(true);
+    // An aborted prune stops before its first batch: nothing is deleted.
+    const stopped = new AbortController();
+    stopped.abort();
+    const r = await tasker.prune({ signal: stopped.signal });
+    expect(r).toMatchObject({ tasks: 0, batches: 0 });
     for (const id of Object.values(ids)) expect(await s.exists(id)).toBe(true);
     s.release();
   });
@@ -466,8 +473,8 @@ describe('retention settings', () => {
       auditMs: 365 * DAY,
       enabled: true,
       intervalMs: 600_000,
-      batchSize: 500,
-      batchPauseMs: 100,
+      batchSize: 100,
+      batchPauseMs: 500,
     });
     expect(() => compileRetention({ prune_interval: 'never' })).toThrow(
       /retention.prune_interval: expected a duration such as 7d, 12h, 30m, 90s or 2w, got "never"/,

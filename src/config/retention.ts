@@ -60,14 +60,14 @@ export const RETENTION_SETTINGS = [
     key: 'batchSize',
     file: 'batch_size',
     kind: { type: 'int', min: 1, max: 10_000 },
-    default: 500,
+    default: 100,
     doc: 'Tasks deleted per transaction.',
   },
   {
     key: 'batchPauseMs',
     file: 'batch_pause_ms',
     kind: { type: 'int', min: 0, max: 60_000 },
-    default: 100,
+    default: 500,
     doc: "Pause between two batches, so pruning never holds the store's write lock for long.",
   },
   {

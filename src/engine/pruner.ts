@@ -8,6 +8,7 @@ import type { ResolvedRetention } from '../config/retention.js';
 import { parseDuration } from '../core/duration.js';
 import {
   pruneRules,
+  RETENTION_CLASSES,
   retentionClass,
   type PruneRule,
   type RetentionClass,
@@ -42,6 +43,8 @@ export interface PruneOptions {
    * are deleted. @default retention.archive_dir (none: no archive)
    */
   archiveDir?: string;
+  /** Ends the prune between two batches (what was deleted stays deleted). */
+  signal?: AbortSignal;
 }
 
 export interface PruneReport {
@@ -93,6 +96,7 @@ interface Checked {
   pauseMs: number;
   maxTasks: number;
   archiveDir: string | undefined;
+  signal: AbortSignal | undefined;
 }
 
 function checkInt(v: unknown, field: string, min: number, max: number, fallback: number): number {
@@ -134,6 +138,7 @@ export function checkPruneOptions(
     'pauseMs',
     'maxTasks',
     'archiveDir',
+    'signal',
   ];
   for (const k of Object.keys(p))
     if (!known.includes(k))
@@ -160,6 +165,8 @@ export function checkPruneOptions(
       `archiveDir: expected a folder path, got ${JSON.stringify(p.archiveDir)}`,
       { field: 'archiveDir' },
     );
+  if (p.signal !== undefined && !(p.signal instanceof AbortSignal))
+    throw new TaskerError('INVALID_ARGUMENT', 'signal: expected an AbortSignal', { field: 'signal' });
   const olderThanMs = p.olderThan === undefined ? undefined : ageArgument(p.olderThan, 'olderThan');
   const statuses = p.status === undefined ? undefined : Array.isArray(p.status) ? p.status : [p.status];
   return {
@@ -171,6 +178,7 @@ export function checkPruneOptions(
     pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, defaults.pauseMs),
     maxTasks: checkInt(p.maxTasks, 'maxTasks', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     archiveDir: p.archiveDir ?? defaults.archiveDir,
+    signal: p.signal,
   };
 }
 
@@ -247,7 +255,8 @@ export class Pruner {
     const at = this.now();
     const t0 = performance.now();
     try {
-      const out = await this.store.exclusive('prune', () => this.run(o, control));
+      const signal = o.signal ?? control.signal;
+      const out = await this.store.exclusive('prune', () => this.run(o, { ...control, signal }));
       const report = out.ran ? out.value : { ...emptyReport(o.dryRun), skipped: 'another prune is running' };
       report.seconds = (performance.now() - t0) / 1000;
       if (!o.dryRun)
@@ -277,10 +286,11 @@ export class Pruner {
   private async run(o: Checked, control: PruneControl): Promise<PruneReport> {
     const started = performance.now();
     const now = this.now();
+    const templates = await this.publish();
     const rules = pruneRules({
       now,
       policy: this.retention.policy,
-      templates: await this.publish(),
+      templates,
       olderThanMs: o.olderThanMs,
       classes: o.classes,
       namespace: o.namespace,
@@ -288,6 +298,28 @@ export class Pruner {
     const policyRun = o.olderThanMs === undefined && o.classes === undefined && o.namespace === undefined;
     const auditBefore = policyRun && this.retention.auditMs !== null ? now - this.retention.auditMs : null;
     const report: PruneReport = { ...emptyReport(o.dryRun), rules: describeRules(rules) };
+    // What is kept for ever says so too (a template's `never`, or the policy's).
+    if (o.olderThanMs === undefined) {
+      for (const cls of o.classes ?? RETENTION_CLASSES) {
+        for (const t of templates)
+          if (t.ages[cls] === null && (o.namespace === undefined || o.namespace === t.namespace))
+            report.rules.push({
+              class: cls,
+              age: 'never',
+              from: 'template',
+              namespace: t.namespace,
+              name: t.name,
+            });
+        if (this.retention.policy[cls] === null)
+          report.rules.push({
+            class: cls,
+            age: 'never',
+            from: 'policy',
+            namespace: o.namespace ?? null,
+            name: null,
+          });
+      }
+    }
     const tally = new Map<string, PruneReport['byTemplate'][number]>();
     const count = (namespace: string, name: string, status: TaskState, n: number) => {
       const key = `${namespace}\u0000${name}\u0000${status}`;
@@ -375,6 +407,7 @@ export class Pruner {
     while (control.signal?.aborted !== true) {
       const room = o.maxTasks - report.tasks;
       if (room <= 0) return;
+      const t0 = performance.now();
       const batch = await this.store.findPrunable(rule, Math.min(o.batchSize, room));
       if (batch.length === 0) return;
       if (o.archiveDir !== undefined) {
@@ -388,7 +421,9 @@ export class Pruner {
       // to the next prune rather than spin.
       fruitless = gone.size === 0 ? fruitless + 1 : 0;
       if (fruitless >= 3 || batch.length < Math.min(o.batchSize, room)) return;
-      await pause(o.pauseMs);
+      // At least the pause, and three times what the batch took: a busy store (slow batches) gets more
+      // room, so pruning takes at most a quarter of the time whatever the machine.
+      await pause(o.pauseMs === 0 ? 0 : Math.max(o.pauseMs, BACK_OFF * (performance.now() - t0)));
     }
   }
 }
@@ -406,6 +441,9 @@ function emptyReport(dryRun: boolean): PruneReport {
     archiveFiles: [],
   };
 }
+
+/** The pause after a batch is at least this many times the batch's own time. */
+const BACK_OFF = 3;
 
 const pause = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 

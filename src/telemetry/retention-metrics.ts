@@ -27,10 +27,15 @@ export function registerRetentionMetrics(
     help: 'Audit-log entries deleted by retention',
     registers,
   });
-  const lastPrune = new Gauge({
+  let lastAt: number | undefined;
+  new Gauge({
     name: `${p}_last_prune_timestamp_seconds`,
-    help: 'When this process last deleted something by retention (unix seconds)',
+    help: 'When this process last deleted something by retention (unix seconds); absent before that',
     registers,
+    collect() {
+      this.reset();
+      if (lastAt !== undefined) this.set(lastAt / 1000);
+    },
   });
   let last: StoreStats | undefined;
   let cached: { at: number; value: Promise<StoreStats | undefined> } | undefined;
@@ -69,7 +74,7 @@ export function registerRetentionMetrics(
     pruned(byStatus, entries, at) {
       for (const { status, count } of byStatus) tasks.inc({ status }, count);
       if (entries > 0) audit.inc(entries);
-      lastPrune.set(at / 1000);
+      lastAt = at;
     },
   };
 }

@@ -44,12 +44,12 @@ export function describePrune(r: PruneReport, location: string): string {
   ];
   lines.push('rules:');
   for (const rule of r.rules) {
+    const own = r.rules.some((x) => x.class === rule.class && x.name !== null);
     const scope = rule.name
       ? `${rule.namespace}/${rule.name}`
-      : rule.namespace
-        ? `namespace ${rule.namespace}`
-        : 'all templates';
-    lines.push(`  ${rule.class.padEnd(9)} finished more than ${rule.age} ago  (${rule.from}; ${scope})`);
+      : `${own ? 'other templates' : 'all templates'}${rule.namespace ? ` of ${rule.namespace}` : ''}`;
+    const what = rule.age === 'never' ? 'kept for ever' : `finished more than ${rule.age} ago`;
+    lines.push(`  ${rule.class.padEnd(9)} ${what.padEnd(28)} (${rule.from}: ${scope})`);
   }
   for (const f of r.archiveFiles) lines.push(`archived to ${f}`);
   if (r.byTemplate.length > 0) {

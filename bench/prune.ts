@@ -1,0 +1,103 @@
+/**
+ * Retention's cost under load, in one bench run: the single workload on a store that also holds old
+ * finished tasks, without a prune, with a prune deleting them, and with one archiving then deleting them
+ * (the default batches of 100, at least 500 ms apart) while the run is timed. The two variants differ only in the prune; their order alternates between
+ * runs, and the loss is taken within a run, then the median.
+ */
+import type { EngineJob, EngineResult, Sync } from './scenarios.js';
+import { alternate, lossAgainst, median } from './stats.js';
+
+interface Variant {
+  key: string;
+  label: string;
+  whileRunning: boolean;
+  archive?: boolean;
+  baseline?: string;
+}
+
+const VARIANTS: Variant[] = [
+  { key: 'idle', label: 'old tasks stored, no prune', whileRunning: false },
+  { key: 'pruning', label: 'a prune deleting them', whileRunning: true, baseline: 'idle' },
+  {
+    key: 'archiving',
+    label: 'a prune archiving, then deleting them',
+    whileRunning: true,
+    archive: true,
+    baseline: 'idle',
+  },
+];
+
+export interface PruneBenchReport {
+  description: string;
+  variants: Array<{
+    label: string;
+    stepsPerSec: number[];
+    median: number;
+    medianLossPct?: number;
+    lossPct?: number[];
+    /** Old tasks deleted while the run was timed, per run. */
+    pruned: number[];
+    /** Tasks deleted per second of the timed run (median). */
+    prunedPerSec: number;
+  }>;
+}
+
+export async function runPruneComparison(
+  o: { runs: number; tasks: number; oldTasks: number; concurrency: number; sync: Sync; stallMs: number },
+  run: (job: EngineJob) => Promise<EngineResult>,
+  progress: (line: string) => void,
+): Promise<PruneBenchReport> {
+  const pruned = new Map<string, number[]>(VARIANTS.map((v) => [v.key, []]));
+  const rates = new Map<string, number[]>(VARIANTS.map((v) => [v.key, []]));
+  const got = await alternate(VARIANTS, o.runs, async (v, i) => {
+    const r = await run({
+      kind: 'engine',
+      scenario: 'single',
+      tasks: o.tasks,
+      concurrency: o.concurrency,
+      sync: o.sync,
+      stallMs: o.stallMs,
+      prune: { oldTasks: o.oldTasks, whileRunning: v.whileRunning, archive: v.archive },
+    });
+    pruned.get(v.key)?.push(r.prunedInRun ?? 0);
+    rates.get(v.key)?.push((r.prunedInRun ?? 0) / r.runSeconds);
+    progress(
+      `prune run ${i + 1}/${o.runs}, ${v.label}: ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s, ${r.prunedInRun ?? 0} old tasks deleted meanwhile`,
+    );
+    return r.stepsPerSec;
+  });
+  return {
+    description: `one-step no-op tasks (${o.tasks.toLocaleString('en-US')}), concurrency ${o.concurrency}, sqlite_synchronous ${o.sync}, on a store holding ${o.oldTasks.toLocaleString('en-US')} one-step tasks finished 40 days ago`,
+    variants: VARIANTS.map((v) => {
+      const xs = got.get(v.key) ?? [];
+      const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
+      return {
+        label: v.label,
+        stepsPerSec: xs,
+        median: median(xs),
+        ...(base ? lossAgainst(xs, base) : {}),
+        pruned: pruned.get(v.key) ?? [],
+        prunedPerSec: median(rates.get(v.key) ?? []),
+      };
+    }),
+  };
+}
+
+export function formatPruneReport(r: PruneBenchReport): string {
+  const lines = [`prune: ${r.description}`];
+  for (const v of r.variants) {
+    const runs = v.stepsPerSec.map((x) => Math.round(x).toLocaleString('en-US')).join(', ');
+    const loss =
+      v.medianLossPct === undefined
+        ? ''
+        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')})`;
+    const deleted = v.pruned.some((x) => x > 0)
+      ? `; deleted ${v.pruned.join(', ')} old tasks meanwhile (${Math.round(v.prunedPerSec).toLocaleString('en-US')}/s)`
+      : '';
+    lines.push(
+      `  ${v.label.padEnd(42)} ${Math.round(v.median).toLocaleString('en-US').padStart(7)} steps/s (runs ${runs})${loss}${deleted}`,
+    );
+  }
+  lines.push('  goal: ≤ 5 % lost while pruning (defaults: batches of 100 tasks, at least 500 ms apart)');
+  return lines.join('\n');
+}
