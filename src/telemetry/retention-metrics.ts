@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry, type RegistryContentType } from 'prom-client';
 import type { StoreStats } from '../store/port.js';
+import { atMostEverySecond } from './store-gauges.js';
 
 export interface RetentionMetrics {
   /** A prune deleted `byStatus` tasks and `audit` entries. */
@@ -37,20 +38,7 @@ export function registerRetentionMetrics(
       if (lastAt !== undefined) this.set(lastAt / 1000);
     },
   });
-  let last: StoreStats | undefined;
-  let cached: { at: number; value: Promise<StoreStats | undefined> } | undefined;
-  const stats = () => {
-    const now = Date.now();
-    if (!cached || now - cached.at > 1000)
-      cached = {
-        at: now,
-        value: read().then(
-          (v) => (last = v),
-          () => last,
-        ),
-      };
-    return cached.value;
-  };
+  const stats = atMostEverySecond<StoreStats | undefined>(read, undefined, () => {});
   new Gauge({
     name: `${p}_store_size_bytes`,
     help: "Bytes the store's tables and indexes take (PostgreSQL: the schema's relations; SQLite: the file's pages)",

@@ -10,6 +10,34 @@ export interface StoreGauges {
   ready: Array<{ namespace: string; count: number }>;
 }
 
+/**
+ * `read`, called at most once a second however many gauges and scrapers ask; a failed read answers with the
+ * last value read (`initial` before any) and calls `onError`.
+ */
+export function atMostEverySecond<T>(
+  read: () => Promise<T>,
+  initial: T,
+  onError: () => void,
+): () => Promise<T> {
+  let last = initial;
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 1000)
+      cached = {
+        at: now,
+        value: read().then(
+          (v) => (last = v),
+          () => {
+            onError();
+            return last;
+          },
+        ),
+      };
+    return cached.value;
+  };
+}
+
 export function registerStoreGauges(
   registry: Registry<RegistryContentType>,
   p: string,
@@ -23,23 +51,7 @@ export function registerStoreGauges(
     help: 'Scrapes whose store read for the tasks_in_progress/steps_ready gauges failed (last values kept)',
     registers,
   });
-  let last: StoreGauges = { inProgress: [], ready: [] };
-  let cached: { at: number; value: Promise<StoreGauges> } | undefined;
-  const gauges = () => {
-    const now = Date.now();
-    if (!cached || now - cached.at > 1000)
-      cached = {
-        at: now,
-        value: read().then(
-          (v) => (last = v),
-          () => {
-            readErrors.inc();
-            return last;
-          },
-        ),
-      };
-    return cached.value;
-  };
+  const gauges = atMostEverySecond(read, { inProgress: [], ready: [] }, () => readErrors.inc());
   new Gauge({
     name: `${p}_tasks_in_progress`,
     help: 'Tasks started and not finished, in the whole store',
