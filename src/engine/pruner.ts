@@ -201,9 +201,9 @@ export class Pruner {
   /**
    * Publish this process's templates' own retention to the store (a template's newest version speaks for
    * it: a row is replaced only by an equal or newer version), and return every template's as stored: so
-   * whichever process prunes honours templates it never loaded.
+   * whichever process prunes honours templates it never loaded. A dry run (`save` false) writes nothing.
    */
-  async publish(): Promise<TemplateRetention[]> {
+  async publish(save = true): Promise<TemplateRetention[]> {
     const stored = new Map<string, StoredTemplateRetention>();
     for (const r of await this.store.templateRetentions()) stored.set(`${r.namespace}/${r.name}`, r);
     const newer: StoredTemplateRetention[] = [];
@@ -221,7 +221,7 @@ export class Pruner {
       const cmp = theirs === undefined ? 1 : compareSemver(mine.version, theirs.version);
       if (cmp > 0 || (cmp === 0 && theirs?.retention !== mine.retention)) newer.push(mine);
     }
-    if (newer.length > 0) await this.store.saveTemplateRetentions(newer, this.now());
+    if (save && newer.length > 0) await this.store.saveTemplateRetentions(newer, this.now());
     for (const n of newer) stored.set(`${n.namespace}/${n.name}`, n);
     const out: TemplateRetention[] = [];
     for (const r of stored.values()) {
@@ -286,7 +286,7 @@ export class Pruner {
   private async run(o: Checked, control: PruneControl): Promise<PruneReport> {
     const started = performance.now();
     const now = this.now();
-    const templates = await this.publish();
+    const templates = await this.publish(!o.dryRun);
     const rules = pruneRules({
       now,
       policy: this.retention.policy,
