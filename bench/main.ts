@@ -5,7 +5,7 @@
  * file in the OS temp dir, so peak RSS and JIT state of one run do not leak into the next. The parent only
  * schedules runs and prints the median (with min and max) of each figure.
  */
-import { postgresMain, postgresWorkerChild } from './postgres.js';
+import { postgresMain, postgresOldTasksChild, postgresWorkerChild } from './postgres.js';
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -87,7 +87,7 @@ const HELP = `usage: node dist/bench/main.js [options]
   -h, --help         this text
 
 PostgreSQL: node dist/bench/main.js --db postgres://… [--workers 1,2,4] [--tasks 10000,100000] [--runs N]
-                     [--concurrency N] [--engine-only] [--json]
+                     [--concurrency N] [--engine-only] [--prune] [--json]
   the engine with each worker count, graphile-worker and pg-boss, at each size (docs/performance.md)
 `;
 
@@ -564,6 +564,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child' && argv[1] !== undefined) return childMain(argv[1]);
   if (argv[0] === '--pg-worker' && argv[1] !== undefined) return postgresWorkerChild(argv[1]);
+  if (argv[0] === '--pg-old-tasks' && argv[1] !== undefined) return postgresOldTasksChild(argv[1]);
   if (argv.some((a) => a === '--db' || a.startsWith('--db='))) return postgresMain(argv);
   const cfg = parseConfig(argv);
   const m = machine();

@@ -13,6 +13,8 @@ import { admin, baseUrl, withSchema } from './pg-admin.js';
 import { processCpuSeconds, serverCpuSeconds } from './proc-cpu.js';
 import { fmt, median } from './stats.js';
 
+const DAY = 86_400_000;
+
 const SINGLE: TaskTemplate = {
   namespace: 'bench',
   name: 'single',
@@ -61,6 +63,8 @@ interface PgConfig {
   json: boolean;
   /** Skip the dispatch-latency run and the peers: for profiling the engine alone. */
   engineOnly: boolean;
+  /** Instead of the peers: retention's cost under load (`--prune`), see pruneComparison. */
+  prune: boolean;
 }
 
 interface WorkerJob {
@@ -80,6 +84,36 @@ async function transactions(url: string): Promise<number> {
     );
     return Number(r.rows[0]?.n ?? 0);
   });
+}
+
+const self = () => fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** A child process: `tasks` one-step tasks created and run to the end with a clock 40 days back, then exit. */
+export async function postgresOldTasksChild(jobJson: string): Promise<void> {
+  const job = JSON.parse(jobJson) as { database: string; tasks: number };
+  const tasker = await createTasker({
+    database: job.database,
+    templates: [SINGLE],
+    handlers: { noop: () => ({ ok: true }) },
+    logger: false,
+    migrate: true,
+    concurrency: 256,
+    now: () => Date.now() - 40 * DAY,
+  });
+  let finished = 0;
+  const all = new Promise<void>((r) =>
+    tasker.subscribe('task.completed', () => {
+      if (++finished === job.tasks) r();
+    }),
+  );
+  for (let i = 0; i < job.tasks; i += 1000)
+    await tasker.createTasks(
+      Array.from({ length: Math.min(1000, job.tasks - i) }, () => ({ namespace: 'bench', name: 'single' })),
+    );
+  tasker.start();
+  await all;
+  await tasker.close();
+  process.exit(0);
 }
 
 /** A child process: one engine worker, started on 'go', stopped on 'stop'. */
@@ -106,20 +140,30 @@ export async function postgresWorkerChild(jobJson: string): Promise<void> {
 async function engineRun(
   cfg: PgConfig,
   workers: number,
-): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number; cpu: CpuPerStep }> {
+  /** Retention's cost: as many tasks finished 40 days ago stored first; `pruning`: a prune deletes them meanwhile. */
+  prune?: { pruning: boolean },
+): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number; cpu: CpuPerStep; pruned?: number }> {
   const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
   const database = withSchema(cfg.url, schema);
+  if (prune) {
+    // The old history first, in a process of its own: task ids are UUIDv7 and monotonic per process, so
+    // ids taken here at the real time would stamp later ones "now" whatever the clock said.
+    const child = fork(self(), ['--pg-old-tasks', JSON.stringify({ database, tasks: cfg.tasks })], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    if (code !== 0) throw new Error(`the old tasks' process exited with ${code}`);
+  }
   const seed = await createTasker({ database, templates: [SINGLE], logger: false, migrate: true });
   for (let i = 0; i < cfg.tasks; i += 1000) {
     await seed.createTasks(
       Array.from({ length: Math.min(1000, cfg.tasks - i) }, () => ({ namespace: 'bench', name: 'single' })),
     );
   }
-  await seed.close();
-  const self = fileURLToPath(new URL('./main.js', import.meta.url));
+  if (!prune) await seed.close();
   const children = Array.from({ length: workers }, () =>
     fork(
-      self,
+      self(),
       ['--pg-worker', JSON.stringify({ database, concurrency: cfg.concurrency } satisfies WorkerJob)],
       {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -133,6 +177,13 @@ async function engineRun(
     const cpu0 = { server: serverCpuSeconds(), workers: workersCpu(children) };
     const t0 = performance.now();
     for (const c of children) c.send('go');
+    const stopPruning = new AbortController();
+    const pruning = prune?.pruning
+      ? seed.prune({ signal: stopPruning.signal }).then((r) => {
+          if (process.env.DBG) console.error(JSON.stringify({ ...r, rules: undefined }));
+          return r;
+        })
+      : undefined;
     const done = await admin(cfg.url, async (c) => {
       for (;;) {
         // An index probe, not a count: the watcher must not compete with the workers for the server's CPU.
@@ -144,6 +195,13 @@ async function engineRun(
       }
     });
     const cpu = cpuPerStep(cpu0, { server: serverCpuSeconds(), workers: workersCpu(children) }, cfg.tasks);
+    let pruned: number | undefined;
+    if (prune) {
+      stopPruning.abort();
+      await pruning;
+      pruned = cfg.tasks - (await seed.countTasks({ createdBefore: Date.now() - 39 * DAY }));
+      await seed.close();
+    }
     // Idle: nothing left to do; count every transaction the server sees for a few seconds. Vacuum first, so
     // autovacuum's own transactions after the churn are not counted against the workers.
     await admin(cfg.url, async (c) => {
@@ -158,6 +216,7 @@ async function engineRun(
       stepsPerSec: cfg.tasks / ((done - t0) / 1000),
       idleTxPerSecPerWorker: (x1 - x0 - 1) / 5 / workers,
       cpu,
+      ...(pruned === undefined ? {} : { pruned }),
     };
   } finally {
     await Promise.all(
@@ -404,6 +463,7 @@ function parse(argv: string[]): PgConfig {
       concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
       'engine-only': { type: 'boolean', default: false },
+      prune: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -423,12 +483,42 @@ function parse(argv: string[]): PgConfig {
     concurrency: int(values.concurrency, 256, '--concurrency'),
     json: values.json,
     engineOnly: values['engine-only'],
+    prune: values.prune,
   };
+}
+
+/**
+ * Retention's cost under load on PostgreSQL: 2 workers, a store that also holds as many tasks finished 40
+ * days ago, without and with a prune (another process, the defaults) deleting them while the run is timed;
+ * alternating, the loss taken within a pair, then the median.
+ */
+async function pruneComparison(cfg: PgConfig, out: (s: string) => void): Promise<void> {
+  const idle: number[] = [];
+  const pruning: number[] = [];
+  const deleted: number[] = [];
+  for (let r = 0; r < cfg.runs; r++) {
+    for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
+      const res = await engineRun(cfg, 2, { pruning: on });
+      (on ? pruning : idle).push(res.stepsPerSec);
+      if (on) deleted.push(res.pruned ?? 0);
+      out(
+        `  ${count(cfg.tasks)} tasks, 2 workers, ${on ? 'a prune deleting the old ones' : 'no prune'}, run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s${on ? `, ${res.pruned ?? 0} old tasks deleted meanwhile` : ''}`,
+      );
+    }
+  }
+  const loss = pruning.map((x, i) => (1 - x / (idle[i] ?? NaN)) * 100);
+  out(
+    `prune on PostgreSQL (${count(cfg.tasks)} tasks, as many finished 40 days ago): no prune ${fmt(median(idle))} steps/s, pruning ${fmt(median(pruning))} steps/s; lost ${fmt(median(loss), 1)} % (per run ${loss.map((x) => fmt(x, 1)).join(', ')}); deleted ${deleted.join(', ')} meanwhile (goal ≤ 5 %)`,
+  );
 }
 
 export async function postgresMain(argv: string[]): Promise<void> {
   const cfg = parse(argv);
   const out = (s: string) => process.stderr.write(`${s}\n`);
+  if (cfg.prune) {
+    for (const tasks of cfg.sizes) await pruneComparison({ ...cfg, tasks }, out);
+    return;
+  }
   const server = await admin(cfg.url, async (c) => {
     const v = await c.query<{ v: string; sc: string }>(
       "SELECT version() AS v, current_setting('synchronous_commit') AS sc",
