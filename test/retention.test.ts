@@ -365,7 +365,7 @@ describe('archive', () => {
 });
 
 describe('pruning in workers', () => {
-  it('prunes on its own every prune_interval, counts it in metrics and reports it in health', async () => {
+  it('prunes on its own every prune_interval, counts it in metrics and reports it in retentionStatus()', async () => {
     const s = await setup({ retention: { pruneInterval: '1s' }, telemetry: { metricsEnabled: true } });
     const { tasker, ids } = s;
     tasker.enableMetrics();

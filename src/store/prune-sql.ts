@@ -27,7 +27,6 @@ export interface PrunableTask {
   namespace: string;
   name: string;
   status: TaskState;
-  finishedAt: number;
   updatedAt: number;
 }
 
@@ -37,12 +36,9 @@ export interface PruneCount {
   name: string;
   status: TaskState;
   count: number;
-  oldestFinishedAt: number;
-  newestFinishedAt: number;
 }
 
-export const PRUNABLE_COLUMNS =
-  't.id, t.namespace, t.name, t.status, t.finished_at AS finished_at, t.updated_at AS updated_at';
+export const PRUNABLE_COLUMNS = 't.id, t.namespace, t.name, t.status, t.updated_at AS updated_at';
 
 /** `t` (tasks) is one the rule selects. */
 export function ruleWhere(
@@ -66,8 +62,9 @@ export function ruleWhere(
   return where.join(' AND ');
 }
 
-function builder(d: PruneDialect) {
-  const args: unknown[] = [];
+/** Numbered arguments after `preset` (the delete's re-check binds its batch first). */
+export function builder(d: PruneDialect, preset: readonly unknown[] = []) {
+  const args: unknown[] = [...preset];
   const arg = (v: unknown, uuid = false): string => {
     args.push(v);
     return uuid ? d.uuid(args.length) : d.param(args.length);
@@ -90,8 +87,7 @@ export function countSql(d: PruneDialect, r: PruneRule): PruneSql {
   const { args, arg } = builder(d);
   const where = ruleWhere(d, r, arg);
   return {
-    sql: `SELECT t.namespace, t.name, t.status, COUNT(*) AS count, MIN(t.finished_at) AS oldest,
-            MAX(t.finished_at) AS newest
+    sql: `SELECT t.namespace, t.name, t.status, COUNT(*) AS count
           FROM ${d.table('tasks')} t WHERE ${where} GROUP BY t.namespace, t.name, t.status`,
     args,
   };
@@ -105,8 +101,6 @@ export interface CountRow {
   name: string;
   status: string;
   count: number | string;
-  oldest: number | string;
-  newest: number | string;
 }
 
 export function countFromRow(r: CountRow): PruneCount {
@@ -115,8 +109,6 @@ export function countFromRow(r: CountRow): PruneCount {
     name: r.name,
     status: r.status as TaskState,
     count: Number(r.count),
-    oldestFinishedAt: Number(r.oldest),
-    newestFinishedAt: Number(r.newest),
   };
 }
 
@@ -125,7 +117,6 @@ export interface PrunableRow {
   namespace: string;
   name: string;
   status: string;
-  finished_at: number | string;
   updated_at: number | string;
 }
 
@@ -135,7 +126,6 @@ export function prunableFromRow(r: PrunableRow): PrunableTask {
     namespace: r.namespace,
     name: r.name,
     status: r.status as TaskState,
-    finishedAt: Number(r.finished_at),
     updatedAt: Number(r.updated_at),
   };
 }

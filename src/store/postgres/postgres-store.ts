@@ -220,7 +220,7 @@ export class PostgresStore implements port.TaskStore {
   }
 
   getTransitionsFor(taskIds: readonly string[]): Promise<TransitionRecord[]> {
-    return this.pruning.transitionsFor(taskIds);
+    return this.reads.transitionsFor(taskIds);
   }
 
   importTasks(tasks: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }> {

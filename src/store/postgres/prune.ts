@@ -5,6 +5,7 @@
  */
 import type { PruneRule } from '../../core/retention.js';
 import {
+  builder,
   candidatesSql,
   countFromRow,
   countSql,
@@ -20,18 +21,10 @@ import {
 import type { ArchivedTask } from '../../core/archive-format.js';
 import { businessKeys } from '../../core/business-impact.js';
 import { attemptCause } from '../../core/failure-groups.js';
-import type { TransitionRecord } from '../../core/records.js';
-import {
-  ATTEMPT_INSERT,
-  STEP_READ,
-  TASK_INSERT,
-  TASK_TAGS,
-  TRANSITION_LOG_INSERT,
-  type Columns,
-} from '../columns.js';
+import { ATTEMPT_INSERT, STEP_READ, TASK_INSERT, TASK_TAGS, TRANSITION_LOG_INSERT } from '../columns.js';
 import type { StoredTemplateRetention, StoreStats } from '../port.js';
-import { transitionEntries, transitionsFromLog, type TransitionLogRow } from '../rows.js';
-import type { Client, PgPool } from './pool.js';
+import { transitionEntries } from '../rows.js';
+import type { PgPool } from './pool.js';
 import * as sql from './sql.js';
 
 export class PgPrune {
@@ -59,11 +52,8 @@ export class PgPrune {
     if (tasks.length === 0) return Promise.resolve([]);
     const t = this.db.t;
     return this.db.tx(async (c) => {
-      const args: unknown[] = [tasks.map((x) => x.id), tasks.map((x) => x.updatedAt)];
-      const arg = (v: unknown, uuid = false) => {
-        args.push(v);
-        return uuid ? this.dialect.uuid(args.length) : this.dialect.param(args.length);
-      };
+      // $1 and $2 are the batch's ids and the updated_at each was read at; the rule's arguments follow.
+      const { args, arg } = builder(this.dialect, [tasks.map((x) => x.id), tasks.map((x) => x.updatedAt)]);
       const where = ruleWhere(this.dialect, rule, arg);
       const locked = await c.query<{ id: string }>(
         `SELECT t.id FROM ${t('tasks')} t
@@ -98,16 +88,6 @@ export class PgPrune {
     });
   }
 
-  /** Several tasks' transitions in one read, each task's in order. */
-  async transitionsFor(ids: readonly string[]): Promise<TransitionRecord[]> {
-    if (ids.length === 0) return [];
-    const r = await this.db.query<TransitionLogRow>(
-      `SELECT task_id, entries FROM ${this.db.t('transition_log')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, id`,
-      [ids],
-    );
-    return transitionsFromLog(r.rows);
-  }
-
   /**
    * Archived tasks back in, whole and as they were (ids, times, history), in one transaction. A task
    * whose id (or idempotency key) is taken is skipped, not overwritten.
@@ -123,27 +103,31 @@ export class PgPrune {
       );
       const fresh = new Set(ins.rows.map((r) => r.id));
       const mine = list.filter((a) => fresh.has(a.task.id));
-      await this.insertRows(
+      await sql.insertRows(
         c,
+        this.db.t,
         'steps',
         STEP_READ,
         mine.flatMap((a) => a.steps),
       );
-      await this.insertRows(
+      await sql.insertRows(
         c,
+        this.db.t,
         'task_tags',
         TASK_TAGS,
         mine.flatMap((a) => a.task.tags.map((tag) => ({ taskId: a.task.id, tag }))),
         ' ON CONFLICT DO NOTHING',
       );
-      await this.insertRows(
+      await sql.insertRows(
         c,
+        this.db.t,
         'step_attempts',
         ATTEMPT_INSERT,
         mine.flatMap((a) => a.attempts.map((x) => ({ attempt: x, cause: attemptCause(a.task, x) }))),
       );
-      await this.insertRows(
+      await sql.insertRows(
         c,
+        this.db.t,
         'transition_log',
         TRANSITION_LOG_INSERT,
         mine
@@ -160,12 +144,6 @@ export class PgPrune {
         skipped: list.filter((a) => !fresh.has(a.task.id)).map((a) => a.task.id),
       };
     });
-  }
-
-  private async insertRows<R>(c: Client, table: string, cols: Columns<R>, rows: readonly R[], tail = '') {
-    if (rows.length === 0) return;
-    const p = new sql.Params(this.db.t);
-    await c.query(p.insert(table, cols, rows) + tail, p.args);
   }
 
   async templateRetentions(): Promise<StoredTemplateRetention[]> {

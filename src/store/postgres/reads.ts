@@ -54,6 +54,14 @@ export class PgReads {
     return transitionsFromLog((await this.db.query<TransitionLogRow>(this.sql.transitions, [taskId])).rows);
   }
 
+  /** Several tasks' transitions in one read (archiving), each task's in order. */
+  async transitionsFor(ids: readonly string[]): Promise<TransitionRecord[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const r = await this.db.query<TransitionLogRow>(this.sql.transitionsOf, [valid]);
+    return transitionsFromLog(r.rows);
+  }
+
   async listTasks(filter: port.TaskFilter): Promise<port.TaskPage> {
     const w = taskWhere(filter, (n) => `$${n}`, this.db.t('task_tags'), '::uuid');
     const limit = filter.limit ?? 50;

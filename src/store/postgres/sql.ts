@@ -225,6 +225,20 @@ export class Params {
   }
 }
 
+/** A multi-row INSERT of `rows` into `table` in one statement (nothing when there are none). */
+export async function insertRows<R>(
+  c: { query(text: string, values: unknown[]): Promise<unknown> },
+  t: (table: string) => string,
+  table: string,
+  cols: Columns<R>,
+  rows: readonly R[],
+  tail = '',
+): Promise<void> {
+  if (rows.length === 0) return;
+  const p = new Params(t);
+  await c.query(p.insert(table, cols, rows) + tail, p.args);
+}
+
 /**
  * Every statement in a cycle touches a few hundred rows by key. On small and mid-sized tables the default
  * cost model (random_page_cost 4) prefers a sequential scan plus hash join, which costs time in proportion
@@ -286,6 +300,7 @@ export function statements(t: (table: string) => string) {
       ORDER BY task_id, started_at, step_id, attempt`,
     /** $1 task id. */
     transitions: `SELECT task_id, entries FROM ${t('transition_log')} WHERE task_id = $1 ORDER BY id`,
+    transitionsOf: `SELECT task_id, entries FROM ${t('transition_log')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, id`,
     /** A page of tasks newest first, given a WHERE clause (store/task-filter.ts) and the limit's number. */
     listTasks: (where: string, limitParam: number) =>
       `SELECT ${selectList(TASK_COLUMNS, 't')} FROM ${t('tasks')} t ${where} ORDER BY t.id DESC LIMIT $${limitParam}`,

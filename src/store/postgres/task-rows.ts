@@ -26,7 +26,6 @@ import {
   TASK_SET,
   TASK_TAGS,
   TRANSITION_LOG_INSERT,
-  type Columns,
   type UpdateSpec,
 } from '../columns.js';
 import { stepRef, type AsyncCycleIO } from '../cycle.js';
@@ -122,10 +121,11 @@ export class PgTaskRows {
     }
     const steps = fresh.flatMap((d) => d.steps);
     const tags = fresh.flatMap((d) => d.task.tags.map((tag) => ({ taskId: d.task.id, tag })));
-    await this.insertRows(c, 'steps', STEP_INSERT, steps);
-    await this.insertRows(c, 'task_tags', TASK_TAGS, tags, ' ON CONFLICT DO NOTHING');
-    await this.insertRows(
+    await sql.insertRows(c, this.db.t, 'steps', STEP_INSERT, steps);
+    await sql.insertRows(c, this.db.t, 'task_tags', TASK_TAGS, tags, ' ON CONFLICT DO NOTHING');
+    await sql.insertRows(
       c,
+      this.db.t,
       'transition_log',
       TRANSITION_LOG_INSERT,
       fresh.map((d) => ({ taskId: d.task.id, entries: transitionEntries([d.transition]) })),
@@ -143,12 +143,6 @@ export class PgTaskRows {
       }
       return { task: taskFromRow(row), created: false, events: [] };
     });
-  }
-
-  private async insertRows<R>(c: Client, table: string, cols: Columns<R>, rows: readonly R[], tail = '') {
-    if (rows.length === 0) return;
-    const p = new sql.Params(this.db.t);
-    await c.query(p.insert(table, cols, rows) + tail, p.args);
   }
 
   /** Leases this worker no longer holds (cancelled, taken over). */

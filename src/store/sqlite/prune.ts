@@ -11,7 +11,7 @@ import type { PruneRule } from '../../core/retention.js';
 import type { ArchivedTask } from '../../core/archive-format.js';
 import { businessKeys } from '../../core/business-impact.js';
 import { attemptCause } from '../../core/failure-groups.js';
-import type { StepRecord, TransitionRecord } from '../../core/records.js';
+import type { StepRecord } from '../../core/records.js';
 import {
   ATTEMPT_INSERT,
   rowRunner,
@@ -24,9 +24,10 @@ import {
   type NewTransitionLogRow,
 } from '../columns.js';
 import type { StoredTemplateRetention, StoreStats } from '../port.js';
-import { transitionEntries, transitionsFromLog, type TransitionLogRow } from '../rows.js';
+import { transitionEntries } from '../rows.js';
 import { insertSql } from './sql.js';
 import {
+  builder,
   candidatesSql,
   countFromRow,
   countSql,
@@ -76,11 +77,8 @@ export class SqlitePrune {
   delete(tasks: readonly PrunableTask[], rule: PruneRule): string[] {
     if (tasks.length === 0) return [];
     // ?1 and ?2 are the task and the updated_at it was read at; the rule's own arguments follow.
-    const args: unknown[] = [null, null];
-    const where = ruleWhere(DIALECT, rule, (v) => {
-      args.push(v);
-      return `?${args.length}`;
-    });
+    const { args, arg } = builder(DIALECT, [null, null]);
+    const where = ruleWhere(DIALECT, rule, arg);
     const check = this.db.prepare(`SELECT 1 FROM tasks t WHERE t.id = ?1 AND t.updated_at = ?2 AND ${where}`);
     const children = TASK_CHILD_TABLES.map((table) =>
       this.db.prepare(`DELETE FROM ${table} WHERE task_id = ?`),
@@ -136,12 +134,6 @@ export class SqlitePrune {
       }
       return n;
     });
-  }
-
-  /** Several tasks' transitions in one read, each task's in order. */
-  transitionsFor(ids: readonly string[]): TransitionRecord[] {
-    const one = this.db.prepare('SELECT task_id, entries FROM transition_log WHERE task_id = ? ORDER BY id');
-    return ids.flatMap((id) => transitionsFromLog(one.all(id) as TransitionLogRow[]));
   }
 
   /** See the PostgreSQL adapter: whole tasks back in, one transaction, taken ids skipped. */

@@ -130,7 +130,7 @@ export class SqliteStore implements port.TaskStore {
   }
 
   getTransitionsFor(taskIds: readonly string[]): Promise<TransitionRecord[]> {
-    return this.guard(() => this.pruning.transitionsFor(taskIds));
+    return this.guard(() => this.db.transaction(() => taskIds.flatMap((id) => this.reads.transitions(id)))());
   }
 
   importTasks(tasks: readonly ArchivedTask[]): Promise<{ imported: string[]; skipped: string[] }> {
