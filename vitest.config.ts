@@ -27,6 +27,7 @@ const BEHAVIOURAL = [
   'test/browser/triage.test.ts',
   'test/store-contract.test.ts',
   'test/retention.test.ts',
+  'test/analytics.test.ts',
 ];
 /** PostgreSQL-only tests (races, LISTEN/NOTIFY, lost connections). */
 const POSTGRES_ONLY = ['test/postgres.test.ts'];

@@ -8,9 +8,11 @@
 import type { Logger } from 'pino';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { ResolvedOptions } from './config/options.js';
+import type { BusinessImpact } from './core/business-impact.js';
 import type { FailureGroup } from './core/failure-groups.js';
 import type { AttemptRecord, TaskRecord, TaskSnapshot, TransitionRecord } from './core/records.js';
 import type { Redactor } from './core/redact.js';
+import type { StepStats } from './core/step-stats.js';
 import type { StepWait } from './core/step-waits.js';
 import type { TaskDescription } from './core/task-description.js';
 import type { TaskerParts, TaskerSettings } from './engine/create-tasker.js';
@@ -22,6 +24,7 @@ import {
   type RecentPerformance,
   type TaskDetails,
   type TaskQuery,
+  type WindowReport,
   type WorkerView,
 } from './engine/task-reads.js';
 import type { TemplateCatalog } from './engine/template-catalog.js';
@@ -261,6 +264,22 @@ export class Tasker {
    */
   async failureGroups(q: FailureGroupsQuery): Promise<FailureGroupsReport> {
     return this.open.reads.failureGroups(q);
+  }
+
+  /**
+   * What the failed tasks created in a time window cost, by region, customer tier and failing step, as
+   * their templates' business fields say. Aggregated in the store: no task is loaded.
+   */
+  async businessImpact(q: FailureGroupsQuery): Promise<WindowReport & { impact: BusinessImpact }> {
+    return this.open.reads.businessImpact(q);
+  }
+
+  /**
+   * Per template and step of the tasks created in a time window: attempts, duration percentiles, failure
+   * and retry rates, timeouts, ranked by share of the time all steps took. Aggregated in the store.
+   */
+  async bottlenecks(q: FailureGroupsQuery): Promise<WindowReport & { tasks: number; steps: StepStats[] }> {
+    return this.open.reads.bottlenecks(q);
   }
 
   /** One failure group of the window and (up to `limit`) its tasks, the last to fail first. */

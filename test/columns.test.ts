@@ -38,7 +38,10 @@ const TASK: TaskRecord = {
 
 describe('column readers', () => {
   it('read a task insert in column order: JSON as text, null JSON as NULL, computed columns called', () => {
-    const values = rowValues(TASK_INSERT, { task: TASK, keys: { value: 129.5, customer: 'c-9' } });
+    const values = rowValues(TASK_INSERT, {
+      task: TASK,
+      keys: { value: 129.5, customer: 'c-9', region: 'EU', tier: null },
+    });
     const byName = Object.fromEntries(
       names(TASK_INSERT)
         .split(', ')
@@ -55,6 +58,8 @@ describe('column readers', () => {
       started_at: null,
       business_value: 129.5,
       business_customer: 'c-9',
+      business_region: 'EU',
+      business_tier: null,
     });
     expect(JSON.parse(byName.context as string)).toEqual(TASK.context);
     expect(byName.tags).toBe('["web"]');
@@ -62,7 +67,7 @@ describe('column readers', () => {
   });
 
   it('read the same values however they are generated: per-column functions, a writer and a runner', () => {
-    const row = { task: TASK, keys: { value: null, customer: null } };
+    const row = { task: TASK, keys: { value: null, customer: null, region: null, tier: null } };
     const perColumn = TASK_INSERT.map((c) => c.value(row));
     const written: unknown[] = ['before'];
     rowWriter(TASK_INSERT)(row, written);

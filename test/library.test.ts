@@ -113,6 +113,7 @@ describe('library', () => {
         { version: 5, name: 'triage' },
         { version: 6, name: 'transition_log' },
         { version: 7, name: 'retention' },
+        { version: 8, name: 'business_dimensions' },
       ]);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run(
         'from the future',
@@ -120,7 +121,7 @@ describe('library', () => {
       db.close();
       const err = await createTasker({ database: `sqlite:${path}`, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
-      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(7\)/);
+      expect((err as Error).message).toMatch(/schema version 99, newer than this tasker-engine knows \(8\)/);
     },
   );
 

@@ -287,7 +287,7 @@ describe('PostgreSQL store', () => {
     expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
     expect((err as Error).message).toMatch(
       new RegExp(
-        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention with: tasker db migrate`,
+        `is at version 0 \\(not installed\\); this tasker-engine needs ${LATEST_POSTGRES_VERSION}\\. Apply 001_initial, 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention, 010_business_dimensions with: tasker db migrate`,
       ),
     );
   });
@@ -319,7 +319,7 @@ describe('PostgreSQL store', () => {
       const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
       expect((err as Error).message).toMatch(
-        /is at version 1; this tasker-engine needs 9\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention with: tasker db migrate/,
+        /is at version 1; this tasker-engine needs 9\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention, 010_business_dimensions with: tasker db migrate/,
       );
 
       const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });

@@ -81,69 +81,118 @@ function toRecord(map: Map<string, number>, round: (n: number) => number): Recor
   return out;
 }
 
+/** What a task's template's business fields read from its context: kept on the task row at creation. */
+export interface BusinessKeys {
+  value: number | null;
+  customer: string | null;
+  region: string | null;
+  tier: string | null;
+}
+
 /**
- * The value and customer of one task, as its template's business fields read them from its context. Kept
- * on the task row at creation, so failure groups add up money and customers in SQL.
+ * The value, customer, region and tier of one task, as its template's business fields read them from its
+ * context. Kept on the task row at creation, so failure groups and the business-impact report add up
+ * money, customers, regions and tiers in SQL.
  */
 export function businessKeys(
   business: TaskRecord['business'],
   context: Record<string, unknown>,
-): { value: number | null; customer: string | null } {
-  if (!business) return { value: null, customer: null };
+): BusinessKeys {
+  if (!business) return { value: null, customer: null, region: null, tier: null };
   return {
     value: asAmount(readContextField(context, business.valueField)),
     customer: asKey(readContextField(context, business.customerField)),
+    region: asKey(readContextField(context, business.regionField)),
+    tier: asKey(readContextField(context, business.tierField)),
   };
 }
 
-export function categoryKey(failedStep: FailedTaskSample['failedStep']): string {
+export function categoryKey(failedStep: { name: string; errorType: string | null } | null): string {
   return `${failedStep?.name ?? UNKNOWN}:${failedStep?.errorType ?? UNKNOWN}`;
 }
 
-export function summarizeBusinessImpact(samples: readonly FailedTaskSample[]): BusinessImpact {
+/**
+ * Failed tasks counted by what the report breaks them down by: the store aggregates a window's failed
+ * tasks into these rows in SQL (store/analytics-sql.ts), so no task reaches Node.
+ */
+export interface ImpactGroup {
+  region: string | null;
+  tier: string | null;
+  /** The first failing step (by position) of the tasks, null when none recorded one. */
+  step: string | null;
+  errorType: string | null;
+  tasks: number;
+  /** Sum of the tasks' values (a task without a usable value counts 0). */
+  value: number;
+  /** Tasks none of whose business fields held a usable value. */
+  withoutFields: number;
+}
+
+/** Customers of the failed tasks: distinct named ones, and tasks without one (each a customer of its own). */
+export interface ImpactCustomers {
+  named: number;
+  anonymous: number;
+}
+
+/** The report from grouped failed tasks; groups in a stable order give a stable order to ties. */
+export function impactFromGroups(groups: readonly ImpactGroup[], customers: ImpactCustomers): BusinessImpact {
   let revenue = 0;
-  const customers = new Set<string>();
-  let anonymous = 0;
+  let total = 0;
   let withoutFields = 0;
   const regions = new Map<string, number>();
   const tiers = new Map<string, number>();
   const categories = new Map<string, number>();
   const categoryRevenue = new Map<string, number>();
-
-  for (const { task, failedStep } of samples) {
-    const fields = task.business ?? {};
-    const context = task.context ?? {};
-    const rawValue = readContextField(context, fields.valueField);
-    const value = asAmount(rawValue);
-    const region = asKey(readContextField(context, fields.regionField));
-    const tier = asKey(readContextField(context, fields.tierField));
-    const customer = asKey(readContextField(context, fields.customerField));
-    const amount = value ?? 0;
-
-    revenue += amount;
-    if (customer === null) anonymous += 1;
-    else customers.add(customer);
-    if (value === null && region === null && tier === null && customer === null) withoutFields += 1;
-    add(regions, region ?? UNKNOWN, amount);
-    add(tiers, tier ?? UNKNOWN, amount);
-    const category = categoryKey(failedStep);
-    add(categories, category, 1);
-    add(categoryRevenue, category, amount);
+  for (const g of groups) {
+    revenue += g.value;
+    total += g.tasks;
+    withoutFields += g.withoutFields;
+    add(regions, g.region ?? UNKNOWN, g.value);
+    add(tiers, g.tier ?? UNKNOWN, g.value);
+    const category = categoryKey(g.step === null ? null : { name: g.step, errorType: g.errorType });
+    add(categories, category, g.tasks);
+    add(categoryRevenue, category, g.value);
   }
-
   const categoryRecord = toRecord(categories, (n) => n);
   const revenueRecord = Object.create(null) as Record<string, number>;
   for (const k of Object.keys(categoryRecord)) revenueRecord[k] = round2(categoryRevenue.get(k) ?? 0);
   return {
-    totalFailedWorkflows: samples.length,
+    totalFailedWorkflows: total,
     estimatedRevenueLoss: round2(revenue),
-    affectedCustomers: customers.size + anonymous,
+    affectedCustomers: customers.named + customers.anonymous,
     geographicImpact: toRecord(regions, round2),
     customerTierImpact: toRecord(tiers, round2),
     failureCategories: categoryRecord,
     failureCategoryRevenue: revenueRecord,
     tasksWithoutBusinessFields: withoutFields,
   };
+}
+
+/**
+ * The same report from failed tasks held in memory (grouped here as the store groups them in SQL). Ties
+ * keep the order of first appearance.
+ */
+export function summarizeBusinessImpact(samples: readonly FailedTaskSample[]): BusinessImpact {
+  const groups = new Map<string, ImpactGroup>();
+  const customers = new Set<string>();
+  let anonymous = 0;
+  for (const { task, failedStep } of samples) {
+    const k = businessKeys(task.business ?? {}, task.context ?? {});
+    if (k.customer === null) anonymous += 1;
+    else customers.add(k.customer);
+    const step = failedStep?.name ?? null;
+    const errorType = failedStep?.errorType ?? null;
+    const key = JSON.stringify([k.region, k.tier, step, errorType]);
+    let g = groups.get(key);
+    if (!g) {
+      g = { region: k.region, tier: k.tier, step, errorType, tasks: 0, value: 0, withoutFields: 0 };
+      groups.set(key, g);
+    }
+    g.tasks += 1;
+    g.value += k.value ?? 0;
+    if (k.value === null && k.region === null && k.tier === null && k.customer === null) g.withoutFields += 1;
+  }
+  return impactFromGroups([...groups.values()], { named: customers.size, anonymous });
 }
 
 /** Splits "<step>:<error_type>"; step names cannot contain ':' (template validation), error types may. */

@@ -32,38 +32,118 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? 0;
 }
 
-export function stepStats(tasks: readonly TaskRecord[], attempts: readonly AttemptRecord[]): StepStats[] {
-  const taskById = new Map(tasks.map((t) => [t.id, t]));
-  const groups = new Map<string, { t: TaskRecord; step: string; list: AttemptRecord[] }>();
-  for (const a of attempts) {
-    const t = taskById.get(a.taskId);
-    if (!t) continue;
-    const key = JSON.stringify([t.namespace, t.name, a.stepName]);
-    const g = groups.get(key);
-    if (g) g.list.push(a);
-    else groups.set(key, { t, step: a.stepName, list: [a] });
+/**
+ * The attempts of one step of one template that took `durationMs`: a duration histogram, which the store
+ * aggregates in SQL (store/analytics-sql.ts), so percentiles are exact without any attempt reaching Node.
+ */
+export interface StepDurationRow {
+  namespace: string;
+  name: string;
+  step: string;
+  durationMs: number;
+  attempts: number;
+  /** Attempts that failed (retried or final). */
+  failed: number;
+  timeouts: number;
+}
+
+/** How many steps (task × step) of one step of one template ran at least once. */
+export interface StepExecutionRow {
+  namespace: string;
+  name: string;
+  step: string;
+  executions: number;
+}
+
+const groupKey = (r: { namespace: string; name: string; step: string }) =>
+  JSON.stringify([r.namespace, r.name, r.step]);
+
+/** Nearest-rank percentile of a histogram sorted by value: the same rank `percentile` takes. */
+function histogramPercentile(rows: readonly StepDurationRow[], total: number, p: number): number {
+  if (total === 0) return 0;
+  const rank = Math.min(total, Math.max(1, Math.ceil((p / 100) * total)));
+  let seen = 0;
+  for (const r of rows) {
+    seen += r.attempts;
+    if (seen >= rank) return r.durationMs;
   }
-  const rows = [...groups.values()].map(({ t, step, list }) => {
-    const durations = list.map((a) => a.durationMs).sort((x, y) => x - y);
-    const executions = new Set(list.map((a) => `${a.taskId}:${a.stepId}`)).size;
-    const failed = list.filter((a) => a.outcome === 'retry' || a.outcome === 'error').length;
+  return rows[rows.length - 1]?.durationMs ?? 0;
+}
+
+/** The report from duration histograms and execution counts, ranked by total time. */
+export function statsFromHistogram(
+  durations: readonly StepDurationRow[],
+  executions: readonly StepExecutionRow[],
+): StepStats[] {
+  const groups = new Map<string, StepDurationRow[]>();
+  for (const r of durations) {
+    const k = groupKey(r);
+    const list = groups.get(k);
+    if (list) list.push(r);
+    else groups.set(k, [r]);
+  }
+  const runs = new Map(executions.map((e) => [groupKey(e), e.executions]));
+  const rows = [...groups].map(([k, list]): StepStats => {
+    list.sort((a, b) => a.durationMs - b.durationMs);
+    const first = list[0] as StepDurationRow;
+    let attempts = 0;
+    let failed = 0;
+    let timeouts = 0;
+    let totalMs = 0;
+    for (const r of list) {
+      attempts += r.attempts;
+      failed += r.failed;
+      timeouts += r.timeouts;
+      totalMs += r.durationMs * r.attempts;
+    }
+    const ran = runs.get(k) ?? 0;
     return {
-      namespace: t.namespace,
-      name: t.name,
-      step,
-      attempts: list.length,
-      executions,
-      p50Ms: percentile(durations, 50),
-      p95Ms: percentile(durations, 95),
-      p99Ms: percentile(durations, 99),
-      totalMs: durations.reduce((s, d) => s + d, 0),
-      failureRate: list.length ? failed / list.length : 0,
-      retryRate: executions ? (list.length - executions) / executions : 0,
-      timeouts: list.filter((a) => a.errorType === ENGINE_ERROR_TYPES.timeout).length,
+      namespace: first.namespace,
+      name: first.name,
+      step: first.step,
+      attempts,
+      executions: ran,
+      p50Ms: histogramPercentile(list, attempts, 50),
+      p95Ms: histogramPercentile(list, attempts, 95),
+      p99Ms: histogramPercentile(list, attempts, 99),
+      totalMs,
+      failureRate: attempts ? failed / attempts : 0,
+      retryRate: ran ? (attempts - ran) / ran : 0,
+      timeouts,
       shareOfTime: 0,
     };
   });
   const total = rows.reduce((s, r) => s + r.totalMs, 0);
   for (const r of rows) r.shareOfTime = total > 0 ? r.totalMs / total : 0;
   return rows.sort((a, b) => b.totalMs - a.totalMs || a.step.localeCompare(b.step));
+}
+
+/** The same report from tasks and attempts held in memory (grouped here as the store groups them in SQL). */
+export function stepStats(tasks: readonly TaskRecord[], attempts: readonly AttemptRecord[]): StepStats[] {
+  const taskById = new Map(tasks.map((t) => [t.id, t]));
+  const histogram = new Map<string, StepDurationRow>();
+  const ran = new Map<string, { row: StepExecutionRow; steps: Set<string> }>();
+  for (const a of attempts) {
+    const t = taskById.get(a.taskId);
+    if (!t) continue;
+    const at = { namespace: t.namespace, name: t.name, step: a.stepName };
+    const hk = JSON.stringify([t.namespace, t.name, a.stepName, a.durationMs]);
+    let h = histogram.get(hk);
+    if (!h) {
+      h = { ...at, durationMs: a.durationMs, attempts: 0, failed: 0, timeouts: 0 };
+      histogram.set(hk, h);
+    }
+    h.attempts += 1;
+    if (a.outcome === 'retry' || a.outcome === 'error') h.failed += 1;
+    if (a.errorType === ENGINE_ERROR_TYPES.timeout) h.timeouts += 1;
+    const gk = groupKey(at);
+    let r = ran.get(gk);
+    if (!r) {
+      r = { row: { ...at, executions: 0 }, steps: new Set() };
+      ran.set(gk, r);
+    }
+    r.steps.add(`${a.taskId}:${a.stepId}`);
+  }
+  const executions = [...ran.values()].map(({ row, steps }) => ({ ...row, executions: steps.size }));
+  return statsFromHistogram([...histogram.values()], executions);
 }

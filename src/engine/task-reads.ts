@@ -6,13 +6,16 @@
 import type { AttemptRecord, TaskRecord, TaskSnapshot, TransitionRecord } from '../core/records.js';
 import { explainWaits, type StepWait } from '../core/step-waits.js';
 import { describeTask, type TaskDescription } from '../core/task-description.js';
+import { impactFromGroups, type BusinessImpact } from '../core/business-impact.js';
 import type { FailureGroup } from '../core/failure-groups.js';
+import { statsFromHistogram, type StepStats } from '../core/step-stats.js';
 import type { TaskState } from '../core/states.js';
 import { TASK_STATUS_WORDS, taskStateOf, type TaskStatusWord } from '../core/status-words.js';
 import { TaskerError } from '../errors.js';
 import {
   READY_COUNT_CAP,
   type ActiveCounts,
+  type AnalyticsQuery,
   type AuditQuery,
   type AuditRecord,
   type BulkItemRecord,
@@ -210,6 +213,20 @@ export class TaskReads {
     return this.groups.report(checkRange(q));
   }
 
+  /** The business impact of a window's failed tasks, aggregated in the store. */
+  async businessImpact(q: FailureGroupsQuery): Promise<WindowReport & { impact: BusinessImpact }> {
+    const w = windowOf(q, this.now());
+    const { groups, customers } = await this.store.impactGroups(w.query);
+    return { from: w.from, to: w.to, impact: impactFromGroups(groups, customers) };
+  }
+
+  /** Per-step durations, failure and retry rates of a window's tasks, aggregated in the store. */
+  async bottlenecks(q: FailureGroupsQuery): Promise<WindowReport & { tasks: number; steps: StepStats[] }> {
+    const w = windowOf(q, this.now());
+    const { tasks, durations, executions } = await this.store.stepDurations(w.query);
+    return { from: w.from, to: w.to, tasks, steps: statsFromHistogram(durations, executions) };
+  }
+
   async failureGroup(
     fingerprint: string,
     q: FailureGroupsQuery,
@@ -259,6 +276,32 @@ export class TaskReads {
 }
 
 /** A time window's length must be a positive number of milliseconds, at most 31 days. */
+/** The window an analytics report covered: tasks created from `from` (ms) to `to`. */
+export interface WindowReport {
+  from: number;
+  to: number;
+}
+
+function windowOf(q: FailureGroupsQuery, to: number): { from: number; to: number; query: AnalyticsQuery } {
+  const { rangeMs, namespace, name, namespaces } = checkRange(q);
+  for (const [field, v] of [
+    ['namespace', namespace],
+    ['name', name],
+  ] as const)
+    if (v !== undefined && typeof v !== 'string')
+      throw new TaskerError('INVALID_ARGUMENT', `${field}: expected a string, got ${JSON.stringify(v)}`, {
+        field,
+      });
+  if (namespaces != null && (!Array.isArray(namespaces) || namespaces.some((n) => typeof n !== 'string')))
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `namespaces: expected an array of strings or null, got ${JSON.stringify(namespaces)}`,
+      { field: 'namespaces' },
+    );
+  const from = to - rangeMs;
+  return { from, to, query: { from, namespace, name, namespaces } };
+}
+
 function checkRange<Q extends FailureGroupsQuery>(q: Q): Q {
   const r = (q as Partial<FailureGroupsQuery> | null)?.rangeMs;
   if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0 || r > 31 * 86_400_000) {

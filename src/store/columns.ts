@@ -4,6 +4,7 @@
  * …)`) and their values all come from these lists (sqlite/sql.ts, postgres/sql.ts), so adding a column
  * touches one place. JSON columns are bound as text in both dialects (PostgreSQL casts them to jsonb).
  */
+import type { BusinessKeys } from '../core/business-impact.js';
 import type { AttemptRecord, NewStepRecord, StepRecord, TaskRecord } from '../core/records.js';
 import type { StepWrite } from '../core/task-workspace.js';
 import type { WorkerRecord } from './port.js';
@@ -171,13 +172,15 @@ export const TASK_COLUMNS: Columns<TaskRecord> = task(
 /** A task as inserted: its record and the business columns derived from it (core/business-impact.ts). */
 export interface NewTaskRow {
   task: TaskRecord;
-  keys: { value: number | null; customer: string | null };
+  keys: BusinessKeys;
 }
 
 export const TASK_INSERT: Columns<NewTaskRow> = [
   ...on<NewTaskRow, 'task'>(TASK_COLUMNS, 'task'),
   col('business_value', 'float8', (r) => r.keys.value),
   col('business_customer', 'text', (r) => r.keys.customer),
+  col('business_region', 'text', (r) => r.keys.region),
+  col('business_tier', 'text', (r) => r.keys.tier),
 ];
 
 /** What a cycle changes on a task row (each dialect adds its own fence). */

@@ -17,12 +17,23 @@ import type { TaskState } from '../core/states.js';
 import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
 import type { TaskerEvent } from '../events/catalog.js';
 import type { ArchivedTask } from '../core/archive-format.js';
+import type { ImpactCustomers, ImpactGroup } from '../core/business-impact.js';
+import type { StepDurationRow, StepExecutionRow } from '../core/step-stats.js';
 import type { PruneRule } from '../core/retention.js';
 import type * as triage from './port-triage.js';
 import type { PrunableTask, PruneCount } from './prune-sql.js';
 
 export * from './port-triage.js';
 export type { PrunableTask, PruneCount } from './prune-sql.js';
+
+/** The tasks created since `from`, of one namespace/template, within the namespaces a caller may read. */
+export interface AnalyticsQuery {
+  from: number;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  /** null or absent: every namespace. */
+  namespaces?: readonly string[] | null | undefined;
+}
 
 /** How many ready steps to claim and under which limits (see core/cycle-planner.ts). */
 export type ClaimSpec = ClaimRules;
@@ -190,6 +201,12 @@ export interface TaskStore {
    * the running tasks that are stuck now (see store/triage-sql.ts).
    */
   failureGroups(q: triage.FailureGroupQuery): Promise<triage.FailureGroupData>;
+  /** A window's failed tasks counted by region, tier and failing step, in SQL (store/analytics-sql.ts). */
+  impactGroups(q: AnalyticsQuery): Promise<{ groups: ImpactGroup[]; customers: ImpactCustomers }>;
+  /** A window's tasks counted, its attempts as per-step duration histograms and execution counts, in SQL. */
+  stepDurations(
+    q: AnalyticsQuery,
+  ): Promise<{ tasks: number; durations: StepDurationRow[]; executions: StepExecutionRow[] }>;
   /** The tasks of one failure group (not stuck ones: those come with failureGroups), last to fail first. */
   failureGroupTaskIds(q: triage.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
   /** Finished tasks one prune rule (core/retention.ts) selects now, oldest first, at most `limit`. */

@@ -1,18 +1,16 @@
 /**
  * Analytics over the tasks of a time window (created in it): business impact of failures and per-step
- * bottlenecks. Reads at most MAX_TASKS tasks (newest first) and says so when the window holds more.
+ * bottlenecks. The store aggregates the whole window in SQL (store/analytics-sql.ts), so nothing is
+ * sampled: `truncated` stays in the reply for clients that read it, always false.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { recommendations, summarizeBusinessImpact } from '../../core/business-impact.js';
-import type { TaskRecord } from '../../core/records.js';
-import type { TaskState } from '../../core/states.js';
-import { stepStats } from '../../core/step-stats.js';
+import { recommendations } from '../../core/business-impact.js';
 import type { StepTemplate } from '../../core/template.js';
-import type { Tasker } from '../../tasker.js';
+import type { WindowReport } from '../../engine/task-reads.js';
+import type { FailureGroupsQuery } from '../../triage/failure-groups.js';
 import type { ApiContext } from '../plugin.js';
 import { parseRange } from '../params.js';
 
-const MAX_TASKS = 10_000;
 const TEXT = { type: 'string', maxLength: 1000 } as const;
 export const QUERY = {
   type: 'object',
@@ -38,33 +36,18 @@ export interface Query {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const secs = (ms: number) => Math.round(ms) / 1000;
 
-async function tasksInWindow(
-  tasker: Tasker,
-  req: FastifyRequest,
-  q: Query,
-  from: number,
-  status?: TaskState[],
-): Promise<{ tasks: TaskRecord[]; truncated: boolean }> {
+/** The report's window, and the namespaces the caller may read (a limited token reads its own only). */
+function windowOf(req: FastifyRequest, q: Query): FailureGroupsQuery {
   const allowed = req.principal.namespaces;
-  if (allowed !== null && q.namespace !== undefined && !allowed.has(q.namespace))
-    return { tasks: [], truncated: false };
-  const tasks: TaskRecord[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await tasker.listTasks({
-      status,
-      namespace: q.namespace,
-      name: q.name,
-      createdAfter: from,
-      cursor,
-      limit: 1000,
-    });
-    for (const t of page.tasks) if (allowed === null || allowed.has(t.namespace)) tasks.push(t);
-    if (page.nextCursor === null) return { tasks, truncated: false };
-    if (tasks.length >= MAX_TASKS) return { tasks: tasks.slice(0, MAX_TASKS), truncated: true };
-    cursor = page.nextCursor;
-  }
+  return {
+    rangeMs: parseRange('time_range', q.time_range, '1h'),
+    namespace: q.namespace,
+    name: q.name,
+    namespaces: allowed === null ? null : [...allowed],
+  };
 }
+
+const span = (r: WindowReport) => `${new Date(r.from).toISOString()} to ${new Date(r.to).toISOString()}`;
 
 export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
   return async (app) => {
@@ -76,29 +59,20 @@ export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       },
       async (req) => {
         const q = req.query;
-        const to = Date.now();
-        const from = to - parseRange('time_range', q.time_range, '1h');
-        const { tasks, truncated } = await tasksInWindow(tasker, req, q, from, ['error']);
-        const details = [];
-        for (let i = 0; i < tasks.length; i += 500)
-          details.push(...(await tasker.describeTasks(tasks.slice(i, i + 500).map((t) => t.id))));
-        const samples = details.map((d) => {
-          const failed = d.steps.find((s) => s.status === 'error');
-          return {
-            task: d.task,
-            failedStep: failed
-              ? { name: failed.name, errorType: failed.errorType, errorMessage: failed.errorMessage }
-              : null,
-          };
-        });
-        const impact = summarizeBusinessImpact(samples);
+        const report = await tasker.businessImpact(windowOf(req, q));
+        const impact = report.impact;
+        // Recommendations name each failing step's retry budget and timeout: its template in the catalog.
         const stepTemplates = new Map<string, StepTemplate>();
-        for (const d of details) {
-          const t = tasker.catalog.find(d.task.namespace, d.task.name, d.task.version);
-          for (const s of t?.steps ?? []) if (!stepTemplates.has(s.name)) stepTemplates.set(s.name, s);
+        for (const t of tasker.catalog.list()) {
+          if (
+            (q.namespace !== undefined && t.namespace !== q.namespace) ||
+            (q.name !== undefined && t.name !== q.name)
+          )
+            continue;
+          for (const s of t.steps) if (!stepTemplates.has(s.name)) stepTemplates.set(s.name, s);
         }
         return {
-          time_range: `${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
+          time_range: span(report),
           namespace: q.namespace ?? null,
           ...(q.name !== undefined ? { name: q.name } : {}),
           impact_analysis: {
@@ -111,8 +85,8 @@ export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
           },
           recommendations: recommendations(impact, stepTemplates),
           sample: {
-            tasks_examined: tasks.length,
-            truncated,
+            tasks_examined: impact.totalFailedWorkflows,
+            truncated: false,
             tasks_without_business_fields: impact.tasksWithoutBusinessFields,
           },
         };
@@ -130,15 +104,10 @@ export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
       },
       async (req) => {
         const q = req.query;
-        const to = Date.now();
-        const from = to - parseRange('time_range', q.time_range, '1h');
-        const { tasks, truncated } = await tasksInWindow(tasker, req, q, from);
-        const attempts = [];
-        for (let i = 0; i < tasks.length; i += 500)
-          attempts.push(...(await tasker.attemptsOf(tasks.slice(i, i + 500).map((t) => t.id))));
-        const stats = stepStats(tasks, attempts);
+        const report = await tasker.bottlenecks(windowOf(req, q));
+        const stats = report.steps;
         return {
-          time_range: `${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
+          time_range: span(report),
           namespace: q.namespace ?? null,
           ...(q.name !== undefined ? { name: q.name } : {}),
           steps: stats.map((s, i) => ({
@@ -157,7 +126,7 @@ export function analyticsRoutes({ tasker }: ApiContext): FastifyPluginAsync {
             retry_rate: round2(s.retryRate),
             timeouts: s.timeouts,
           })),
-          sample: { tasks_examined: tasks.length, truncated },
+          sample: { tasks_examined: report.tasks, truncated: false },
         };
       },
     );

@@ -265,6 +265,15 @@ CREATE TABLE {schema}.template_retention (
 );
 `,
   },
+  {
+    version: 10,
+    name: 'business_dimensions',
+    // See the SQLite migration of the same name. Adding a nullable column without a default rewrites nothing.
+    sql: `
+ALTER TABLE {schema}.tasks ADD COLUMN business_region text;
+ALTER TABLE {schema}.tasks ADD COLUMN business_tier text;
+`,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

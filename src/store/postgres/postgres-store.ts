@@ -19,6 +19,7 @@ import type { TaskerEvent } from '../../events/catalog.js';
 import { isUuid } from '../cursor.js';
 import { runCycleAsync } from '../cycle.js';
 import type * as port from '../port.js';
+import { PgAnalytics } from './analytics.js';
 import { resolvePostgres, type PostgresOptions } from './connect.js';
 import { changePayloads, channelName, listenOn, parseChangePayload } from './listen.js';
 import { NulSafeClient } from './nul-safe-client.js';
@@ -40,6 +41,7 @@ export class PostgresStore implements port.TaskStore {
   private readonly rows: PgTaskRows;
   private readonly reads: PgReads;
   private readonly triage: PgTriage;
+  private readonly analytics: PgAnalytics;
   private readonly pruning: PgPrune;
 
   private constructor(
@@ -55,6 +57,7 @@ export class PostgresStore implements port.TaskStore {
     this.rows = new PgTaskRows(this.db, this.channel, random);
     this.reads = new PgReads(this.db);
     this.triage = new PgTriage(this.db);
+    this.analytics = new PgAnalytics(this.db);
     this.pruning = new PgPrune(this.db);
   }
 
@@ -197,6 +200,14 @@ export class PostgresStore implements port.TaskStore {
 
   failureGroupTaskIds(q: port.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
     return this.triage.failureGroupTaskIds(q, fingerprint, limit);
+  }
+
+  impactGroups(q: port.AnalyticsQuery): ReturnType<port.TaskStore['impactGroups']> {
+    return this.analytics.impactGroups(q);
+  }
+
+  stepDurations(q: port.AnalyticsQuery): ReturnType<port.TaskStore['stepDurations']> {
+    return this.analytics.stepDurations(q);
   }
 
   findPrunable(rule: PruneRule, limit: number): Promise<port.PrunableTask[]> {

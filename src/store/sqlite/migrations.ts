@@ -250,6 +250,17 @@ CREATE TABLE template_retention (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'business_dimensions',
+    // The region and tier a task's business fields read from its context at creation, beside its value and
+    // customer (migration 5), so the business-impact report groups a window's failed tasks in SQL. Tasks
+    // created before this migration have neither: the report counts them under "unknown".
+    sql: `
+ALTER TABLE tasks ADD COLUMN business_region TEXT;
+ALTER TABLE tasks ADD COLUMN business_tier TEXT;
+`,
+  },
 ];
 
 export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);

@@ -13,6 +13,7 @@ import { TaskerError } from '../../errors.js';
 import type { TaskerEvent } from '../../events/catalog.js';
 import { runCycle } from '../cycle.js';
 import type * as port from '../port.js';
+import { SqliteAnalytics } from './analytics.js';
 import { migrateSqlite, sqliteSchemaStatus } from './migrate.js';
 import { mapSqliteError, openSqlite, type SqliteOptions } from './open.js';
 import { SqlitePrune } from './prune.js';
@@ -30,6 +31,7 @@ export class SqliteStore implements port.TaskStore {
   private readonly rows: SqliteTaskRows;
   private readonly reads: SqliteReads;
   private readonly triage: SqliteTriage;
+  private readonly analytics: SqliteAnalytics;
   private readonly pruning: SqlitePrune;
 
   private constructor(db: Database.Database, location: string, random: () => number) {
@@ -39,6 +41,7 @@ export class SqliteStore implements port.TaskStore {
     this.rows = new SqliteTaskRows(db, random);
     this.reads = new SqliteReads(db);
     this.triage = new SqliteTriage(db);
+    this.analytics = new SqliteAnalytics(db);
     this.pruning = new SqlitePrune(db, (fn) => this.rows.tx(fn));
   }
 
@@ -99,6 +102,14 @@ export class SqliteStore implements port.TaskStore {
 
   failureGroupTaskIds(q: port.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {
     return this.guard(() => this.triage.failureGroupTaskIds(q, fingerprint, limit));
+  }
+
+  impactGroups(q: port.AnalyticsQuery): ReturnType<port.TaskStore['impactGroups']> {
+    return this.guard(() => this.analytics.impactGroups(q));
+  }
+
+  stepDurations(q: port.AnalyticsQuery): ReturnType<port.TaskStore['stepDurations']> {
+    return this.guard(() => this.analytics.stepDurations(q));
   }
 
   findPrunable(rule: PruneRule, limit: number): Promise<port.PrunableTask[]> {
