@@ -18,13 +18,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { stringify, parse } from 'yaml';
 import { handlers as checkout } from '../examples/checkout/handlers.js';
 import { makeOrder, seededRandom } from '../examples/checkout/orders.js';
 import { serve } from '../src/api/server.js';
 import { createTasker, loadTemplateSource, type TaskTemplate } from '../src/index.js';
 import { packageInfo } from '../src/package-root.js';
+import { firstPaint, newPage } from './browser.js';
 import { median } from './stats.js';
 
 const HELP = `usage: npm run bench:console -- [options]
@@ -73,40 +74,6 @@ function bundleReport(): string {
     if (f.endsWith('.css')) css += gz;
   }
   return `bundle: JavaScript ${fmt(js / 1024, 1)} KB gzipped (budget 350 KB), CSS ${fmt(css / 1024, 1)} KB`;
-}
-
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  return page;
-}
-
-/**
- * ms from navigation start to the first element matching `selector` in the page, read from the page's own
- * clock (a MutationObserver installed before any script runs): Playwright's waitFor polls at up to 500 ms
- * intervals and would add that to the figure. Also the browser's first-contentful-paint.
- */
-async function firstPaint(
-  browser: Browser,
-  url: string,
-  selector: string,
-): Promise<{ ms: number; fcp: number }> {
-  const page = await newPage(browser);
-  try {
-    await page.addInitScript(
-      `window.__seenAt = null; new MutationObserver(() => { if (window.__seenAt === null && document.querySelector(${JSON.stringify(selector)})) window.__seenAt = performance.now(); }).observe(document, { subtree: true, childList: true, attributes: true });`,
-    );
-    await page.goto(url, { waitUntil: 'commit' });
-    await page.locator(selector).first().waitFor();
-    const ms = await page.evaluate<number>('window.__seenAt');
-    const fcp = await page.evaluate<number>(
-      "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN",
-    );
-    return { ms, fcp };
-  } finally {
-    await page.context().close();
-  }
 }
 
 async function poll(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {

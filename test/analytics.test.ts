@@ -131,6 +131,11 @@ describe('analytics aggregated in the store', () => {
       expect.arrayContaining(['EU', 'US', '7', 'unknown']),
     );
     expect(all.steps.some((s) => s.attempts > s.executions)).toBe(true);
+    // Executions count first attempts: the same as the distinct steps that ran.
+    const ran = new Map<string, Set<number>>();
+    for (const a of await tasker.attemptsOf([...shop, ...ops]))
+      ran.set(a.stepName, (ran.get(a.stepName) ?? new Set()).add(a.stepId));
+    for (const s of all.steps) expect(s.executions).toBe(ran.get(s.step)?.size);
 
     const impact = await tasker.businessImpact({ rangeMs: HOUR });
     expect(impact.to - impact.from).toBe(HOUR);

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { buildServer } from '../src/fastify.js';
 import { TaskerError } from '../src/index.js';
 import { compileRetention } from '../src/config/retention.js';
 import { formatDuration, parseDuration } from '../src/core/duration.js';
@@ -391,6 +392,27 @@ describe('pruning in workers', () => {
     const keep = await tasker.getTask(ids.keep);
     expect(stats.oldestTaskCreatedAt).toBe(keep.task.createdAt);
     expect(text).toContain(`tasker_oldest_task_timestamp_seconds ${keep.task.createdAt / 1000}`);
+    // The same, as /tasker/health reports it.
+    const app = await buildServer(tasker, { processMetrics: false });
+    try {
+      const health = (await app.inject({ url: '/tasker/health' })).json<{
+        checks: { retention: Record<string, unknown> };
+      }>();
+      const retention = health.checks.retention;
+      expect(retention).toMatchObject({
+        status: 'healthy',
+        pruning: 'in_workers',
+        keep: { completed: '7d', failed: '30d', cancelled: '7d', audit: '365d' },
+        last_prune_at: new Date(last?.at ?? 0).toISOString(),
+        last_pruned_tasks: 4,
+        oldest_task_created_at: new Date(keep.task.createdAt).toISOString(),
+      });
+      expect(retention.store_size_bytes).toBeGreaterThan(10_000);
+      // The schedule runs on the process's timers, not on the engine's (moved) clock.
+      expect(Date.parse(String(retention.next_prune_at))).toBeGreaterThan(Date.now() - 1000);
+    } finally {
+      await app.close();
+    }
     await tasker.stop(1);
     expect(tasker.retentionStatus().nextAt).toBeNull();
     s.release();

@@ -45,13 +45,10 @@ export interface StepDurationRow {
   /** Attempts that failed (retried or final). */
   failed: number;
   timeouts: number;
-}
-
-/** How many steps (task × step) of one step of one template ran at least once. */
-export interface StepExecutionRow {
-  namespace: string;
-  name: string;
-  step: string;
+  /**
+   * First attempts: each step (task × step) that ran has exactly one, since attempt numbers start at 1
+   * and are never reset, so their sum over a step's rows is its executions.
+   */
   executions: number;
 }
 
@@ -71,10 +68,7 @@ function histogramPercentile(rows: readonly StepDurationRow[], total: number, p:
 }
 
 /** The report from duration histograms and execution counts, ranked by total time. */
-export function statsFromHistogram(
-  durations: readonly StepDurationRow[],
-  executions: readonly StepExecutionRow[],
-): StepStats[] {
+export function statsFromHistogram(durations: readonly StepDurationRow[]): StepStats[] {
   const groups = new Map<string, StepDurationRow[]>();
   for (const r of durations) {
     const k = groupKey(r);
@@ -82,21 +76,21 @@ export function statsFromHistogram(
     if (list) list.push(r);
     else groups.set(k, [r]);
   }
-  const runs = new Map(executions.map((e) => [groupKey(e), e.executions]));
-  const rows = [...groups].map(([k, list]): StepStats => {
+  const rows = [...groups.values()].map((list): StepStats => {
     list.sort((a, b) => a.durationMs - b.durationMs);
     const first = list[0] as StepDurationRow;
     let attempts = 0;
     let failed = 0;
     let timeouts = 0;
     let totalMs = 0;
+    let ran = 0;
     for (const r of list) {
+      ran += r.executions;
       attempts += r.attempts;
       failed += r.failed;
       timeouts += r.timeouts;
       totalMs += r.durationMs * r.attempts;
     }
-    const ran = runs.get(k) ?? 0;
     return {
       namespace: first.namespace,
       name: first.name,
@@ -122,28 +116,28 @@ export function statsFromHistogram(
 export function stepStats(tasks: readonly TaskRecord[], attempts: readonly AttemptRecord[]): StepStats[] {
   const taskById = new Map(tasks.map((t) => [t.id, t]));
   const histogram = new Map<string, StepDurationRow>();
-  const ran = new Map<string, { row: StepExecutionRow; steps: Set<string> }>();
   for (const a of attempts) {
     const t = taskById.get(a.taskId);
     if (!t) continue;
-    const at = { namespace: t.namespace, name: t.name, step: a.stepName };
     const hk = JSON.stringify([t.namespace, t.name, a.stepName, a.durationMs]);
     let h = histogram.get(hk);
     if (!h) {
-      h = { ...at, durationMs: a.durationMs, attempts: 0, failed: 0, timeouts: 0 };
+      h = {
+        namespace: t.namespace,
+        name: t.name,
+        step: a.stepName,
+        durationMs: a.durationMs,
+        attempts: 0,
+        failed: 0,
+        timeouts: 0,
+        executions: 0,
+      };
       histogram.set(hk, h);
     }
     h.attempts += 1;
     if (a.outcome === 'retry' || a.outcome === 'error') h.failed += 1;
     if (a.errorType === ENGINE_ERROR_TYPES.timeout) h.timeouts += 1;
-    const gk = groupKey(at);
-    let r = ran.get(gk);
-    if (!r) {
-      r = { row: { ...at, executions: 0 }, steps: new Set() };
-      ran.set(gk, r);
-    }
-    r.steps.add(`${a.taskId}:${a.stepId}`);
+    if (a.attempt === 1) h.executions += 1;
   }
-  const executions = [...ran.values()].map(({ row, steps }) => ({ ...row, executions: steps.size }));
-  return statsFromHistogram([...histogram.values()], executions);
+  return statsFromHistogram([...histogram.values()]);
 }

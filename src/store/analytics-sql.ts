@@ -6,8 +6,9 @@
  */
 import { ENGINE_ERROR_TYPES } from '../core/outcomes.js';
 import type { ImpactCustomers, ImpactGroup } from '../core/business-impact.js';
-import type { StepDurationRow, StepExecutionRow } from '../core/step-stats.js';
+import type { StepDurationRow } from '../core/step-stats.js';
 import type { AnalyticsQuery } from './port.js';
+import { uuidv7Floor } from './cursor.js';
 import { taskWhere } from './task-filter.js';
 
 export interface AnalyticsDialect {
@@ -54,15 +55,22 @@ function windowWhere(d: AnalyticsDialect, q: AnalyticsQuery, status?: 'error'): 
  */
 export function impactGroupsSql(d: AnalyticsDialect, q: AnalyticsQuery): AnalyticsSql {
   const w = windowWhere(d, q, 'error');
-  const sql = `SELECT t.business_region AS region, t.business_tier AS tier, s.name AS step,
-      s.error_type AS error_type, COUNT(*) AS tasks, SUM(COALESCE(t.business_value, 0)) AS value,
-      SUM(CASE WHEN t.business_value IS NULL AND t.business_region IS NULL AND t.business_tier IS NULL
-        AND t.business_customer IS NULL THEN 1 ELSE 0 END) AS without_fields
-    FROM ${d.table('tasks')} t
-    LEFT JOIN ${d.table('steps')} s ON s.task_id = t.id AND s.status = 'error' AND s.position = (
-      SELECT MIN(s2.position) FROM ${d.table('steps')} s2 WHERE s2.task_id = t.id AND s2.status = 'error')
-    ${w.sql}
-    GROUP BY t.business_region, t.business_tier, s.name, s.error_type`;
+  // The first failing step of each failed task: a correlated lookup by task id (the steps' unique key
+  // starts with it) per failed task, which both stores run as a short index range; a join with a MIN()
+  // subquery made PostgreSQL hash the whole steps table.
+  const first = (col: string) =>
+    `(SELECT s.${col} FROM ${d.table('steps')} s WHERE s.task_id = t.id AND s.status = 'error'
+      ORDER BY s.position LIMIT 1)`;
+  const sql = `SELECT f.region, f.tier, f.step, f.error_type, COUNT(*) AS tasks, SUM(f.value) AS value,
+      SUM(f.bare) AS without_fields
+    FROM (
+      SELECT t.business_region AS region, t.business_tier AS tier, COALESCE(t.business_value, 0) AS value,
+        CASE WHEN t.business_value IS NULL AND t.business_region IS NULL AND t.business_tier IS NULL
+          AND t.business_customer IS NULL THEN 1 ELSE 0 END AS bare,
+        ${first('name')} AS step, ${first('error_type')} AS error_type
+      FROM ${d.table('tasks')} t ${w.sql}
+    ) f
+    GROUP BY f.region, f.tier, f.step, f.error_type`;
   return { sql, args: w.args };
 }
 
@@ -77,32 +85,29 @@ export function impactCustomersSql(d: AnalyticsDialect, q: AnalyticsQuery): Anal
 
 const TIMEOUT = `'${ENGINE_ERROR_TYPES.timeout.replaceAll("'", "''")}'`;
 
-/** The window's attempts as a duration histogram per template and step (core/step-stats.ts). */
+/**
+ * The window's attempts as a duration histogram per template and step (core/step-stats.ts), and the
+ * window's task count, in one statement. A step that ran has an attempt 1 (attempt numbers are never
+ * reset), so first attempts count executions without a second pass for COUNT(DISTINCT step_id). The
+ * count comes as the one row whose namespace is NULL.
+ */
 export function stepDurationsSql(d: AnalyticsDialect, q: AnalyticsQuery): AnalyticsSql {
   const w = windowWhere(d, q);
-  const sql = `SELECT t.namespace, t.name, a.step_name AS step, a.duration_ms, COUNT(*) AS attempts,
+  // The window's tasks first (a primary-key range), then each one's attempts, with the attempts' own
+  // bound (their key starts with the task id): otherwise SQLite reads attempts first and looks up each
+  // one's task (twice the B-tree searches), and PostgreSQL may read every attempt. The duration leads the
+  // grouping key: sorting ~400,000 rows compares integers first, 15 % faster on SQLite.
+  const sql = `WITH w AS MATERIALIZED (SELECT t.id, t.namespace, t.name FROM ${d.table('tasks')} t ${w.sql})
+    SELECT w.namespace, w.name, a.step_name AS step, a.duration_ms, COUNT(*) AS attempts,
       SUM(CASE WHEN a.outcome IN ('retry', 'error') THEN 1 ELSE 0 END) AS failed,
-      SUM(CASE WHEN a.error_type = ${TIMEOUT} THEN 1 ELSE 0 END) AS timeouts
-    FROM ${d.table('tasks')} t JOIN ${d.table('step_attempts')} a ON a.task_id = t.id
-    ${w.sql}
-    GROUP BY t.namespace, t.name, a.step_name, a.duration_ms`;
-  return { sql, args: w.args };
-}
-
-/** How many tasks the window holds. */
-export function windowCountSql(d: AnalyticsDialect, q: AnalyticsQuery): AnalyticsSql {
-  const w = windowWhere(d, q);
-  return { sql: `SELECT COUNT(*) AS n FROM ${d.table('tasks')} t ${w.sql}`, args: w.args };
-}
-
-/** How many of the window's steps ran at least once, per template and step. */
-export function stepExecutionsSql(d: AnalyticsDialect, q: AnalyticsQuery): AnalyticsSql {
-  const w = windowWhere(d, q);
-  const sql = `SELECT t.namespace, t.name, a.step_name AS step, COUNT(DISTINCT a.step_id) AS executions
-    FROM ${d.table('tasks')} t JOIN ${d.table('step_attempts')} a ON a.task_id = t.id
-    ${w.sql}
-    GROUP BY t.namespace, t.name, a.step_name`;
-  return { sql, args: w.args };
+      SUM(CASE WHEN a.error_type = ${TIMEOUT} THEN 1 ELSE 0 END) AS timeouts,
+      SUM(CASE WHEN a.attempt = 1 THEN 1 ELSE 0 END) AS executions
+    FROM w CROSS JOIN ${d.table('step_attempts')} a
+    WHERE a.task_id = w.id AND a.task_id >= ${d.param(w.args.length + 1)}${d.uuidCast}
+    GROUP BY a.duration_ms, a.step_name, w.name, w.namespace
+    UNION ALL
+    SELECT NULL, NULL, NULL, 0, COUNT(*), 0, 0, 0 FROM w`;
+  return { sql, args: [...w.args, uuidv7Floor(q.from)] };
 }
 
 /** Rows as the drivers return them: PostgreSQL's bigint and numeric sums come back as strings. */
@@ -117,19 +122,13 @@ export interface ImpactGroupRow {
 }
 
 export interface StepDurationSqlRow {
-  namespace: string;
-  name: string;
-  step: string;
+  namespace: string | null;
+  name: string | null;
+  step: string | null;
   duration_ms: number | string;
   attempts: number | string;
   failed: number | string;
   timeouts: number | string;
-}
-
-export interface StepExecutionSqlRow {
-  namespace: string;
-  name: string;
-  step: string;
   executions: number | string;
 }
 
@@ -163,14 +162,18 @@ export function impactFromRows(
   };
 }
 
-export function durationsFromRows(
-  tasks: { n: number | string } | undefined,
-  durations: readonly StepDurationSqlRow[],
-  executions: readonly StepExecutionSqlRow[],
-): { tasks: number; durations: StepDurationRow[]; executions: StepExecutionRow[] } {
-  return {
-    tasks: num(tasks?.n ?? 0),
-    durations: durations.map((r) => ({
+export function durationsFromRows(rows: readonly StepDurationSqlRow[]): {
+  tasks: number;
+  durations: StepDurationRow[];
+} {
+  let tasks = 0;
+  const durations: StepDurationRow[] = [];
+  for (const r of rows) {
+    if (r.namespace === null || r.name === null || r.step === null) {
+      tasks = num(r.attempts);
+      continue;
+    }
+    durations.push({
       namespace: r.namespace,
       name: r.name,
       step: r.step,
@@ -178,12 +181,8 @@ export function durationsFromRows(
       attempts: num(r.attempts),
       failed: num(r.failed),
       timeouts: num(r.timeouts),
-    })),
-    executions: executions.map((r) => ({
-      namespace: r.namespace,
-      name: r.name,
-      step: r.step,
       executions: num(r.executions),
-    })),
-  };
+    });
+  }
+  return { tasks, durations };
 }

@@ -18,7 +18,7 @@ import type { OutcomeResult, TaskWorkspace } from '../core/task-workspace.js';
 import type { TaskerEvent } from '../events/catalog.js';
 import type { ArchivedTask } from '../core/archive-format.js';
 import type { ImpactCustomers, ImpactGroup } from '../core/business-impact.js';
-import type { StepDurationRow, StepExecutionRow } from '../core/step-stats.js';
+import type { StepDurationRow } from '../core/step-stats.js';
 import type { PruneRule } from '../core/retention.js';
 import type * as triage from './port-triage.js';
 import type { PrunableTask, PruneCount } from './prune-sql.js';
@@ -203,10 +203,8 @@ export interface TaskStore {
   failureGroups(q: triage.FailureGroupQuery): Promise<triage.FailureGroupData>;
   /** A window's failed tasks counted by region, tier and failing step, in SQL (store/analytics-sql.ts). */
   impactGroups(q: AnalyticsQuery): Promise<{ groups: ImpactGroup[]; customers: ImpactCustomers }>;
-  /** A window's tasks counted, its attempts as per-step duration histograms and execution counts, in SQL. */
-  stepDurations(
-    q: AnalyticsQuery,
-  ): Promise<{ tasks: number; durations: StepDurationRow[]; executions: StepExecutionRow[] }>;
+  /** A window's tasks counted, and its attempts as per-step duration histograms, in SQL. */
+  stepDurations(q: AnalyticsQuery): Promise<{ tasks: number; durations: StepDurationRow[] }>;
   /** The tasks of one failure group (not stuck ones: those come with failureGroups), last to fail first. */
   failureGroupTaskIds(q: triage.FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]>;
   /** Finished tasks one prune rule (core/retention.ts) selects now, oldest first, at most `limit`. */

@@ -1,4 +1,4 @@
-/** The SQLite side of the analytics reads (store/analytics-sql.ts), in one read transaction each. */
+/** The SQLite side of the analytics reads (store/analytics-sql.ts); the impact's two in one transaction. */
 import type Database from 'better-sqlite3';
 import * as a from '../analytics-sql.js';
 import type * as port from '../port.js';
@@ -22,12 +22,6 @@ export class SqliteAnalytics {
   }
 
   stepDurations(q: port.AnalyticsQuery): Awaited<ReturnType<port.TaskStore['stepDurations']>> {
-    return this.db.transaction(() =>
-      a.durationsFromRows(
-        this.all<{ n: number }>(a.windowCountSql(DIALECT, q))[0],
-        this.all<a.StepDurationSqlRow>(a.stepDurationsSql(DIALECT, q)),
-        this.all<a.StepExecutionSqlRow>(a.stepExecutionsSql(DIALECT, q)),
-      ),
-    )();
+    return a.durationsFromRows(this.all<a.StepDurationSqlRow>(a.stepDurationsSql(DIALECT, q)));
   }
 }
