@@ -319,7 +319,7 @@ describe('PostgreSQL store', () => {
       const err = await createTasker({ database, logger: false }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_VERSION_MISMATCH' });
       expect((err as Error).message).toMatch(
-        /is at version 1; this tasker-engine needs 9\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention, 010_business_dimensions with: tasker db migrate/,
+        /is at version 1; this tasker-engine needs 10\. Apply 002_task_revision, 003_task_list_indexes, 004_telemetry, 005_console, 006_triage, 007_task_fillfactor, 008_transition_log, 009_retention, 010_business_dimensions with: tasker db migrate/,
       );
 
       const { tasker } = await startEngine(ONE, { ok: () => 1 }, { database });

@@ -55,9 +55,8 @@ function windowWhere(d: AnalyticsDialect, q: AnalyticsQuery, status?: 'error'): 
  */
 export function impactGroupsSql(d: AnalyticsDialect, q: AnalyticsQuery): AnalyticsSql {
   const w = windowWhere(d, q, 'error');
-  // The first failing step of each failed task: a correlated lookup by task id (the steps' unique key
-  // starts with it) per failed task, which both stores run as a short index range; a join with a MIN()
-  // subquery made PostgreSQL hash the whole steps table.
+  // The first failing step of each failed task: a correlated lookup by task id per failed task (the
+  // steps' unique key starts with it), a short index range on both stores.
   const first = (col: string) =>
     `(SELECT s.${col} FROM ${d.table('steps')} s WHERE s.task_id = t.id AND s.status = 'error'
       ORDER BY s.position LIMIT 1)`;
@@ -95,7 +94,7 @@ export function stepDurationsSql(d: AnalyticsDialect, q: AnalyticsQuery): Analyt
   const w = windowWhere(d, q);
   // The window's tasks first (a primary-key range), then each one's attempts, with the attempts' own
   // bound (their key starts with the task id): otherwise SQLite reads attempts first and looks up each
-  // one's task (twice the B-tree searches), and PostgreSQL may read every attempt. The duration leads the
+  // one's task (twice the B-tree searches, 10-20 % slower). The duration leads the
   // grouping key: sorting ~400,000 rows compares integers first, 15 % faster on SQLite.
   const sql = `WITH w AS MATERIALIZED (SELECT t.id, t.namespace, t.name FROM ${d.table('tasks')} t ${w.sql})
     SELECT w.namespace, w.name, a.step_name AS step, a.duration_ms, COUNT(*) AS attempts,

@@ -341,8 +341,11 @@ export interface WorkerRecord {
   handlers: string[];
 }
 
-/** Where ready-step counts stop ("10,000+ ready"): counting further tells an operator nothing more. */
-export const READY_COUNT_CAP = 10_000;
+/**
+ * Where ready-step counts stop ("1,000+ ready"): counting further tells an operator nothing more, and
+ * every detail of a waiting task counts (at 10,000, 10-25 ms of PostgreSQL a detail with a deep queue).
+ */
+export const READY_COUNT_CAP = 1_000;
 
 /** Registry rows of workers that ended longer ago than this are deleted. */
 export const WORKER_ROW_RETENTION_MS = 24 * 3_600_000;

@@ -40,7 +40,6 @@ import {
   type UnfinishedStepRow,
 } from '../triage-sql.js';
 import { driveAsync } from '../drive.js';
-import { PLANNER } from './analytics.js';
 import type { Client, PgPool } from './pool.js';
 
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
@@ -79,7 +78,6 @@ export class PgTriage {
   async failureGroups(q: FailureGroupQuery): Promise<FailureGroupData> {
     // One snapshot for all five reads, so the groups and their details agree.
     return this.tx(async (c) => {
-      await c.query(PLANNER);
       const all = async <R extends pg.QueryResultRow>(s: Sql) => (await c.query<R>(s.sql, s.args)).rows;
       const d = this.dialect;
       const { groups, truncated } = await driveAsync(groupReads(d, q), all);
