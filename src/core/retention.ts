@@ -100,14 +100,3 @@ export function retentionClass(value: unknown, field: string): RetentionClass {
     { field, value },
   );
 }
-
-/**
- * The smallest UUIDv7 of the millisecond `ms`. Task ids are UUIDv7 taken at creation, and a task finishes
- * after it was created, so every task a rule selects has an id below the bound of its `finishedBefore`:
- * the bound turns "finished long ago" into an index range instead of a walk over every finished task.
- * (An id is never older than its task's creation, so a clock stepping back can only keep a task longer.)
- */
-export function uuidFloor(ms: number): string {
-  const h = Math.max(0, Math.min(ms, 0xffffffffffff)).toString(16).padStart(12, '0');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
-}

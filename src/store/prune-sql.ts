@@ -1,12 +1,13 @@
 /**
  * The prune statements' shared parts (both adapters): which tasks a rule selects (core/retention.ts), as
  * an index range. A policy rule reads tasks_status (status, id), a template's rule tasks_template_status
- * (namespace, name, status, id); either way the id bound (uuidFloor of the rule's cutoff) ends the range
+ * (namespace, name, status, id); either way the id bound (uuidv7Floor of the rule's cutoff) ends the range
  * at tasks created before the cutoff, so a prune that finds nothing to do reads nothing. A task that a
  * running bulk job has yet to act on is never selected (bulk_jobs_running, then the job's task index).
  */
-import { uuidFloor, type PruneRule } from '../core/retention.js';
+import type { PruneRule } from '../core/retention.js';
 import type { TaskState } from '../core/states.js';
+import { uuidv7Floor } from './cursor.js';
 
 export interface PruneDialect {
   /** The placeholder for the n-th argument (1-based). */
@@ -49,7 +50,10 @@ export function ruleWhere(
   const where = [
     `t.status = ${arg(r.status)}`,
     `t.finished_at < ${arg(r.finishedBefore)}`,
-    `t.id < ${arg(uuidFloor(r.finishedBefore), true)}`,
+    // A task finishes after it was created and its id is never older than its creation, so every task the
+    // rule selects has an id below the cutoff's floor: "finished long ago" becomes an index range (a clock
+    // stepping back can only keep a task longer).
+    `t.id < ${arg(uuidv7Floor(r.finishedBefore), true)}`,
   ];
   if (r.namespace !== undefined) where.push(`t.namespace = ${arg(r.namespace)}`);
   if (r.name !== undefined) where.push(`t.name = ${arg(r.name)}`);
