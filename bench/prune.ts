@@ -5,7 +5,7 @@
  * runs, and the loss is taken within a run, then the median.
  */
 import type { EngineJob, EngineResult, Sync } from './scenarios.js';
-import { alternate, lossAgainst, median } from './stats.js';
+import { alternate, lossText, median, variantFigures, type VariantFigures } from './stats.js';
 
 interface Variant {
   key: string;
@@ -29,17 +29,14 @@ const VARIANTS: Variant[] = [
 
 export interface PruneBenchReport {
   description: string;
-  variants: Array<{
-    label: string;
-    stepsPerSec: number[];
-    median: number;
-    medianLossPct?: number;
-    lossPct?: number[];
-    /** Old tasks deleted while the run was timed, per run. */
-    pruned: number[];
-    /** Tasks deleted per second of the timed run (median). */
-    prunedPerSec: number;
-  }>;
+  variants: Array<
+    VariantFigures & {
+      /** Old tasks deleted while the run was timed, per run. */
+      pruned: number[];
+      /** Tasks deleted per second of the timed run (median). */
+      prunedPerSec: number;
+    }
+  >;
 }
 
 export async function runPruneComparison(
@@ -68,18 +65,11 @@ export async function runPruneComparison(
   });
   return {
     description: `one-step no-op tasks (${o.tasks.toLocaleString('en-US')}), concurrency ${o.concurrency}, sqlite_synchronous ${o.sync}, on a store holding ${o.oldTasks.toLocaleString('en-US')} one-step tasks finished 40 days ago`,
-    variants: VARIANTS.map((v) => {
-      const xs = got.get(v.key) ?? [];
-      const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
-      return {
-        label: v.label,
-        stepsPerSec: xs,
-        median: median(xs),
-        ...(base ? lossAgainst(xs, base) : {}),
-        pruned: pruned.get(v.key) ?? [],
-        prunedPerSec: median(rates.get(v.key) ?? []),
-      };
-    }),
+    variants: VARIANTS.map((v) => ({
+      ...variantFigures(v, got),
+      pruned: pruned.get(v.key) ?? [],
+      prunedPerSec: median(rates.get(v.key) ?? []),
+    })),
   };
 }
 
@@ -87,15 +77,11 @@ export function formatPruneReport(r: PruneBenchReport): string {
   const lines = [`prune: ${r.description}`];
   for (const v of r.variants) {
     const runs = v.stepsPerSec.map((x) => Math.round(x).toLocaleString('en-US')).join(', ');
-    const loss =
-      v.medianLossPct === undefined
-        ? ''
-        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')})`;
     const deleted = v.pruned.some((x) => x > 0)
       ? `; deleted ${v.pruned.join(', ')} old tasks meanwhile (${Math.round(v.prunedPerSec).toLocaleString('en-US')}/s)`
       : '';
     lines.push(
-      `  ${v.label.padEnd(42)} ${Math.round(v.median).toLocaleString('en-US').padStart(7)} steps/s (runs ${runs})${loss}${deleted}`,
+      `  ${v.label.padEnd(42)} ${Math.round(v.median).toLocaleString('en-US').padStart(7)} steps/s (runs ${runs})${lossText(v)}${deleted}`,
     );
   }
   lines.push('  goal: ≤ 5 % lost while pruning (defaults: batches of 100 tasks, at least 500 ms apart)');

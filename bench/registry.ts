@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { EngineJob, EngineResult, Sync } from './scenarios.js';
-import { alternate, lossAgainst, median } from './stats.js';
+import { alternate, lossText, median, variantFigures, type VariantFigures } from './stats.js';
 
 /**
  * What one heartbeat costs, measured directly (the throughput comparison cannot resolve a cost this small
@@ -72,13 +72,7 @@ const VARIANTS: Variant[] = [
 export interface RegistryReport {
   description: string;
   save: { medianMs: number; shareOfDefaultInterval: number };
-  variants: Array<{
-    label: string;
-    stepsPerSec: number[];
-    median: number;
-    medianLossPct?: number;
-    lossPct?: number[];
-  }>;
+  variants: VariantFigures[];
 }
 
 export async function runRegistryComparison(
@@ -105,16 +99,7 @@ export async function runRegistryComparison(
   return {
     save: measureSave(o.sync),
     description: `one-step no-op tasks (${o.tasks.toLocaleString('en-US')}), concurrency ${o.concurrency}, sqlite_synchronous ${o.sync}`,
-    variants: VARIANTS.map((v) => {
-      const xs = got.get(v.key) ?? [];
-      const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
-      return {
-        label: v.label,
-        stepsPerSec: xs,
-        median: median(xs),
-        ...(base ? lossAgainst(xs, base) : {}),
-      };
-    }),
+    variants: VARIANTS.map((v) => variantFigures(v, got)),
   };
 }
 
@@ -122,12 +107,8 @@ export function formatRegistryReport(r: RegistryReport): string {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const lines = [`worker registry: ${r.description}`];
   for (const v of r.variants) {
-    const loss =
-      v.medianLossPct === undefined
-        ? ''
-        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')})`;
     lines.push(
-      `  ${v.label.padEnd(46)} ${n(v.median).padStart(7)} steps/s (runs ${v.stepsPerSec.map(n).join(', ')})${loss}`,
+      `  ${v.label.padEnd(46)} ${n(v.median).padStart(7)} steps/s (runs ${v.stepsPerSec.map(n).join(', ')})${lossText(v)}`,
     );
   }
   lines.push(

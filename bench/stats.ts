@@ -59,6 +59,31 @@ export function lossAgainst(
   return { lossPct, medianLossPct: median(lossPct) };
 }
 
+/** A variant of a same-run comparison: its figures, and its loss against its baseline if it has one. */
+export interface VariantFigures {
+  label: string;
+  stepsPerSec: number[];
+  median: number;
+  lossPct?: number[] | undefined;
+  medianLossPct?: number | undefined;
+}
+
+export function variantFigures(
+  v: { key: string; label: string; baseline?: string | undefined },
+  got: ReadonlyMap<string, number[]>,
+): VariantFigures {
+  const xs = got.get(v.key) ?? [];
+  const base = v.baseline ? (got.get(v.baseline) ?? []) : undefined;
+  return { label: v.label, stepsPerSec: xs, median: median(xs), ...(base ? lossAgainst(xs, base) : {}) };
+}
+
+/** `; lost 2.2 % (per run 1.4, 6.7, …)`, or nothing for a variant without a baseline. */
+export function lossText(v: Pick<VariantFigures, 'lossPct' | 'medianLossPct'>): string {
+  return v.medianLossPct === undefined
+    ? ''
+    : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')})`;
+}
+
 export function fmt(n: number, d = 0): string {
   return Number.isFinite(n)
     ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })

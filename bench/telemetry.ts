@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EngineJob, EngineResult, Sync, TelemetryPart } from './scenarios.js';
-import { alternate, lossAgainst, median } from './stats.js';
+import { alternate, lossAgainst, lossText, median } from './stats.js';
 
 interface Variant {
   key: string;
@@ -191,7 +191,7 @@ export function formatTelemetryReport(r: TelemetryReport): string {
     const loss =
       v.medianLossPct === undefined
         ? ''
-        : `; lost ${v.medianLossPct.toFixed(1)} % (per run ${(v.lossPct ?? []).map((x) => x.toFixed(1)).join(', ')}), +${(v.addedMicrosPerStep ?? NaN).toFixed(1)} µs a step`;
+        : `${lossText(v)}, +${(v.addedMicrosPerStep ?? NaN).toFixed(1)} µs a step`;
     const added = v.addedCpuMicros === undefined ? '' : ` (+${v.addedCpuMicros.toFixed(1)})`;
     lines.push(
       `  ${v.label.padEnd(48)} ${n(v.median).padStart(7)} steps/s (runs ${v.stepsPerSec.map(n).join(', ')})${loss}`,
