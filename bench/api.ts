@@ -63,6 +63,7 @@ const HELP = `usage: npm run bench:api -- [options]        (or: node dist/bench/
   --worker MODE          same: the worker runs in the API process, as \`tasker serve\` does (default);
                          separate: in a process of its own; none: no worker (API alone)
   --worker-concurrency N steps the worker runs at once (default 10, the engine's default)
+  --keep                 leave the seeded store in place and print where it is (to query it afterwards)
   --json                 print one JSON document instead of the table
   -h, --help             this text
 `;
@@ -86,6 +87,7 @@ interface Config {
   warmup: number;
   worker: WorkerMode;
   workerConcurrency: number;
+  keep: boolean;
   json: boolean;
 }
 
@@ -489,11 +491,13 @@ async function benchStore(cfg: Config, target: string, out: (s: string) => void)
       await seed.close();
     }
     if (kind === 'postgres') {
-      // What autovacuum does on its own after a bulk load: statistics for the planner.
+      // What autovacuum does on its own after a bulk load (PostgreSQL 13+ vacuums a table after inserts
+      // too): statistics for the planner, and the visibility map that lets an index-only scan skip the
+      // table. Done here because a server may run with autovacuum off (this machine's does).
       const schema = new URL(database).searchParams.get('schema') ?? '';
       await admin(target, async (c) => {
         for (const t of ['tasks', 'steps', 'step_attempts', 'transition_log', 'task_tags'])
-          await c.query(`ANALYZE "${schema}".${t}`);
+          await c.query(`VACUUM (ANALYZE) "${schema}".${t}`);
       });
     }
     const seedSeconds = (performance.now() - t0) / 1000;
@@ -689,7 +693,8 @@ async function benchStore(cfg: Config, target: string, out: (s: string) => void)
     };
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
-    await cleanup();
+    if (cfg.keep) out(`  kept: ${database}`);
+    else await cleanup();
   }
 }
 
@@ -768,6 +773,7 @@ function parse(argv: string[]): Config | null {
       warmup: { type: 'string' },
       worker: { type: 'string' },
       'worker-concurrency': { type: 'string' },
+      keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -810,6 +816,7 @@ function parse(argv: string[]): Config | null {
     warmup: int(values.warmup, 3, '--warmup', 0),
     worker,
     workerConcurrency: int(values['worker-concurrency'], 10, '--worker-concurrency'),
+    keep: values.keep,
     json: values.json,
   };
 }

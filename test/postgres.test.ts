@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createTasker, PostgresStore } from '../src/index.js';
+import { createTasker, PostgresStore, TaskerError } from '../src/index.js';
 import type { PgType } from '../src/store/columns.js';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.js';
-import { binaryArray } from '../src/store/postgres/sql.js';
+import { resolvePostgres } from '../src/store/postgres/connect.js';
+import { binaryArray, literal } from '../src/store/postgres/sql.js';
 import { PG_URL, sleep, startEngine, tempDir, templatesFromYaml, testDatabase } from './support/harness.js';
 
 const ONE = `
@@ -279,6 +280,46 @@ describe('PostgreSQL store', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('connects with index lookups costed for cached storage and no JIT, unless the URL says otherwise', async () => {
+    const settings = async (url: string) => {
+      const c = new pg.Client(resolvePostgres({ url }).config);
+      await c.connect();
+      try {
+        const r = await c.query<{ rpc: string; jit: string }>(
+          "SELECT current_setting('random_page_cost') AS rpc, current_setting('jit') AS jit",
+        );
+        return r.rows[0];
+      } finally {
+        await c.end();
+      }
+    };
+    expect(await settings(PG_URL)).toEqual({ rpc: '1.1', jit: 'off' });
+    const own = new URL(PG_URL);
+    own.searchParams.set('options', '-c random_page_cost=2 -c jit=on');
+    expect(await settings(own.toString())).toEqual({ rpc: '2', jit: 'on' });
+  });
+
+  it('inlines values into one-round-trip reads exactly as the server reads them back, and refuses the rest', async () => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      const texts = ["o'brien", 'back\\slash', "both \\' and ''", '', 'ünïcode ✓', 'semi; DROP TABLE x; --'];
+      for (const t of texts) {
+        const r = await c.query<{ v: string }>(`SELECT ${literal(t)} AS v`);
+        expect(r.rows[0]?.v).toBe(t);
+      }
+      const r = await c.query<{ n: string[]; s: string[] }>(
+        `SELECT ${literal([1796169170404, -5, 0])}::bigint[]::text[] AS n, ${literal(texts)}::text[] AS s`,
+      );
+      expect(r.rows[0]).toEqual({ n: ['1796169170404', '-5', '0'], s: texts });
+      expect((await c.query<{ e: string[] }>(`SELECT ${literal([])}::text[] AS e`)).rows[0]?.e).toEqual([]);
+    } finally {
+      await c.end();
+    }
+    const bad: unknown[] = [Number.NaN, Infinity, undefined, null, {}];
+    for (const v of bad) expect(() => literal(v as number)).toThrow(TaskerError);
   });
 
   it('refuses a schema that is not installed, naming the migration to apply', async () => {

@@ -130,6 +130,15 @@ describe(`store contract (${storeKind()})`, () => {
     expect(new Set(snap.steps.map((s) => s.id)).size).toBe(2);
     expect(await store.countTasks({})).toBe(2);
     expect((await store.listTasks({ limit: 1 })).tasks.map((t) => t.id)).toEqual([other.task.id]);
+    // A listed task's context is read on demand, and is the same frozen value a snapshot gives,
+    // through a spread and through JSON alike.
+    const listed = (await store.listTasks({})).tasks.find((t) => t.id === first.task.id);
+    expect(listed?.context).toEqual({ order: 1_000 });
+    expect(Object.isFrozen(listed?.context)).toBe(true);
+    expect(listed?.context).toBe(listed?.context);
+    expect({ ...listed }).toEqual(snap.task);
+    expect(JSON.parse(JSON.stringify(listed))).toEqual(JSON.parse(JSON.stringify(snap.task)));
+    expect(Object.keys(listed ?? {})).toEqual(Object.keys(snap.task));
     expect((await store.getTransitions(first.task.id)).map((t) => t.toState)).toEqual(['pending']);
   });
 

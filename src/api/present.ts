@@ -9,11 +9,12 @@ import type { StepWait } from '../core/step-waits.js';
 import type { StepDescription, TaskDescription } from '../core/task-description.js';
 import type { TaskSla } from '../core/task-sla.js';
 import { stateWord, stepStatusWord, taskStatusWord } from '../core/status-words.js';
+import { isoTime } from '../core/iso-time.js';
 import { taskTraceContext } from '../core/trace-context.js';
 
 export const apiTaskStatus = taskStatusWord;
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms) / 1000);
 
 export function fullName(t: Pick<TaskRecord, 'namespace' | 'name' | 'version'>): string {

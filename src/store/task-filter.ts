@@ -10,17 +10,25 @@ import type { TaskFilter } from './port.js';
 export interface TaskWhere {
   sql: string;
   args: unknown[];
+  /** The page's order (newest first), for ORDER BY. */
+  order: string;
 }
 
 /**
  * @param param the dialect's placeholder for the n-th argument (1-based): `?` or `$n`
  * @param tagsTable the task_tags table, schema-qualified where the dialect needs it
+ * @param statusRange PostgreSQL: write one status as a range and name it in the order. Then only an
+ *   index with status before id ((namespace, name, status, id), (namespace, status, id), (status, id))
+ *   yields the page in order. As an equality, the planner priced (namespace, name, id) the same and
+ *   filtered status as it walked: the newest completed orders behind 14,000 pending ones took 100 ms
+ *   instead of 0.3 ms (1,000,000 tasks, measured). The status is one value, so the order is unchanged.
  */
 export function taskWhere(
   filter: Omit<TaskFilter, 'limit'>,
   param: (n: number) => string,
   tagsTable: string,
   uuidCast = '',
+  statusRange = false,
 ): TaskWhere {
   const where: string[] = [];
   const args: unknown[] = [];
@@ -28,7 +36,11 @@ export function taskWhere(
     args.push(v);
     return param(args.length);
   };
-  if (filter.status && filter.status.length > 0)
+  const oneStatus = statusRange && filter.status?.length === 1 ? filter.status[0] : undefined;
+  if (oneStatus !== undefined) {
+    const s = arg(oneStatus);
+    where.push(`t.status >= ${s} AND t.status <= ${s}`);
+  } else if (filter.status && filter.status.length > 0)
     where.push(`t.status IN (${filter.status.map((s) => arg(s)).join(', ')})`);
   const eq: Array<[string, string | undefined]> = [
     ['t.namespace', filter.namespace],
@@ -50,5 +62,9 @@ export function taskWhere(
   // clock stepped back), never behind, so only created_after can narrow by id.
   if (filter.createdBefore !== undefined) where.push(`t.created_at < ${arg(filter.createdBefore)}`);
   if (filter.cursor !== undefined) where.push(`t.id < ${arg(decodeCursor(filter.cursor))}${uuidCast}`);
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  return {
+    sql: where.length ? `WHERE ${where.join(' AND ')}` : '',
+    args,
+    order: oneStatus !== undefined ? 't.status DESC, t.id DESC' : 't.id DESC',
+  };
 }

@@ -12,6 +12,13 @@ export interface Dialect {
   /** The placeholder for the n-th argument (1-based), given its value (to type it). */
   param(n: number, value: unknown): string;
   table(name: string): string;
+  /**
+   * PostgreSQL: fetch each counted row's task by key through LATERAL (... LIMIT 1), which the planner
+   * cannot turn into a merge join. As a plain join it walked the whole primary key in parallel to meet
+   * an hour's 23,000 failing tasks: 130-160 ms instead of 60-85 (1,000,000 tasks, measured). SQLite
+   * looks each one up by key on its own and has no LATERAL.
+   */
+  lateral?: boolean;
 }
 
 export interface Sql {
@@ -63,8 +70,12 @@ export function groupsSql(d: Dialect, q: FailureGroupQuery): Sql {
       SUM(CASE WHEN t.status IN ${AT_RISK} THEN COALESCE(t.business_value, 0) ELSE 0 END) AS revenue,
       COUNT(DISTINCT CASE WHEN t.status IN ${AT_RISK} THEN t.business_customer END) AS named_customers,
       SUM(CASE WHEN t.status IN ${AT_RISK} AND t.business_customer IS NULL THEN 1 ELSE 0 END) AS anonymous
-    FROM f JOIN ${d.table('tasks')} t ON t.id = f.task_id
-    ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    FROM f ${
+      d.lateral
+        ? `CROSS JOIN LATERAL (SELECT t.status, t.business_value, t.business_customer
+             FROM ${d.table('tasks')} t WHERE ${['t.id = f.task_id', ...where].join(' AND ')} LIMIT 1) t`
+        : `JOIN ${d.table('tasks')} t ON t.id = f.task_id ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`
+    }
     GROUP BY f.fp`;
   return { sql, args };
 }

@@ -59,8 +59,10 @@ export function resolvePostgres(options: PostgresOptions): ResolvedPostgres {
       // Index lookups costed as on SSD-backed, cached storage. The engine's reads look up the recent
       // past's rows by key; at the default 4 (spinning disks) PostgreSQL scanned all 1,000,000 tasks for
       // an hour's failure groups (1.1 s; 0.22 s at 1.1) and walked the primary key past every pending
-      // task for a page of completed ones (docs/scaling.md). An `options` parameter in the URL wins.
-      options: '-c random_page_cost=1.1',
+      // task for a page of completed ones (docs/scaling.md). No JIT: compiling a report's expressions
+      // took 30-60 ms of the stuck-task read's 100 and saved nothing after (measured at 1,000,000 tasks).
+      // An `options` parameter in the URL wins.
+      options: '-c random_page_cost=1.1 -c jit=off',
       types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
     },
   };

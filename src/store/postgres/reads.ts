@@ -7,6 +7,7 @@ import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
 import {
   attemptFromRow,
   stepFromRow,
+  listedTaskFromRow,
   taskFromRow,
   transitionsFromLog,
   workerFromRow,
@@ -19,7 +20,7 @@ import {
 import { taskWhere } from '../task-filter.js';
 import { foldThroughput, throughputSql, type ThroughputGroup } from '../throughput-sql.js';
 import type { PgPool } from './pool.js';
-import { Params } from './sql.js';
+import { literal, Params } from './sql.js';
 
 export class PgReads {
   private readonly sql: PgPool['sql'];
@@ -63,13 +64,13 @@ export class PgReads {
   }
 
   async listTasks(filter: port.TaskFilter): Promise<port.TaskPage> {
-    const w = taskWhere(filter, (n) => `$${n}`, this.db.t('task_tags'), '::uuid');
+    const w = taskWhere(filter, (n) => `$${n}`, this.db.t('task_tags'), '::uuid', true);
     const limit = filter.limit ?? 50;
-    const r = await this.db.query<TaskRow>(this.sql.listTasks(w.sql, w.args.length + 1), [
+    const r = await this.db.query<TaskRow>(this.sql.listTasks(w.sql, w.order, w.args.length + 1), [
       ...w.args,
       limit + 1,
     ]);
-    const tasks = r.rows.slice(0, limit).map(taskFromRow);
+    const tasks = r.rows.slice(0, limit).map(listedTaskFromRow);
     const last = tasks[tasks.length - 1];
     return { tasks, nextCursor: r.rows.length > limit && last ? encodeCursor(last.id) : null };
   }
@@ -95,10 +96,11 @@ export class PgReads {
   }
 
   async countReady(now: number, opts: port.ReadyCountOptions): Promise<{ total: number; ahead: number[] }> {
-    const ns = opts.namespaces;
     const bounds = [Number.MAX_SAFE_INTEGER, ...(opts.before ?? [])];
-    const args = [now, bounds, READY_COUNT_CAP, ...(ns ? [ns] : [])];
-    const r = await this.db.indexedRead((c) => c.query<{ n: string }>(this.sql.countReady(!!ns), args));
+    const ns = opts.namespaces;
+    const r = await this.db.indexedRead<{ n: string }>(
+      this.sql.countReady(literal(now), literal(bounds), literal(READY_COUNT_CAP), ns ? literal(ns) : null),
+    );
     const counts = r.rows.map((x) => Number(x.n));
     return { total: counts[0] ?? 0, ahead: counts.slice(1) };
   }
@@ -123,7 +125,7 @@ export class PgReads {
   async listWorkers(now: number, endedAfter: number): Promise<port.WorkerRecord[]> {
     const [rows, leases] = await Promise.all([
       this.db.query<WorkerRow>(this.sql.workers, [now, endedAfter]),
-      this.db.indexedRead((c) => c.query<{ id: string; n: string }>(this.sql.leasesByOwner)),
+      this.db.indexedRead<{ id: string; n: string }>(this.sql.leasesByOwner),
     ]);
     const leased = new Map(leases.rows.map((r) => [r.id, Number(r.n)]));
     return rows.rows.map((r) =>

@@ -15,6 +15,7 @@ import {
   WORKER_INSERT,
   WORKER_UPSERT,
 } from '../columns.js';
+import pg from 'pg';
 import { TaskerError } from '../../errors.js';
 import type { WorkerRecord } from '../port.js';
 
@@ -23,6 +24,17 @@ const arrayType = (t: PgType): string => (t === 'jsonb' ? 'text' : t);
 /** A column read from an unnested (text) value, cast back where it is jsonb. */
 const fromText = (c: Column<never>, alias: string): string =>
   c.type === 'jsonb' ? `${alias}.${c.name}::jsonb` : `${alias}.${c.name}`;
+
+/**
+ * A value inlined into a simple-protocol text (which carries no parameters): a finite number, a string
+ * escaped by the driver, or an array of either. Anything else is a caller's bug, refused, never rendered.
+ */
+export function literal(v: number | string | readonly number[] | readonly string[]): string {
+  if (Array.isArray(v)) return `ARRAY[${v.map((x: number | string) => literal(x)).join(', ')}]`;
+  if (typeof v === 'string') return pg.escapeLiteral(v);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new TaskerError('INTERNAL', `cannot inline ${String(v)} into a PostgreSQL statement`);
+}
 
 /** A select list with jsonb columns as text (rows.ts parses JSON text for both adapters). */
 export function selectList(cols: Columns<never>, alias = ''): string {
@@ -288,13 +300,13 @@ export function statements(t: (table: string) => string) {
       FROM unnest($2::bigint[], $3::int[]) AS v(id, attempt)
       WHERE s.id = v.id AND s.attempts = v.attempt AND s.lease_owner = $4 AND s.status = 'in_progress'
       RETURNING s.id`,
-    /** $1 now, $2 bounds, $3 the cap, $4 the namespaces (when given). */
-    countReady: (byNamespace: boolean) =>
+    /** Values inlined (an indexed read is one simple-protocol text): each rendered by `literal`. */
+    countReady: (now: string, bounds: string, cap: string, namespaces: string | null) =>
       `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ${t('steps')} s
-         ${byNamespace ? `JOIN ${t('tasks')} t ON t.id = s.task_id` : ''}
-         WHERE s.ready_at IS NOT NULL AND s.ready_at <= $1 AND s.ready_at < b.at
-           ${byNamespace ? 'AND t.namespace = ANY($4::text[])' : ''} LIMIT $3) x) AS n
-       FROM unnest($2::bigint[]) WITH ORDINALITY AS b(at, i) ORDER BY b.i`,
+         ${namespaces !== null ? `JOIN ${t('tasks')} t ON t.id = s.task_id` : ''}
+         WHERE s.ready_at IS NOT NULL AND s.ready_at <= ${now} AND s.ready_at < b.at
+           ${namespaces !== null ? `AND t.namespace = ANY(${namespaces}::text[])` : ''} LIMIT ${cap}) x) AS n
+       FROM unnest(${bounds}::bigint[]) WITH ORDINALITY AS b(at, i) ORDER BY b.i`,
     /** $1 task ids. */
     attempts: `SELECT * FROM ${t('step_attempts')} WHERE task_id = ANY($1::uuid[])
       ORDER BY task_id, started_at, step_id, attempt`,
@@ -302,8 +314,8 @@ export function statements(t: (table: string) => string) {
     transitions: `SELECT task_id, entries FROM ${t('transition_log')} WHERE task_id = $1 ORDER BY id`,
     transitionsOf: `SELECT task_id, entries FROM ${t('transition_log')} WHERE task_id = ANY($1::uuid[]) ORDER BY task_id, id`,
     /** A page of tasks newest first, given a WHERE clause (store/task-filter.ts) and the limit's number. */
-    listTasks: (where: string, limitParam: number) =>
-      `SELECT ${selectList(TASK_COLUMNS, 't')} FROM ${t('tasks')} t ${where} ORDER BY t.id DESC LIMIT $${limitParam}`,
+    listTasks: (where: string, order: string, limitParam: number) =>
+      `SELECT ${selectList(TASK_COLUMNS, 't')} FROM ${t('tasks')} t ${where} ORDER BY ${order} LIMIT $${limitParam}`,
     countTasks: (where: string) => `SELECT COUNT(*)::int AS n FROM ${t('tasks')} t ${where}`,
     runningByTemplate: `SELECT namespace, name, COUNT(*) AS count FROM ${t('tasks')} WHERE status = 'in_progress'
       GROUP BY namespace, name`,

@@ -60,6 +60,7 @@ export class PgTriage {
       param: (n, v) =>
         `$${n}::${typeof v === 'number' ? (Number.isInteger(v) ? 'bigint' : 'float8') : 'text'}`,
       table: db.t,
+      lateral: true,
     };
   }
 
@@ -76,23 +77,33 @@ export class PgTriage {
   }
 
   async failureGroups(q: FailureGroupQuery): Promise<FailureGroupData> {
-    // One snapshot for all five reads, so the groups and their details agree.
-    return this.tx(async (c) => {
-      const all = async <R extends pg.QueryResultRow>(s: Sql) => (await c.query<R>(s.sql, s.args)).rows;
-      const d = this.dialect;
-      const { groups, truncated } = await driveAsync(groupReads(d, q), all);
-      const stuck = await all<StuckRow>(stuckSql(d, q));
-      const steps =
-        stuck.length === 0
-          ? []
-          : await all<UnfinishedStepRow>({
-              sql: `SELECT task_id, name, status, ready_at, lease_expires_at FROM ${this.t('steps')}
-                WHERE task_id = ANY($1::uuid[]) AND status IN ('pending', 'in_progress', 'waiting_for_retry')
-                ORDER BY task_id, position`,
-              args: [stuck.map((r) => r.id)],
-            });
-      return { groups, truncated, stuck: foldStuck(stuck, steps) };
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The groups and their details (examples, activity) share one snapshot, so they agree. The stuck
+    // tasks are a list of their own: read at the same time on a second connection, which takes their
+    // 100-200 ms (20,000 unfinished tasks) off the report's answer.
+    const RR = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+    const rows =
+      (c: Client) =>
+      async <R extends pg.QueryResultRow>(s: Sql) =>
+        (await c.query<R>(s.sql, s.args)).rows;
+    const d = this.dialect;
+    const [{ groups, truncated }, stuck] = await Promise.all([
+      this.tx((c) => driveAsync(groupReads(d, q), rows(c)), RR),
+      this.tx(async (c) => {
+        const all = rows(c);
+        const tasks = await all<StuckRow>(stuckSql(d, q));
+        const steps =
+          tasks.length === 0
+            ? []
+            : await all<UnfinishedStepRow>({
+                sql: `SELECT task_id, name, status, ready_at, lease_expires_at FROM ${this.t('steps')}
+                  WHERE task_id = ANY($1::uuid[]) AND status IN ('pending', 'in_progress', 'waiting_for_retry')
+                  ORDER BY task_id, position`,
+                args: [tasks.map((r) => r.id)],
+              });
+        return foldStuck(tasks, steps);
+      }, RR),
+    ]);
+    return { groups, truncated, stuck };
   }
 
   async failureGroupTaskIds(q: FailureGroupQuery, fingerprint: string, limit: number): Promise<string[]> {

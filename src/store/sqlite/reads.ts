@@ -10,7 +10,7 @@ import type * as port from '../port.js';
 import { READY_COUNT_CAP, WORKER_ROW_RETENTION_MS } from '../port.js';
 import {
   attemptFromRow,
-  taskFromRow,
+  listedTaskFromRow,
   transitionsFromLog,
   workerFromRow,
   type AttemptRow,
@@ -43,7 +43,7 @@ export class SqliteReads {
     const w = taskWhere(filter, () => '?', 'task_tags');
     const limit = filter.limit ?? 50;
     const rows = this.db.prepare(sql.listTasksSql(w.sql)).all(...w.args, limit + 1) as TaskRow[];
-    const tasks = rows.slice(0, limit).map(taskFromRow);
+    const tasks = rows.slice(0, limit).map(listedTaskFromRow);
     const last = tasks[tasks.length - 1];
     return { tasks, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
   }
