@@ -32,9 +32,9 @@ export interface PruneOptions {
   status?: RetentionClass | readonly RetentionClass[];
   /** Only tasks of this namespace. */
   namespace?: string;
-  /** Tasks deleted per transaction. @default retention.batch_size (500) */
+  /** Tasks deleted per transaction. @default retention.batch_size (100) */
   batchSize?: number;
-  /** Pause between two batches, so a prune never holds the store for long. @default retention.batch_pause_ms (100) */
+  /** Pause between two batches, so a prune never holds the store for long. @default retention.batch_pause_ms (500) */
   pauseMs?: number;
   /** Stop after this many tasks. @default no limit */
   maxTasks?: number;
