@@ -1,4 +1,4 @@
-/** The PostgreSQL side of the analytics reads (store/analytics-sql.ts): each report's two reads in one snapshot. */
+/** The PostgreSQL side of the analytics reads (store/analytics-sql.ts): the impact's two reads in one snapshot. */
 import type pg from 'pg';
 import * as a from '../analytics-sql.js';
 import type * as port from '../port.js';
@@ -25,10 +25,9 @@ export class PgAnalytics {
     }, SNAPSHOT);
   }
 
-  stepDurations(q: port.AnalyticsQuery): ReturnType<port.TaskStore['stepDurations']> {
-    return this.db.tx(async (c) => {
-      const s = a.stepDurationsSql(this.dialect, q);
-      return a.durationsFromRows((await c.query<a.StepDurationSqlRow>(s.sql, s.args)).rows);
-    }, SNAPSHOT);
+  /** One statement (the histogram and the window's count together): its own snapshot, no transaction. */
+  async stepDurations(q: port.AnalyticsQuery): ReturnType<port.TaskStore['stepDurations']> {
+    const s = a.stepDurationsSql(this.dialect, q);
+    return a.durationsFromRows((await this.db.query<a.StepDurationSqlRow>(s.sql, s.args)).rows);
   }
 }
