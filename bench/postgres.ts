@@ -141,7 +141,7 @@ async function engineRun(
   cfg: PgConfig,
   workers: number,
   /** Retention's cost: as many tasks finished 40 days ago stored first; `pruning`: a prune deletes them meanwhile. */
-  prune?: { pruning: boolean },
+  prune?: { pruning: boolean; busyShare?: number | undefined },
 ): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number; cpu: CpuPerStep; pruned?: number }> {
   const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
   const database = withSchema(cfg.url, schema);
@@ -179,7 +179,7 @@ async function engineRun(
     for (const c of children) c.send('go');
     const stopPruning = new AbortController();
     const pruning = prune?.pruning
-      ? seed.prune({ signal: stopPruning.signal }).then((r) => {
+      ? seed.prune({ signal: stopPruning.signal, busyShare: prune.busyShare }).then((r) => {
           if (process.env.DBG) console.error(JSON.stringify({ ...r, rules: undefined }));
           return r;
         })
@@ -489,27 +489,44 @@ function parse(argv: string[]): PgConfig {
 
 /**
  * Retention's cost under load on PostgreSQL: 2 workers, a store that also holds as many tasks finished 40
- * days ago, without and with a prune (another process, the defaults) deleting them while the run is timed;
- * alternating, the loss taken within a pair, then the median.
+ * days ago, without a prune, with one (another process, the defaults) deleting them while the run is
+ * timed, and with one that does not yield to the engine (busy_share 1); the order rotates between runs,
+ * the loss is taken within a run, then the median.
  */
 async function pruneComparison(cfg: PgConfig, out: (s: string) => void): Promise<void> {
-  const idle: number[] = [];
-  const pruning: number[] = [];
-  const deleted: number[] = [];
+  const variants = [
+    { label: 'no prune', prune: { pruning: false } },
+    { label: 'a prune deleting the old ones', prune: { pruning: true } },
+    { label: 'a prune not yielding (busy_share 1)', prune: { pruning: true, busyShare: 1 } },
+  ];
+  const rate = variants.map(() => [] as number[]);
+  const deleted = variants.map(() => [] as number[]);
   for (let r = 0; r < cfg.runs; r++) {
-    for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
-      const res = await engineRun(cfg, 2, { pruning: on });
-      (on ? pruning : idle).push(res.stepsPerSec);
-      if (on) deleted.push(res.pruned ?? 0);
+    for (let k = 0; k < variants.length; k++) {
+      const i = (k + r) % variants.length;
+      const v = variants[i];
+      if (v === undefined) continue;
+      const res = await engineRun(cfg, 2, v.prune);
+      rate[i]?.push(res.stepsPerSec);
+      if (v.prune.pruning) deleted[i]?.push(res.pruned ?? 0);
       out(
-        `  ${count(cfg.tasks)} tasks, 2 workers, ${on ? 'a prune deleting the old ones' : 'no prune'}, run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s${on ? `, ${res.pruned ?? 0} old tasks deleted meanwhile` : ''}`,
+        `  ${count(cfg.tasks)} tasks, 2 workers, ${v.label}, run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s${v.prune.pruning ? `, ${res.pruned ?? 0} old tasks deleted meanwhile` : ''}`,
       );
     }
   }
-  const loss = pruning.map((x, i) => (1 - x / (idle[i] ?? NaN)) * 100);
-  out(
-    `prune on PostgreSQL (${count(cfg.tasks)} tasks, as many finished 40 days ago): no prune ${fmt(median(idle))} steps/s, pruning ${fmt(median(pruning))} steps/s; lost ${fmt(median(loss), 1)} % (per run ${loss.map((x) => fmt(x, 1)).join(', ')}); deleted ${deleted.join(', ')} meanwhile (goal ≤ 5 %)`,
-  );
+  const idle = rate[0] ?? [];
+  const lines = [
+    `prune on PostgreSQL (${count(cfg.tasks)} tasks, as many finished 40 days ago; goal ≤ 5 % lost):`,
+    `  no prune ${fmt(median(idle))} steps/s`,
+  ];
+  for (let i = 1; i < variants.length; i++) {
+    const got = rate[i] ?? [];
+    const loss = got.map((x, j) => (1 - x / (idle[j] ?? NaN)) * 100);
+    lines.push(
+      `  ${variants[i]?.label}: ${fmt(median(got))} steps/s; lost ${fmt(median(loss), 1)} % (per run ${loss.map((x) => fmt(x, 1)).join(', ')}); deleted ${(deleted[i] ?? []).join(', ')} meanwhile`,
+    );
+  }
+  out(lines.join('\n'));
 }
 
 export async function postgresMain(argv: string[]): Promise<void> {

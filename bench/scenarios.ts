@@ -216,9 +216,17 @@ export interface EngineJob {
   /**
    * Retention's cost: `oldTasks` one-step tasks finished 40 days ago are in the store before the run (made
    * by this engine with its clock set back); with `whileRunning`, a prune deletes them (the default batches
-   * and pauses; with `archive`, archiving each batch first) from the moment the timed run starts.
+   * and pauses; with `archive`, archiving each batch first; `busyShare` instead of the default 0.05) from
+   * the moment the timed run starts.
    */
-  prune?: { oldTasks: number; whileRunning: boolean; archive?: boolean | undefined } | undefined;
+  prune?:
+    | {
+        oldTasks: number;
+        whileRunning: boolean;
+        archive?: boolean | undefined;
+        busyShare?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface LatencyJob {
@@ -487,6 +495,7 @@ export async function runEngine(job: EngineJob): Promise<EngineResult> {
       pruning = tasker
         .prune({
           archiveDir: job.prune.archive ? join(dir, 'archive') : undefined,
+          busyShare: job.prune.busyShare,
           signal: stopPruning.signal,
         })
         .then((r) => r.tasks);

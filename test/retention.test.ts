@@ -458,6 +458,81 @@ describe('pruning in workers', () => {
   });
 });
 
+describe('pacing', () => {
+  it('rests longer after each batch while the engine works, in this process or another, not while it is idle; a stop ends a rest', async () => {
+    const s = await setup();
+    const { tasker } = s;
+    // Eight more orders run to their end (the setup's pending one too), and a task whose step will hang
+    // once the worker starts again: all made before the clock moves, since ids are time-ordered and
+    // monotonic in a process (ids minted "40 days on" would stamp the later tests' tasks in the future).
+    tasker.start();
+    const orders = [];
+    for (let i = 0; i < 8; i++)
+      orders.push((await tasker.createTask({ namespace: 'shop', name: 'order' })).task.id);
+    for (const id of [...orders, s.ids.pending]) await tasker.waitForTask(id, { timeoutMs: 10_000 });
+    await tasker.stop(1);
+    const slow = (await tasker.createTask({ namespace: 'shop', name: 'slow' })).task.id;
+    s.advance(40 * DAY); // 13 tasks due: the setup's 5 finished ones and these 8
+
+    // A stop during a long rest ends the prune then, not a minute later.
+    const stop = new AbortController();
+    const t0 = Date.now();
+    const stopped = tasker.prune({ batchSize: 1, pauseMs: 60_000, signal: stop.signal });
+    await sleep(300);
+    stop.abort();
+    expect(await stopped).toMatchObject({ tasks: 1, batches: 1 });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // Idle: nothing runs and nothing is written meanwhile.
+    const idle = await tasker.prune({ batchSize: 1, pauseMs: 1, maxTasks: 4 });
+    expect(idle).toMatchObject({ tasks: 4, batches: 4, busyBatches: 0 });
+
+    // Another process creates tasks (at the real time) while this one, its worker stopped, prunes: the
+    // store's activity mark moves.
+    const other = await startEngine(
+      TEMPLATES,
+      { ok: () => null, boom: () => null, hang: () => null },
+      { database: s.database, start: false, migrate: false },
+    );
+    let writing = true;
+    const made: string[] = [];
+    const writer = (async () => {
+      while (writing) {
+        made.push((await other.tasker.createTask({ namespace: 'shop', name: 'order' })).task.id);
+        await sleep(1); // SQLite's calls complete in microtasks: let the timers run
+      }
+    })();
+    await sleep(20);
+    const busy = await tasker.prune({ batchSize: 1, pauseMs: 5, busyShare: 0.5, maxTasks: 4 });
+    writing = false;
+    await writer;
+    expect(busy).toMatchObject({ tasks: 4, batches: 4 });
+    // The first batch may fall before the writer's next commit; every later one follows a rest with one.
+    expect(busy.busyBatches).toBeGreaterThanOrEqual(3);
+
+    // This process's worker holds a step, and nothing is written meanwhile: its own work counts too.
+    const started = nextEvent(tasker, 'step.started', (e) => e.payload.task_id === slow);
+    tasker.start();
+    await started;
+    for (const id of made) await tasker.waitForTask(id, { timeoutMs: 10_000 });
+    const local = await tasker.prune({ batchSize: 1, pauseMs: 1, busyShare: 0.5 });
+    expect(local).toMatchObject({ tasks: 4, batches: 4, busyBatches: 4 });
+    s.release();
+  });
+
+  it('refuses a busy share outside 0.01–1 by name', async () => {
+    const s = await setup();
+    for (const busyShare of [0, 1.5, '0.5', Number.NaN]) {
+      const err = await s.tasker.prune({ busyShare } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TaskerError);
+      expect((err as Error).message).toContain('busyShare: expected a number from 0.01 to 1');
+    }
+    expect(() => compileRetention({ busy_share: 2 })).toThrow(/retention\.busy_share/);
+    expect(compileRetention({ busy_share: 0.2 }).busyShare).toBe(0.2);
+    expect(compileRetention({}).busyShare).toBe(0.05);
+    s.release();
+  });
+});
+
 describe.skipIf(storeKind() !== 'sqlite')('SQLite space', () => {
   it('gives the pages of pruned tasks back to the filesystem, a batch at a time', async () => {
     let clock = Date.now();
@@ -497,6 +572,7 @@ describe('retention settings', () => {
       intervalMs: 600_000,
       batchSize: 100,
       batchPauseMs: 500,
+      busyShare: 0.05,
     });
     expect(() => compileRetention({ prune_interval: 'never' })).toThrow(
       /retention.prune_interval: expected a duration such as 7d, 12h, 30m, 90s or 2w, got "never"/,

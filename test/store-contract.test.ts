@@ -214,6 +214,29 @@ describe(`store contract (${storeKind()})`, () => {
     expect(steps).toEqual(['in_progress', 'complete']);
   });
 
+  it('moves the activity mark on every recorded change, whichever handle made it, and on nothing else', async () => {
+    const [store, other] = await openPair();
+    const d = draft(1_000);
+    const start = await store.activityMark();
+    await store.createTasks([d]);
+    const created = await other.activityMark();
+    expect(created).toBeGreaterThan(start);
+    // Reads, an empty cycle and a heartbeat record no change.
+    await store.getTask(d.task.id);
+    await cycle(store, { workerId: 'w1', now: 1_500 });
+    await store.heartbeat('w1', [], 2_000);
+    expect(await store.activityMark()).toBe(created);
+    const [claimed] = (await cycle(other, { workerId: 'w2', now: 2_000, claim: claim(5) })).claimed;
+    const claimedMark = await store.activityMark();
+    expect(claimedMark).toBeGreaterThan(created);
+    await cycle(other, {
+      workerId: 'w2',
+      now: 3_000,
+      outcomes: [success(d.task.id, claimed!.step.id, 1, 'w2', 3_000)],
+    });
+    expect(await store.activityMark()).toBeGreaterThan(claimedMark);
+  });
+
   it('reports the next ready time of a retry and claims it no earlier', async () => {
     const [store] = await openPair();
     const d = draft(1_000);

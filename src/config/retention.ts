@@ -68,7 +68,14 @@ export const RETENTION_SETTINGS = [
     file: 'batch_pause_ms',
     kind: { type: 'int', min: 0, max: 60_000 },
     default: 500,
-    doc: "Pause between two batches, so pruning never holds the store's write lock for long.",
+    doc: "Pause between two batches, so pruning never holds the store's write lock for long; at least three times what the batch took. `0`: no pause at all.",
+  },
+  {
+    key: 'busyShare',
+    file: 'busy_share',
+    kind: { type: 'number', min: 0.01, max: 1 },
+    default: 0.05,
+    doc: 'While the engine works (a step runs in this process, or any process changed a task since the last batch), the most of the time a prune may take: after a batch that took d ms it rests d × (1 − share) / share (19 × d at 0.05). It never stops, so a store under constant load is still pruned.',
   },
   {
     key: 'archiveDir',
@@ -90,6 +97,7 @@ export interface RetentionOptions {
   pruneInterval?: string;
   batchSize?: number;
   batchPauseMs?: number;
+  busyShare?: number;
   archiveDir?: string;
 }
 
@@ -102,6 +110,8 @@ export interface ResolvedRetention {
   intervalMs: number;
   batchSize: number;
   batchPauseMs: number;
+  /** While the engine works, the most of the time a prune takes (core/prune-pace.ts). */
+  busyShare: number;
   /** Where pruned tasks are archived before their delete; undefined: not archived. */
   archiveDir: string | undefined;
 }
@@ -124,6 +134,7 @@ export function compileRetention(
     intervalMs: v.pruneInterval,
     batchSize: v.batchSize,
     batchPauseMs: v.batchPauseMs,
+    busyShare: v.busyShare,
     archiveDir: v.archiveDir,
   };
 }

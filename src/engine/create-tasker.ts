@@ -190,6 +190,7 @@ function assemble(
     opts.now,
     (v) => wired.redactor.redact(v),
     (r) => wired.pruned(r),
+    () => worker.busy,
   );
   const pruneSchedule = new PruneSchedule(pruner, logger);
   const settings: TaskerSettings = Object.freeze({

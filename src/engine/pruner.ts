@@ -17,6 +17,7 @@ import {
 import type { TaskState } from '../core/states.js';
 import { retentionAges, type RetentionSpec } from '../core/template-retention.js';
 import { compareSemver } from '../core/semver.js';
+import { prunePause } from '../core/prune-pace.js';
 import { archiveLine, parseArchiveLine, type ArchivedTask } from '../core/archive-format.js';
 import { TaskerError } from '../errors.js';
 import { readArchiveFile, writeArchiveFile } from './archive-files.js';
@@ -36,6 +37,11 @@ export interface PruneOptions {
   batchSize?: number;
   /** Pause between two batches, so a prune never holds the store for long. @default retention.batch_pause_ms (500) */
   pauseMs?: number;
+  /**
+   * While the engine works, the most of the time the prune may take, 0.01–1 (1: no longer rest than when
+   * idle). @default retention.busy_share (0.05)
+   */
+  busyShare?: number;
   /** Stop after this many tasks. @default no limit */
   maxTasks?: number;
   /**
@@ -63,6 +69,8 @@ export interface PruneReport {
   /** Audit entries deleted (would be); only a policy run (no status, namespace or age given) prunes them. */
   audit: number;
   batches: number;
+  /** Batches after which the prune rested longer because the engine was working (busy_share). */
+  busyBatches: number;
   seconds: number;
   /** Why nothing ran: another process holds the prune lock (PostgreSQL), or a prune runs here already. */
   skipped: string | null;
@@ -94,6 +102,7 @@ interface Checked {
   namespace: string | undefined;
   batchSize: number;
   pauseMs: number;
+  busyShare: number;
   maxTasks: number;
   archiveDir: string | undefined;
   signal: AbortSignal | undefined;
@@ -121,9 +130,10 @@ export function ageArgument(value: unknown, field: string): number {
 
 export function checkPruneOptions(
   o: unknown,
-  defaults: { batchSize: number; pauseMs: number; archiveDir?: string | undefined } = {
+  defaults: { batchSize: number; pauseMs: number; busyShare: number; archiveDir?: string | undefined } = {
     batchSize: 500,
     pauseMs: 100,
+    busyShare: 0.05,
   },
 ): Checked {
   if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o)))
@@ -136,6 +146,7 @@ export function checkPruneOptions(
     'namespace',
     'batchSize',
     'pauseMs',
+    'busyShare',
     'maxTasks',
     'archiveDir',
     'signal',
@@ -165,6 +176,15 @@ export function checkPruneOptions(
       `archiveDir: expected a folder path, got ${JSON.stringify(p.archiveDir)}`,
       { field: 'archiveDir' },
     );
+  if (
+    p.busyShare !== undefined &&
+    (typeof p.busyShare !== 'number' || !(p.busyShare >= 0.01 && p.busyShare <= 1))
+  )
+    throw new TaskerError(
+      'INVALID_ARGUMENT',
+      `busyShare: expected a number from 0.01 to 1, got ${JSON.stringify(p.busyShare)}`,
+      { field: 'busyShare', value: p.busyShare },
+    );
   if (p.signal !== undefined && !(p.signal instanceof AbortSignal))
     throw new TaskerError('INVALID_ARGUMENT', 'signal: expected an AbortSignal', { field: 'signal' });
   const olderThanMs = p.olderThan === undefined ? undefined : ageArgument(p.olderThan, 'olderThan');
@@ -176,6 +196,7 @@ export function checkPruneOptions(
     namespace: p.namespace,
     batchSize: checkInt(p.batchSize, 'batchSize', 1, 10_000, defaults.batchSize),
     pauseMs: checkInt(p.pauseMs, 'pauseMs', 0, 60_000, defaults.pauseMs),
+    busyShare: p.busyShare ?? defaults.busyShare,
     maxTasks: checkInt(p.maxTasks, 'maxTasks', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     archiveDir: p.archiveDir ?? defaults.archiveDir,
     signal: p.signal,
@@ -196,6 +217,8 @@ export class Pruner {
     private readonly redact: <T>(value: T) => T,
     /** Told of every prune that deleted something (the metrics). */
     private readonly onPruned: (report: PruneReport) => void = () => {},
+    /** This process's worker has work in hand. */
+    private readonly working: () => boolean = () => false,
   ) {}
 
   /**
@@ -250,6 +273,7 @@ export class Pruner {
     const o = checkPruneOptions(options, {
       batchSize: this.retention.batchSize,
       pauseMs: this.retention.batchPauseMs,
+      busyShare: this.retention.busyShare,
       archiveDir: this.retention.archiveDir,
     });
     const at = this.now();
@@ -332,13 +356,23 @@ export class Pruner {
       for (const c of await this.store.countPrunable(rules)) count(c.namespace, c.name, c.status, c.count);
       if (auditBefore !== null) report.audit = await this.store.countAudit(auditBefore);
     } else {
-      for (const rule of rules) await this.pruneRule(rule, o, report, count, control);
+      // A pause of 0 asks for full speed: no rests, and no activity to look at.
+      const activity = new EngineActivity(this.store, this.working);
+      if (o.pauseMs > 0) await activity.changed();
+      const rest = async (since: number) => {
+        if (o.pauseMs === 0) return;
+        const busy = await activity.changed();
+        if (busy) report.busyBatches += 1;
+        await pause(prunePause(performance.now() - since, busy, o), control.signal);
+      };
+      for (const rule of rules) await this.pruneRule(rule, o, report, count, control, rest);
       if (auditBefore !== null) {
         while (control.signal?.aborted !== true) {
+          const t0 = performance.now();
           const n = await this.store.pruneAudit(auditBefore, o.batchSize);
           report.audit += n;
           if (n < o.batchSize) break;
-          await pause(o.pauseMs);
+          await rest(t0);
         }
       }
     }
@@ -402,6 +436,8 @@ export class Pruner {
     report: PruneReport,
     count: (namespace: string, name: string, status: TaskState, n: number) => void,
     control: PruneControl,
+    /** Rests after a batch begun at `since` (performance.now()). */
+    rest: (since: number) => Promise<void>,
   ): Promise<void> {
     let fruitless = 0;
     while (control.signal?.aborted !== true) {
@@ -421,9 +457,7 @@ export class Pruner {
       // to the next prune rather than spin.
       fruitless = gone.size === 0 ? fruitless + 1 : 0;
       if (fruitless >= 3 || batch.length < Math.min(o.batchSize, room)) return;
-      // At least the pause, and three times what the batch took: a busy store (slow batches) gets more
-      // room, so pruning takes at most a quarter of the time whatever the machine.
-      await pause(o.pauseMs === 0 ? 0 : Math.max(o.pauseMs, BACK_OFF * (performance.now() - t0)));
+      await rest(t0);
     }
   }
 }
@@ -436,16 +470,46 @@ function emptyReport(dryRun: boolean): PruneReport {
     byTemplate: [],
     audit: 0,
     batches: 0,
+    busyBatches: 0,
     seconds: 0,
     skipped: null,
     archiveFiles: [],
   };
 }
 
-/** The pause after a batch is at least this many times the batch's own time. */
-const BACK_OFF = 3;
+/**
+ * Whether the engine worked since the last look: a step in hand here, or any process's recorded change
+ * (the store's activity mark moved). The first look only takes the mark.
+ */
+class EngineActivity {
+  private mark: number | undefined;
 
-const pause = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+  constructor(
+    private readonly store: TaskStore,
+    private readonly working: () => boolean,
+  ) {}
+
+  async changed(): Promise<boolean> {
+    const mark = await this.store.activityMark();
+    const moved = this.mark !== undefined && mark !== this.mark;
+    this.mark = mark;
+    return moved || this.working();
+  }
+}
+
+/** A rest that ends early when the prune is stopped (a worker's shutdown must not wait out a long one). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted === true) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** One line per class and source (a class's two states share their age). */
 function describeRules(rules: readonly PruneRule[]): PruneReport['rules'] {

@@ -14,6 +14,11 @@ export class WorkerSlot {
     return this.worker;
   }
 
+  /** This process's worker has work in hand (the pruner rests longer meanwhile). */
+  get busy(): boolean {
+    return this.worker?.busy ?? false;
+  }
+
   start(): void {
     (this.worker ??= this.make()).start();
   }

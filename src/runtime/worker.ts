@@ -94,6 +94,14 @@ export class Worker {
     return this.running.size;
   }
 
+  /**
+   * Steps run here or their outcomes wait for a commit. Not "ready steps left": a step no worker has the
+   * handler for stays ready for ever, and would keep this process "busy" with nothing to do.
+   */
+  get busy(): boolean {
+    return this.running.size > 0 || this.outcomes.length > 0;
+  }
+
   start(): void {
     if (this.started) return;
     this.started = true;

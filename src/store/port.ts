@@ -171,6 +171,11 @@ export interface TaskStore {
   getAttemptsFor(taskIds: readonly string[]): Promise<AttemptRecord[]>;
   /** The store's size and its oldest task (metrics, health); cheap: catalog figures and one index probe. */
   storeStats(): Promise<StoreStats>;
+  /**
+   * A number that grows whenever any process records a task's or step's change (the newest transition's
+   * id): two readings tell the pruner whether the engine worked in between. One index or sequence probe.
+   */
+  activityMark(): Promise<number>;
   /** One cheap round trip: proves the store answers (health checks). */
   ping(): Promise<void>;
   /** Running tasks by template and ready, unclaimed steps by namespace (the metrics gauges). */

@@ -20,6 +20,7 @@ type Flags = CommonFlags & {
   namespace?: string;
   batchSize?: string;
   pauseMs?: string;
+  busyShare?: string;
   maxTasks?: string;
   archive?: string;
 };
@@ -42,6 +43,10 @@ export function describePrune(r: PruneReport, location: string): string {
       ` and ${r.audit} audit entr${r.audit === 1 ? 'y' : 'ies'}` +
       (r.dryRun ? '' : ` in ${r.batches} batch(es), ${r.seconds.toFixed(2)} s`),
   ];
+  if (r.busyBatches > 0)
+    lines.push(
+      `the engine was working: ${r.busyBatches} batch(es) followed by a longer rest (retention.busy_share)`,
+    );
   lines.push('rules:');
   for (const rule of r.rules) {
     const own = r.rules.some((x) => x.class === rule.class && x.name !== null);
@@ -108,6 +113,10 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
     .option('--namespace <ns>', 'only tasks of this namespace')
     .option('--batch-size <n>', 'tasks deleted per transaction (1–10000; default retention.batch_size)')
     .option('--pause-ms <ms>', 'pause between batches (0–60000; default retention.batch_pause_ms)')
+    .option(
+      '--busy-share <share>',
+      'while the engine works, the most of the time the prune takes (0.01–1; default retention.busy_share)',
+    )
     .option('--max-tasks <n>', 'stop after this many tasks')
     .option(
       '--archive <dir>',
@@ -124,6 +133,7 @@ export function registerPrune(db: Command, io: CliIo, common: (c: Command) => Co
         batchSize:
           o.batchSize === undefined ? undefined : numberFlag('--batch-size', o.batchSize, 1, 10_000, true),
         pauseMs: o.pauseMs === undefined ? undefined : numberFlag('--pause-ms', o.pauseMs, 0, 60_000, true),
+        busyShare: o.busyShare === undefined ? undefined : numberFlag('--busy-share', o.busyShare, 0.01, 1),
         maxTasks:
           o.maxTasks === undefined
             ? undefined

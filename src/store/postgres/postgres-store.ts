@@ -250,6 +250,10 @@ export class PostgresStore implements port.TaskStore {
     return this.pruning.stats();
   }
 
+  activityMark(): Promise<number> {
+    return this.pruning.activityMark();
+  }
+
   countAudit(before: number): Promise<number> {
     return this.pruning.countAudit(before);
   }

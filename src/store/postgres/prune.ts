@@ -189,6 +189,19 @@ export class PgPrune {
     };
   }
 
+  /**
+   * The transition ids' sequence, not max(id): transition_log's key leads with task_id. A sequence's
+   * last_value is not transactional, so it also moves for a write that rolled back, which is still work.
+   * A fresh sequence reads 1 before its first value as after it: is_called tells them apart.
+   */
+  async activityMark(): Promise<number> {
+    const r = await this.db.query<{ v: string }>(
+      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM ${this.db.t('transition_log_id_seq')}`,
+      [],
+    );
+    return Number(r.rows[0]?.v ?? 0);
+  }
+
   async countAudit(before: number): Promise<number> {
     const r = await this.db.query<{ n: string }>(
       `SELECT COUNT(*) AS n FROM ${this.db.t('audit_log')} WHERE at < $1`,

@@ -188,6 +188,11 @@ export class SqlitePrune {
     return { bytes: pages * size, oldestTaskCreatedAt: at ?? null };
   }
 
+  /** The rowid's maximum: the b-tree's last entry, not a scan. */
+  activityMark(): number {
+    return (this.db.prepare('SELECT max(id) FROM transition_log').pluck().get() as number | null) ?? 0;
+  }
+
   countAudit(before: number): number {
     return this.db.prepare('SELECT COUNT(*) FROM audit_log WHERE at < ?').pluck().get(before) as number;
   }

@@ -160,6 +160,10 @@ export class SqliteStore implements port.TaskStore {
     return this.guard(() => this.pruning.stats());
   }
 
+  activityMark(): Promise<number> {
+    return this.guard(() => this.pruning.activityMark());
+  }
+
   countAudit(before: number): Promise<number> {
     return this.guard(() => this.pruning.countAudit(before));
   }
