@@ -5,7 +5,9 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTasker, type TaskTemplate } from '../src/index.js';
@@ -141,7 +143,7 @@ async function engineRun(
   cfg: PgConfig,
   workers: number,
   /** Retention's cost: as many tasks finished 40 days ago stored first; `pruning`: a prune deletes them meanwhile. */
-  prune?: { pruning: boolean; busyShare?: number | undefined },
+  prune?: { pruning: boolean; busyShare?: number | undefined; archive?: boolean | undefined },
 ): Promise<{ stepsPerSec: number; idleTxPerSecPerWorker: number; cpu: CpuPerStep; pruned?: number }> {
   const schema = `tasker_bench_${randomBytes(4).toString('hex')}`;
   const database = withSchema(cfg.url, schema);
@@ -178,8 +180,10 @@ async function engineRun(
     const t0 = performance.now();
     for (const c of children) c.send('go');
     const stopPruning = new AbortController();
+    const archiveDir = prune?.archive ? mkdtempSync(join(tmpdir(), 'tasker-bench-archive-')) : undefined;
     const pruning = prune?.pruning
-      ? seed.prune({ signal: stopPruning.signal, busyShare: prune.busyShare }).then((r) => {
+      ? seed.prune({ signal: stopPruning.signal, busyShare: prune.busyShare, archiveDir }).then((r) => {
+          if (archiveDir !== undefined) rmSync(archiveDir, { recursive: true, force: true });
           if (process.env.DBG) console.error(JSON.stringify({ ...r, rules: undefined }));
           return r;
         })
@@ -490,13 +494,15 @@ function parse(argv: string[]): PgConfig {
 /**
  * Retention's cost under load on PostgreSQL: 2 workers, a store that also holds as many tasks finished 40
  * days ago, without a prune, with one (another process, the defaults) deleting them while the run is
- * timed, and with one that does not yield to the engine (busy_share 1); the order rotates between runs,
+ * timed, with one archiving them first, and with one that does not yield to the engine (busy_share 1);
+ * the order rotates between runs,
  * the loss is taken within a run, then the median.
  */
 async function pruneComparison(cfg: PgConfig, out: (s: string) => void): Promise<void> {
   const variants = [
     { label: 'no prune', prune: { pruning: false } },
     { label: 'a prune deleting the old ones', prune: { pruning: true } },
+    { label: 'a prune archiving, then deleting them', prune: { pruning: true, archive: true } },
     { label: 'a prune not yielding (busy_share 1)', prune: { pruning: true, busyShare: 1 } },
   ];
   const rate = variants.map(() => [] as number[]);
