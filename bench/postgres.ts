@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createTasker, type TaskTemplate } from '../src/index.js';
 import { admin, baseUrl, withSchema } from './pg-admin.js';
 import { processCpuSeconds, serverCpuSeconds } from './proc-cpu.js';
-import { fmt, median } from './stats.js';
+import { fmt, lossText, median, variantFigures } from './stats.js';
 
 const DAY = 86_400_000;
 
@@ -182,11 +182,15 @@ async function engineRun(
     const stopPruning = new AbortController();
     const archiveDir = prune?.archive ? mkdtempSync(join(tmpdir(), 'tasker-bench-archive-')) : undefined;
     const pruning = prune?.pruning
-      ? seed.prune({ signal: stopPruning.signal, busyShare: prune.busyShare, archiveDir }).then((r) => {
-          if (archiveDir !== undefined) rmSync(archiveDir, { recursive: true, force: true });
-          if (process.env.DBG) console.error(JSON.stringify({ ...r, rules: undefined }));
-          return r;
-        })
+      ? seed
+          .prune({ signal: stopPruning.signal, busyShare: prune.busyShare, archiveDir })
+          .then((r) => {
+            if (process.env.DBG) console.error(JSON.stringify({ ...r, rules: undefined }));
+            return r;
+          })
+          .finally(() => {
+            if (archiveDir !== undefined) rmSync(archiveDir, { recursive: true, force: true });
+          })
       : undefined;
     const done = await admin(cfg.url, async (c) => {
       for (;;) {
@@ -500,37 +504,41 @@ function parse(argv: string[]): PgConfig {
  */
 async function pruneComparison(cfg: PgConfig, out: (s: string) => void): Promise<void> {
   const variants = [
-    { label: 'no prune', prune: { pruning: false } },
-    { label: 'a prune deleting the old ones', prune: { pruning: true } },
-    { label: 'a prune archiving, then deleting them', prune: { pruning: true, archive: true } },
-    { label: 'a prune not yielding (busy_share 1)', prune: { pruning: true, busyShare: 1 } },
+    { key: 'idle', label: 'no prune', prune: { pruning: false } },
+    { key: 'pruning', label: 'a prune deleting the old ones', prune: { pruning: true }, baseline: 'idle' },
+    {
+      key: 'archiving',
+      label: 'a prune archiving, then deleting them',
+      prune: { pruning: true, archive: true },
+      baseline: 'idle',
+    },
+    {
+      key: 'unyielding',
+      label: 'a prune not yielding (busy_share 1)',
+      prune: { pruning: true, busyShare: 1 },
+      baseline: 'idle',
+    },
   ];
-  const rate = variants.map(() => [] as number[]);
-  const deleted = variants.map(() => [] as number[]);
+  const got = new Map<string, number[]>(variants.map((v) => [v.key, []]));
+  const deleted = new Map<string, number[]>(variants.map((v) => [v.key, []]));
   for (let r = 0; r < cfg.runs; r++) {
-    for (let k = 0; k < variants.length; k++) {
-      const i = (k + r) % variants.length;
-      const v = variants[i];
-      if (v === undefined) continue;
+    // Rotated, so each variant runs first, second, … in turn.
+    for (const v of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
       const res = await engineRun(cfg, 2, v.prune);
-      rate[i]?.push(res.stepsPerSec);
-      if (v.prune.pruning) deleted[i]?.push(res.pruned ?? 0);
+      got.get(v.key)?.push(res.stepsPerSec);
+      if (v.prune.pruning) deleted.get(v.key)?.push(res.pruned ?? 0);
       out(
         `  ${count(cfg.tasks)} tasks, 2 workers, ${v.label}, run ${r + 1}: ${fmt(res.stepsPerSec)} steps/s${v.prune.pruning ? `, ${res.pruned ?? 0} old tasks deleted meanwhile` : ''}`,
       );
     }
   }
-  const idle = rate[0] ?? [];
   const lines = [
     `prune on PostgreSQL (${count(cfg.tasks)} tasks, as many finished 40 days ago; goal ≤ 5 % lost):`,
-    `  no prune ${fmt(median(idle))} steps/s`,
   ];
-  for (let i = 1; i < variants.length; i++) {
-    const got = rate[i] ?? [];
-    const loss = got.map((x, j) => (1 - x / (idle[j] ?? NaN)) * 100);
-    lines.push(
-      `  ${variants[i]?.label}: ${fmt(median(got))} steps/s; lost ${fmt(median(loss), 1)} % (per run ${loss.map((x) => fmt(x, 1)).join(', ')}); deleted ${(deleted[i] ?? []).join(', ')} meanwhile`,
-    );
+  for (const v of variants) {
+    const f = variantFigures(v, got);
+    const gone = v.prune.pruning ? `; deleted ${(deleted.get(v.key) ?? []).join(', ')} meanwhile` : '';
+    lines.push(`  ${v.label}: ${fmt(f.median)} steps/s${lossText(f)}${gone}`);
   }
   out(lines.join('\n'));
 }
